@@ -1,0 +1,81 @@
+/**
+ * Named errors of simpair's core. Each one says what went wrong, the value received and
+ * how to fix it; the CLI maps them to exit code 1 and the HTTP faces to 4xx answers.
+ */
+
+/** Base class: every error the user can fix by changing input or options. */
+export class SimpairError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SimpairError';
+  }
+}
+
+/** A dataset row or file that cannot be used (file, line, field and reason in the message). */
+export class DatasetError extends SimpairError {
+  constructor(
+    message: string,
+    readonly issues: readonly DatasetIssue[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DatasetError';
+  }
+}
+
+/** One problem found in a dataset: where it is and why it is a problem. */
+export interface DatasetIssue {
+  readonly file: string;
+  /** 1-based physical line number in the file. */
+  readonly line: number;
+  readonly field?: string;
+  readonly reason: string;
+}
+
+/** Labels that do not match the embeddings (count, or a value that is not 0/1). */
+export class LabelError extends SimpairError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LabelError';
+  }
+}
+
+/** Shapes that disagree: embeddings vs. model input, model vs. embedder. */
+export class ShapeMismatchError extends SimpairError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ShapeMismatchError';
+  }
+}
+
+/** A model source (hub id, local directory, S3 prefix) that cannot be resolved or verified. */
+export class ModelSourceError extends SimpairError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ModelSourceError';
+  }
+}
+
+/** A saved classifier that does not fit the embedder it is loaded with. */
+export class ModelMismatchError extends SimpairError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ModelMismatchError';
+  }
+}
+
+/** A request (HTTP body, CLI option) that fails validation. */
+export class RequestError extends SimpairError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RequestError';
+  }
+}
+
+/** A stored object that is absent. */
+export class NotFoundError extends SimpairError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NotFoundError';
+  }
+}
