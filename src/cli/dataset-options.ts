@@ -1,0 +1,33 @@
+import { Option, type Command } from 'commander';
+import type { DatasetOptions } from '../data/index.ts';
+
+/** Adds the dataset layout flags shared by validate, run, evaluate and predict --pairs. */
+export function addDatasetOptions(cmd: Command): Command {
+  return cmd
+    .option('--sentence1-col <col>', 'column of the first sentence: header name or 0-based index')
+    .option('--sentence2-col <col>', 'column of the second sentence: header name or 0-based index')
+    .option('--label-col <col>', 'column of the label: header name or 0-based index')
+    .option('--no-header', 'the file has no header row (columns by index, default 0, 1, 2)')
+    .option('--positive-label <value>', 'label value meaning "similar" for categorical labels (others are 0)')
+    .addOption(new Option('--format <format>', 'override format detection').choices(['mrpc-tsv', 'tsv', 'csv', 'jsonl']))
+    .option('--skip-invalid', 'skip bad rows instead of failing; they are written to a report file');
+}
+
+/** Column flags arrive as strings: an all-digit value is an index. */
+function col(value: unknown): string | number | undefined {
+  if (typeof value !== 'string') return undefined;
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+/** Turns parsed flags into core {@link DatasetOptions}. */
+export function datasetOptionsFrom(opts: Record<string, unknown>): DatasetOptions {
+  return {
+    sentence1Col: col(opts.sentence1Col),
+    sentence2Col: col(opts.sentence2Col),
+    labelCol: col(opts.labelCol),
+    noHeader: opts.header === false,
+    positiveLabel: opts.positiveLabel as string | undefined,
+    skipInvalid: Boolean(opts.skipInvalid),
+    format: opts.format as DatasetOptions['format'],
+  };
+}

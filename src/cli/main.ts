@@ -1,0 +1,221 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { resolve } from 'node:path';
+import { readDataset, writeSkippedReport, type DatasetReadResult } from '../data/index.ts';
+import { SimpairError } from '../errors.ts';
+import { computeMetrics, rocCurve } from '../metrics/index.ts';
+import { Predictor } from '../pipeline/predictor.ts';
+import { runJob } from '../pipeline/run-job.ts';
+import { renderTrainingReport } from '../report/index.ts';
+import { startHttpServer } from '../server/http-server.ts';
+import { FsObjectStore } from '../storage/fs-object-store.ts';
+import { startProgress } from '../util/progress.ts';
+import { addDatasetOptions, datasetOptionsFrom } from './dataset-options.ts';
+import { table } from './format.ts';
+import { writeFile } from 'node:fs/promises';
+
+function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${value}".`);
+    return n;
+  };
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError(`must be a number in [0, 1), got "${value}".`);
+  return n;
+}
+
+function print(json: boolean, value: unknown, human: string): void {
+  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human);
+}
+
+async function reportSkipped(result: DatasetReadResult, reportPath: string | undefined): Promise<void> {
+  if (!result.skipped.length) return;
+  const path = reportPath ?? `${result.file}.skipped.jsonl`;
+  await writeSkippedReport(path, result.skipped);
+  process.stderr.write(`simpair: skipped ${result.skipped.length} invalid rows of ${result.file}; see ${path}\n`);
+}
+
+const MODEL_HELP = 'embedding model: Hugging Face id (downloaded once), local directory in the hub layout (config.json, tokenizer.json, onnx/model.onnx), or s3://bucket/prefix';
+
+/** Builds the `simpair` command tree. */
+export function buildCli(): Command {
+  const program = new Command('simpair')
+    .description('Decide whether two sentences mean the same thing: BERT token embeddings into a Bi-LSTM.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  addDatasetOptions(
+    program
+      .command('validate')
+      .description('check a dataset and count its rows; exit 1 listing every bad row')
+      .requiredOption('--data <file>', 'dataset file (MRPC TSV, or TSV/CSV/JSONL with sentence1/sentence2/label)')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (opts) => {
+    const result = await readDataset(opts.data, datasetOptionsFrom(opts));
+    await reportSkipped(result, undefined);
+    const value = { file: result.file, format: result.format, ...result.counts, columns: result.columns, sha256: result.sha256 };
+    print(opts.json, value, table(Object.entries(value)));
+  });
+
+  addDatasetOptions(
+    program
+      .command('run')
+      .description('the main job: validate, embed with BERT, train the Bi-LSTM, evaluate, save the model')
+      .requiredOption('--data <file>', 'training dataset')
+      .option('--test-data <file>', 'held-out dataset to evaluate on (else the training data)')
+      .option('--model <source>', MODEL_HELP, 'bert-base-uncased')
+      .requiredOption('--out <dir>', 'output directory for the model, metrics and report (written only on success)')
+      .option('--max-len <n>', 'tokens per pair, padding and truncation', int('--max-len', 3, 512), 128)
+      .option('--epochs <n>', 'training epochs', int('--epochs', 1), 3)
+      .option('--batch-size <n>', 'training batch size', int('--batch-size', 1), 32)
+      .option('--validation-split <f>', 'last fraction of the training rows held out for validation', fraction, 0.1)
+      .option('--seed <n>', 'random seed', int('--seed', 0), 42)
+      .option('--patience <n>', 'early stopping: epochs without validation-loss improvement', int('--patience', 1))
+      .addOption(new Option('--dtype <dtype>', 'embedding shard dtype').choices(['float32', 'float16']).default('float32'))
+      .option('--quantized', 'use the int8 ONNX export (onnx/model_quantized.onnx)')
+      .option('--threads <n>', 'ONNX Runtime threads', int('--threads', 1))
+      .option('--keep-embeddings', 'keep the embedding shards in <out>/embeddings')
+      .option('--force', 'replace --out if it exists')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (opts) => {
+    const result = await runJob({
+      data: opts.data,
+      testData: opts.testData,
+      model: opts.model,
+      out: opts.out,
+      maxLen: opts.maxLen,
+      epochs: opts.epochs,
+      batchSize: opts.batchSize,
+      validationSplit: opts.validationSplit,
+      seed: opts.seed,
+      patience: opts.patience,
+      dtype: opts.dtype,
+      quantized: opts.quantized,
+      threads: opts.threads,
+      keepEmbeddings: opts.keepEmbeddings,
+      force: opts.force,
+      dataset: datasetOptionsFrom(opts),
+    });
+    const m = result.metrics;
+    print(
+      opts.json,
+      result,
+      `Model written to ${result.out} (backend ${result.backend})\nMetrics on ${result.evaluatedOn}:\n` +
+        table([
+          ['accuracy', m.accuracy],
+          ['precision', m.precision],
+          ['recall', m.recall],
+          ['f1', m.f1],
+          ['rocAuc', m.rocAuc],
+          ['majority baseline', m.majorityBaseline],
+          ['n', m.n],
+          ['seconds per epoch', result.epochSeconds.map((s) => s.toFixed(1)).join(', ')],
+        ]) +
+        `Report: ${resolve(result.out, 'report.html')}\n`,
+    );
+  });
+
+  addDatasetOptions(
+    program
+      .command('predict')
+      .description('probability that sentence pairs are paraphrases')
+      .requiredOption('--model-dir <dir>', 'a model directory written by `simpair run`')
+      .option('--s1 <text>', 'first sentence')
+      .option('--s2 <text>', 'second sentence')
+      .option('--pairs <file>', 'a file of pairs (same formats as datasets; labels optional)')
+      .option('--model <source>', 'override the embedding model named in metadata.json')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (opts) => {
+    let pairs: { sentence1: string; sentence2: string; line?: number }[];
+    if (opts.pairs) {
+      if (opts.s1 || opts.s2) throw new SimpairError('Give either --s1/--s2 or --pairs, not both.');
+      pairs = (await readDataset(opts.pairs, { ...datasetOptionsFrom(opts), requireLabels: false })).pairs;
+    } else {
+      if (!opts.s1 || !opts.s2) throw new SimpairError('predict needs --s1 TEXT --s2 TEXT, or --pairs FILE.');
+      pairs = [{ sentence1: opts.s1, sentence2: opts.s2 }];
+    }
+    const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model });
+    const predictions = await predictor.predict(pairs);
+    await predictor.dispose();
+    if (!opts.pairs) {
+      print(opts.json, predictions[0], `probability ${predictions[0].probability.toFixed(4)}  similar ${predictions[0].similar}\n`);
+    } else {
+      const rows = predictions.map((p, i) => ({ line: pairs[i].line, ...p }));
+      print(opts.json, { predictions: rows }, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    }
+  });
+
+  addDatasetOptions(
+    program
+      .command('evaluate')
+      .description('accuracy, precision, recall, F1, ROC AUC and confusion matrix of a model on a labelled dataset')
+      .requiredOption('--model-dir <dir>', 'a model directory written by `simpair run`')
+      .requiredOption('--data <file>', 'labelled dataset')
+      .option('--model <source>', 'override the embedding model named in metadata.json')
+      .option('--report <file>', 'also write an HTML report with the ROC curve')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (opts) => {
+    const data = await readDataset(opts.data, datasetOptionsFrom(opts));
+    await reportSkipped(data, undefined);
+    const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model });
+    const bar = startProgress('evaluate', data.pairs.length, 'pairs');
+    const probabilities = await predictor.probabilities(data.pairs, { progress: bar });
+    bar.stop();
+    const labels = Uint8Array.from(data.pairs, (p) => p.label);
+    const metrics = computeMetrics(labels, probabilities, predictor.metadata.threshold);
+    await predictor.dispose();
+    if (opts.report) {
+      const report = await renderTrainingReport({
+        title: `simpair evaluate: ${opts.data}`,
+        history: [],
+        roc: rocCurve(labels, probabilities),
+        metrics: metrics as unknown as Record<string, unknown>,
+        evaluatedOn: opts.data,
+      });
+      await writeFile(opts.report, report.html);
+    }
+    print(opts.json, metrics, table(Object.entries(metrics)));
+  });
+
+  program
+    .command('serve')
+    .description('HTTP API on localhost: POST /predict {"pairs": [{"sentence1": "...", "sentence2": "..."}]}')
+    .requiredOption('--model-dir <dir>', 'a model directory written by `simpair run`')
+    .option('--port <n>', 'port', int('--port', 0, 65535), 3000)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--model <source>', 'override the embedding model named in metadata.json')
+    .action(async (opts) => {
+      const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model });
+      const { port } = await startHttpServer({ predict: (pairs) => predictor.predict(pairs) }, { port: opts.port, host: opts.host });
+      process.stderr.write(`simpair: serving ${opts.modelDir} on http://${opts.host}:${port} (POST /predict)\n`);
+      await new Promise<void>((resolveStop) => {
+        const stop = () => resolveStop();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 bad input or failed job, 2 usage). */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildCli();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof SimpairError) {
+      process.stderr.write(`simpair: ${err.name}: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`simpair: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}

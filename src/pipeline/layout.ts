@@ -1,0 +1,22 @@
+/**
+ * Where a run's objects live in the store (local directory or S3 bucket). One place, so the
+ * CDK stack's least-privilege grants, the handlers and the local flow cannot drift.
+ */
+export const PREFIX = {
+  datasets: 'datasets/',
+  shards: 'shards/',
+  embeddings: 'embeddings/',
+  models: 'models/',
+  runs: 'runs/',
+} as const;
+
+/** Key of the pointer object that names the live model version. */
+export const LIVE_MODEL_KEY = `${PREFIX.models}live.json`;
+
+export const keys = {
+  runStatus: (runId: string) => `${PREFIX.runs}${runId}/status.json`,
+  runByDataset: (datasetSha256: string) => `${PREFIX.runs}by-dataset/${datasetSha256}.json`,
+  rowShard: (runId: string, index: number) => `${PREFIX.shards}${runId}/rows-${String(index).padStart(5, '0')}.jsonl`,
+  embeddings: (runId: string) => `${PREFIX.embeddings}${runId}/`,
+  modelVersion: (version: string) => `${PREFIX.models}${version}/`,
+};

@@ -1,0 +1,115 @@
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { assertCompatible, initTfBackend, loadClassifier, predictProbabilities, type ClassifierMetadata } from '../classifier/index.ts';
+import { BertEmbedder } from '../embedder/bert-embedder.ts';
+import { NotFoundError } from '../errors.ts';
+import { resolveModelSource, type ResolveModelOptions } from '../model-source/index.ts';
+import type { PredictResponse } from '../server/predict-request.ts';
+import { getJson, type ObjectStore } from '../storage/object-store.ts';
+import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
+import { embedPairs } from './embed-pairs.ts';
+import type { Progress } from '../util/progress.ts';
+import { LIVE_MODEL_KEY } from './layout.ts';
+
+/** What `models/live.json` holds: the published model version. */
+export interface LiveModelPointer {
+  version: string;
+  prefix: string;
+  runId: string;
+  publishedAt: string;
+}
+
+/** Options of {@link Predictor.load}. */
+export interface PredictorOptions {
+  /** Embedding model to use instead of the one named in metadata.json (hub id, dir, s3://). */
+  readonly modelSource?: string;
+  readonly threads?: number;
+  readonly hub?: ResolveModelOptions;
+  /** Pairs per BERT call. @default 16 */
+  readonly batchSize?: number;
+}
+
+/**
+ * A trained classifier with its tokenizer and BERT embedder, checked to fit each other.
+ *
+ * @example
+ * const p = await Predictor.load(new FsObjectStore('run1'), '');
+ * await p.predict([{ sentence1: 'A cat sat.', sentence2: 'A cat was sitting.' }]);
+ */
+export class Predictor {
+  private constructor(
+    readonly modelVersion: string,
+    readonly metadata: ClassifierMetadata,
+    private readonly classifier: LayersModel,
+    private readonly tokenizer: PairTokenizer,
+    private readonly embedder: BertEmbedder,
+    private readonly batchSize: number,
+  ) {}
+
+  /** Loads the classifier under `prefix` of `store` and the embedder it was trained with. */
+  static async load(store: ObjectStore, prefix: string, options: PredictorOptions = {}): Promise<Predictor> {
+    await initTfBackend();
+    const { model, metadata } = await loadClassifier(store, prefix);
+    const resolved = await resolveModelSource(options.modelSource ?? metadata.embeddingModel, {
+      ...options.hub,
+      quantized: options.hub?.quantized,
+    });
+    const tokenizer = await PairTokenizer.fromDir(resolved.dir);
+    const embedder = await BertEmbedder.load(resolved.dir, { onnxFile: resolved.onnxFile, threads: options.threads });
+    try {
+      assertCompatible(metadata, { maxLen: metadata.maxLen, hidden: embedder.hidden, tokenizerSha256: tokenizer.sha256 });
+    } catch (err) {
+      model.dispose();
+      await embedder.dispose();
+      throw err;
+    }
+    return new Predictor(prefix || store.location, metadata, model, tokenizer, embedder, options.batchSize ?? 16);
+  }
+
+  /** Probability that each pair is a paraphrase, and the decision at the model's threshold. */
+  async predict(pairs: readonly { sentence1: string; sentence2: string }[]): Promise<PredictResponse['predictions']> {
+    const probs = await this.probabilities(pairs);
+    return Array.from(probs, (p) => ({ probability: round(p), similar: p >= this.metadata.threshold }));
+  }
+
+  /** Raw probabilities, a BERT batch at a time (memory bounded by `batchSize`). */
+  async probabilities(pairs: readonly { sentence1: string; sentence2: string }[], { progress }: { progress?: Progress } = {}): Promise<Float32Array> {
+    const out = new Float32Array(pairs.length);
+    for (let start = 0; start < pairs.length; start += this.batchSize) {
+      const part = pairs.slice(start, start + this.batchSize);
+      const emb = await embedPairs(
+        this.tokenizer,
+        this.embedder,
+        part.map((p) => [p.sentence1, p.sentence2] as const),
+        { maxLen: this.metadata.maxLen, batchSize: this.batchSize },
+      );
+      out.set(predictProbabilities(this.classifier, emb), start);
+      progress?.increment(part.length);
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    this.classifier.dispose();
+    await this.embedder.dispose();
+  }
+}
+
+function round(p: number): number {
+  return Math.round(p * 1e6) / 1e6;
+}
+
+/**
+ * Loads the model that `models/live.json` names (the cloud and `simpair serve --store`), or
+ * the one under `modelPrefix`.
+ */
+export async function loadPredictor(store: ObjectStore, input: { modelPrefix?: string } & PredictorOptions = {}): Promise<Predictor> {
+  let prefix = input.modelPrefix;
+  if (prefix === undefined) {
+    if (!(await store.exists(LIVE_MODEL_KEY))) {
+      throw new NotFoundError(`No live model: ${store.location}/${LIVE_MODEL_KEY} is absent. Train one first (upload a dataset or POST /train).`);
+    }
+    prefix = (await getJson<LiveModelPointer>(store, LIVE_MODEL_KEY)).prefix;
+  }
+  return Predictor.load(store, prefix, input);
+}
+

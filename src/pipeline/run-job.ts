@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { readDataset, type DatasetOptions, type DatasetReadResult } from '../data/index.ts';
+import { BertEmbedder } from '../embedder/bert-embedder.ts';
+import { EmbeddingStoreReader } from '../embeddings/index.ts';
+import { buildBiLstm, evaluateStore, initTfBackend, saveClassifier, trainClassifier } from '../classifier/index.ts';
+import { computeMetrics, rocCurve } from '../metrics/index.ts';
+import { resolveModelSource, type ResolveModelOptions } from '../model-source/index.ts';
+import { renderTrainingReport } from '../report/index.ts';
+import { FsObjectStore } from '../storage/fs-object-store.ts';
+import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
+import { SimpairError } from '../errors.ts';
+import { log } from '../util/log.ts';
+import { embedPairsToStore } from './embed-pairs.ts';
+
+/** Options of {@link runJob}: the `simpair run` command. */
+export interface RunJobOptions {
+  readonly data: string;
+  readonly testData?: string;
+  /** Hub id, local directory or s3:// prefix. @default 'bert-base-uncased' */
+  readonly model?: string;
+  readonly out: string;
+  /** @default 128 */
+  readonly maxLen?: number;
+  /** @default 3 */
+  readonly epochs?: number;
+  /** @default 32 */
+  readonly batchSize?: number;
+  /** @default 0.1 */
+  readonly validationSplit?: number;
+  /** @default 42 */
+  readonly seed?: number;
+  /** Stop when validation loss has not improved for this many epochs. @default off */
+  readonly patience?: number;
+  /** @default 'float32' */
+  readonly dtype?: 'float32' | 'float16';
+  /** ONNX Runtime threads. */
+  readonly threads?: number;
+  /** Use the int8 ONNX export. @default false */
+  readonly quantized?: boolean;
+  /** Replace an existing output directory. @default false */
+  readonly force?: boolean;
+  /** Keep the embedding shards (in `<out>/embeddings`). @default false */
+  readonly keepEmbeddings?: boolean;
+  readonly dataset?: DatasetOptions;
+  readonly hub?: ResolveModelOptions;
+}
+
+/** What {@link runJob} returns (and `simpair run --json` prints). */
+export interface RunJobResult {
+  out: string;
+  backend: string;
+  train: DatasetReadResult['counts'];
+  test?: DatasetReadResult['counts'];
+  metrics: Record<string, unknown>;
+  evaluatedOn: string;
+  epochSeconds: number[];
+}
+
+/**
+ * The main job: validate, embed, train, evaluate, save. Everything is written to a temporary
+ * sibling of `out` that is renamed into place only when all steps succeeded, so a failed run
+ * leaves no half-written model.
+ *
+ * @example
+ * await runJob({ data: 'examples/pairs.tsv', model: 'test/fixtures/tiny-bert', out: 'run1', maxLen: 32, epochs: 1 });
+ */
+export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
+  const {
+    data,
+    testData,
+    model = 'bert-base-uncased',
+    maxLen = 128,
+    epochs = 3,
+    batchSize = 32,
+    validationSplit = 0.1,
+    seed = 42,
+    patience,
+    dtype = 'float32',
+    threads,
+    quantized = false,
+    force = false,
+    keepEmbeddings = false,
+  } = options;
+  const out = resolve(options.out);
+  if ((await exists(out)) && !force) {
+    throw new SimpairError(`Output directory ${out} already exists; choose another --out or pass --force to replace it.`);
+  }
+  if (!Number.isInteger(maxLen) || maxLen < 3 || maxLen > 512) throw new SimpairError(`--max-len must be an integer from 3 to 512, got ${maxLen}.`);
+
+  // Validate every input before any expensive work.
+  const train = await readDataset(data, options.dataset);
+  const test = testData ? await readDataset(testData, options.dataset) : undefined;
+  log('info', `train data: ${train.counts.rows} pairs (${train.counts.positives} similar / ${train.counts.negatives} dissimilar), format ${train.format}`);
+  if (test) log('info', `test data: ${test.counts.rows} pairs, format ${test.format}`);
+
+  const resolved = await resolveModelSource(model, { ...options.hub, quantized });
+  const tokenizer = await PairTokenizer.fromDir(resolved.dir);
+  const embedder = await BertEmbedder.load(resolved.dir, { onnxFile: resolved.onnxFile, threads });
+  const { backend } = await initTfBackend();
+
+  const tmp = join(dirname(out), `.${basename(out)}.tmp-${randomUUID().slice(0, 8)}`);
+  await mkdir(tmp, { recursive: true });
+  const store = new FsObjectStore(tmp);
+  try {
+    const common = { maxLen, batchSize: 32, dtype, modelId: resolved.modelId } as const;
+    await embedPairsToStore(tokenizer, embedder, train.pairs, store, 'embeddings/train/', {
+      ...common,
+      datasetSha256: train.sha256,
+      label: 'embed train',
+    });
+    if (test) {
+      await embedPairsToStore(tokenizer, embedder, test.pairs, store, 'embeddings/test/', { ...common, datasetSha256: test.sha256, label: 'embed test' });
+    }
+    await embedder.dispose();
+
+    const trainReader = await EmbeddingStoreReader.open(store, 'embeddings/train/');
+    const classifier = buildBiLstm({ maxLen, hidden: embedder.hidden, seed });
+    const history = await trainClassifier(classifier, trainReader, {
+      epochs,
+      batchSize,
+      validationSplit,
+      seed,
+      ...(patience ? { earlyStopping: { patience } } : {}),
+    });
+
+    const evalReader = test ? await EmbeddingStoreReader.open(store, 'embeddings/test/') : undefined;
+    const evaluatedOn = test ? basename(testData!) : 'training data (no --test-data given)';
+    const { labels, probabilities } = await evaluateStore(classifier, evalReader ?? trainReader);
+    const metrics = computeMetrics(labels, probabilities, 0.5) as unknown as Record<string, unknown>;
+    const roc = rocCurve(labels, probabilities);
+
+    const training = { epochs, batchSize, validationSplit, seed, earlyStopping: patience ? { patience } : null };
+    await saveClassifier(store, 'model/', classifier, {
+      maxLen,
+      hidden: embedder.hidden,
+      embeddingModel: resolved.modelId,
+      tokenizerSha256: tokenizer.sha256,
+      threshold: 0.5,
+      training,
+      datasetSha256: train.sha256,
+      backend,
+      history: history.epochs,
+    }, { ...metrics, evaluatedOn });
+    classifier.dispose();
+
+    const report = await renderTrainingReport({ title: `simpair run: ${basename(data)}`, history: history.epochs, roc, metrics, evaluatedOn });
+    await store.put('model/report.html', report.html);
+    await store.put('model/training-curves.svg', report.curvesSvg);
+    if (report.rocSvg) await store.put('model/roc.svg', report.rocSvg);
+
+    if (!keepEmbeddings) await rm(join(tmp, 'embeddings'), { recursive: true, force: true });
+    else await rename(join(tmp, 'embeddings'), join(tmp, 'model', 'embeddings'));
+    // --force: move the old model aside first, so a failed rename still leaves one model in place.
+    if (await exists(out)) await rename(out, join(tmp, 'replaced'));
+    await rename(join(tmp, 'model'), out);
+    await rm(tmp, { recursive: true, force: true });
+    log('info', `model written to ${out}`);
+    return {
+      out,
+      backend,
+      train: train.counts,
+      test: test?.counts,
+      metrics,
+      evaluatedOn,
+      epochSeconds: history.epochs.map((e) => e.seconds),
+    };
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+

@@ -1,0 +1,99 @@
+import { lineChartSvg } from './charts.ts';
+
+/** Per-epoch history as recorded by the trainer. */
+export interface EpochRecord {
+  readonly epoch: number;
+  readonly loss: number;
+  readonly acc: number;
+  readonly val_loss?: number;
+  readonly val_acc?: number;
+  readonly seconds?: number;
+}
+
+/** What the report shows. */
+export interface ReportInput {
+  readonly title: string;
+  readonly history: readonly EpochRecord[];
+  readonly roc?: { readonly fpr: readonly number[]; readonly tpr: readonly number[] };
+  readonly metrics: Readonly<Record<string, unknown>>;
+  readonly evaluatedOn: string;
+}
+
+/**
+ * A self-contained HTML page (inline SVG, no scripts, no network) with the training curves,
+ * the ROC curve and the metrics table. Also returns each SVG for files of their own.
+ */
+export async function renderTrainingReport(input: ReportInput): Promise<{ html: string; curvesSvg: string; rocSvg?: string }> {
+  const epochs = input.history.map((h) => h.epoch);
+  const series = (name: string, pick: (h: EpochRecord) => number | undefined) => {
+    const y = input.history.map(pick);
+    return y.every((v) => typeof v === 'number') ? [{ name, x: epochs, y: y as number[] }] : [];
+  };
+  const lossSvg = await lineChartSvg([...series('train loss', (h) => h.loss), ...series('validation loss', (h) => h.val_loss)], {
+    title: 'Binary cross-entropy per epoch',
+    xTitle: 'epoch',
+    yTitle: 'loss',
+  });
+  const accSvg = await lineChartSvg([...series('train accuracy', (h) => h.acc), ...series('validation accuracy', (h) => h.val_acc)], {
+    title: 'Accuracy per epoch',
+    xTitle: 'epoch',
+    yTitle: 'accuracy',
+  });
+  const rocSvg = input.roc
+    ? await lineChartSvg([{ name: `ROC (AUC ${fmt(input.metrics.rocAuc)})`, x: [...input.roc.fpr], y: [...input.roc.tpr] }], {
+        title: `ROC on ${input.evaluatedOn}`,
+        xTitle: 'false positive rate',
+        yTitle: 'true positive rate',
+        yDomain: [0, 1],
+        diagonal: true,
+      })
+    : undefined;
+  const rows = Object.entries(input.metrics)
+    .filter(([, v]) => typeof v !== 'object' || v === null)
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(fmt(v))}</td></tr>`)
+    .join('\n');
+  const confusion = input.metrics.confusion as { tp: number; fp: number; tn: number; fn: number } | undefined;
+  const confusionTable = confusion
+    ? `<table><tr><th></th><th>predicted similar</th><th>predicted dissimilar</th></tr>
+<tr><th>similar (1)</th><td>${confusion.tp}</td><td>${confusion.fn}</td></tr>
+<tr><th>dissimilar (0)</th><td>${confusion.fp}</td><td>${confusion.tn}</td></tr></table>`
+    : '';
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(input.title)}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 10px;text-align:left}
+.charts{display:flex;flex-wrap:wrap;gap:1em}</style></head>
+<body><h1>${escapeHtml(input.title)}</h1>
+<h2>Metrics on ${escapeHtml(input.evaluatedOn)}</h2>
+<table>${rows}</table>
+${confusionTable}
+<div class="charts">${lossSvg}${accSvg}${rocSvg ?? ''}</div>
+</body></html>
+`;
+  const curvesSvg = combineSvgs([lossSvg, accSvg]);
+  return { html, curvesSvg, rocSvg };
+}
+
+/** Places SVGs side by side in one SVG document. */
+function combineSvgs(svgs: readonly string[]): string {
+  let x = 0;
+  let height = 0;
+  const parts: string[] = [];
+  for (const svg of svgs) {
+    const w = Number(/width="([\d.]+)"/.exec(svg)?.[1] ?? 500);
+    const h = Number(/height="([\d.]+)"/.exec(svg)?.[1] ?? 300);
+    parts.push(svg.replace(/^<svg /, `<svg x="${x}" y="0" `));
+    x += w;
+    height = Math.max(height, h);
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${x}" height="${height}">${parts.join('')}</svg>`;
+}
+
+function fmt(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(4);
+  if (v === null || v === undefined) return 'n/a';
+  return String(v);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+}

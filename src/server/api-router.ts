@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { NotFoundError, RequestError, SimpairError } from '../errors.ts';
+import { log } from '../util/log.ts';
+import { DEFAULT_PREDICT_LIMITS, parsePredictRequest, type PredictLimits, type PredictResponse } from './predict-request.ts';
+
+/** One HTTP answer, independent of the server (node:http, API Gateway). */
+export interface ApiResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What the routes call; each face (local server, Lambda) supplies its own. */
+export interface ApiBackend {
+  predict(pairs: { sentence1: string; sentence2: string }[]): Promise<PredictResponse['predictions']>;
+  /** POST /train; absent when the face serves one fixed model. */
+  startTraining?(body: unknown): Promise<{ runId: string; duplicate: boolean }>;
+  /** GET /runs/{id}. */
+  getRun?(runId: string): Promise<unknown>;
+  readonly limits?: PredictLimits;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function answer(statusCode: number, value: unknown): ApiResponse {
+  return { statusCode, headers: JSON_HEADERS, body: JSON.stringify(value) };
+}
+
+/**
+ * Maps an error to an answer: the user's mistakes are 4xx with the message; anything else is
+ * a 500 with a request id, logged with its stack, never sent to the caller.
+ */
+export function errorResponse(err: unknown, requestId: string = randomUUID()): ApiResponse {
+  if (err instanceof NotFoundError) return answer(404, { error: err.name, message: err.message });
+  if (err instanceof RequestError) return answer(400, { error: err.name, message: err.message });
+  if (err instanceof SimpairError) return answer(422, { error: err.name, message: err.message });
+  log('error', 'internal error', { requestId, error: (err as Error)?.stack ?? String(err) });
+  return answer(500, { error: 'InternalError', message: `Internal error; quote request id ${requestId} when reporting it.`, requestId });
+}
+
+/**
+ * Routes `POST /predict`, `POST /train`, `GET /runs/{id}` to a backend. `simpair serve` and
+ * the Lambda handlers both call this, so the two faces answer the same.
+ *
+ * @example
+ * const res = await routeApiRequest(backend, 'POST', '/predict', '{"pairs":[...]}');
+ */
+export async function routeApiRequest(backend: ApiBackend, method: string, path: string, body: string | undefined): Promise<ApiResponse> {
+  const requestId = randomUUID();
+  try {
+    const route = path.replace(/\/+$/, '') || '/';
+    if (route === '/predict') {
+      if (method !== 'POST') return answer(405, { error: 'MethodNotAllowed', message: 'Use POST /predict.' });
+      const request = parsePredictRequest(body ?? '', backend.limits ?? DEFAULT_PREDICT_LIMITS);
+      return answer(200, { predictions: await backend.predict(request.pairs) } satisfies PredictResponse);
+    }
+    if (route === '/train' && backend.startTraining) {
+      if (method !== 'POST') return answer(405, { error: 'MethodNotAllowed', message: 'Use POST /train.' });
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body ?? '');
+      } catch {
+        throw new RequestError('Request body is not valid JSON; send {"datasetKey": "datasets/<file>"}.');
+      }
+      return answer(202, await backend.startTraining(parsed));
+    }
+    const run = /^\/runs\/([\w-]+)$/.exec(route);
+    if (run && backend.getRun) {
+      if (method !== 'GET') return answer(405, { error: 'MethodNotAllowed', message: 'Use GET /runs/{id}.' });
+      return answer(200, await backend.getRun(run[1]));
+    }
+    return answer(404, { error: 'NotFound', message: `No route ${method} ${route}. Routes: POST /predict${backend.startTraining ? ', POST /train, GET /runs/{id}' : ''}.` });
+  } catch (err) {
+    return errorResponse(err, requestId);
+  }
+}
