@@ -7,6 +7,9 @@ import { Predictor } from '../pipeline/predictor.ts';
 import { runJob } from '../pipeline/run-job.ts';
 import { renderTrainingReport } from '../report/index.ts';
 import { startHttpServer } from '../server/http-server.ts';
+import { createStoreBackend } from '../server/store-backend.ts';
+import type { ApiBackend } from '../server/api-router.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
 import { FsObjectStore } from '../storage/fs-object-store.ts';
 import { startProgress } from '../util/progress.ts';
 import { addDatasetOptions, datasetOptionsFrom } from './dataset-options.ts';
@@ -182,20 +185,50 @@ export function buildCli(): Command {
 
   program
     .command('serve')
-    .description('HTTP API on localhost: POST /predict {"pairs": [{"sentence1": "...", "sentence2": "..."}]}')
-    .requiredOption('--model-dir <dir>', 'a model directory written by `simpair run`')
+    .description('HTTP API on localhost: POST /predict; with --store also POST /train, GET /runs/{id} and a watched datasets/ folder')
+    .option('--model-dir <dir>', 'serve one model directory written by `simpair run`')
+    .option('--store <dir>', 'serve the local flow over a store directory (datasets/, models/live.json, runs/)')
+    .option('--s3-endpoint <url>', 'with --bucket: the store is an S3 bucket at this endpoint (e.g. a local S3 server)')
+    .option('--bucket <name>', 'S3 bucket of the store')
     .option('--port <n>', 'port', int('--port', 0, 65535), 3000)
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--model <source>', 'override the embedding model named in metadata.json')
+    .option('--model <source>', 'embedding model: overrides metadata.json for predictions, and is the default for runs')
+    .option('--max-len <n>', 'maxLen of runs started here', int('--max-len', 3, 512))
+    .option('--epochs <n>', 'epochs of runs started here', int('--epochs', 1))
+    .option('--no-watch', 'with --store: do not start runs for files dropped in datasets/')
     .action(async (opts) => {
-      const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model });
-      const { port } = await startHttpServer({ predict: (pairs) => predictor.predict(pairs) }, { port: opts.port, host: opts.host });
-      process.stderr.write(`simpair: serving ${opts.modelDir} on http://${opts.host}:${port} (POST /predict)\n`);
+      const modes = [opts.modelDir, opts.store, opts.bucket].filter(Boolean).length;
+      if (modes !== 1) throw new SimpairError('serve needs exactly one of --model-dir DIR, --store DIR, or --bucket NAME [--s3-endpoint URL].');
+      let backend: ApiBackend;
+      let close: () => Promise<void>;
+      let what: string;
+      if (opts.modelDir) {
+        const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model });
+        backend = { predict: (pairs) => predictor.predict(pairs) };
+        close = () => predictor.dispose();
+        what = `${opts.modelDir} (POST /predict)`;
+      } else {
+        const store: ObjectStore = opts.store
+          ? new FsObjectStore(opts.store)
+          : new (await import('../storage/s3-object-store.ts')).S3ObjectStore({ bucket: opts.bucket, endpoint: opts.s3Endpoint, forcePathStyle: Boolean(opts.s3Endpoint) });
+        const runDefaults = { ...(opts.model ? { modelSource: opts.model } : {}), ...(opts.maxLen ? { maxLen: opts.maxLen } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}) };
+        const storeBackend = createStoreBackend(store, { runDefaults });
+        const stopWatching = opts.watch ? storeBackend.watchDatasets() : () => undefined;
+        backend = storeBackend;
+        close = async () => {
+          stopWatching();
+          await storeBackend.close();
+        };
+        what = `${store.location} (POST /predict, POST /train, GET /runs/{id}${opts.watch ? '; watching datasets/' : ''})`;
+      }
+      const { server, port } = await startHttpServer(backend, { port: opts.port, host: opts.host });
+      process.stderr.write(`simpair: serving ${what} on http://${opts.host}:${port}\n`);
       await new Promise<void>((resolveStop) => {
-        const stop = () => resolveStop();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        process.once('SIGINT', () => resolveStop());
+        process.once('SIGTERM', () => resolveStop());
       });
+      server.close();
+      await close();
     });
 
   return program;

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { RequestError } from '../errors.ts';
+import { getRun, runSteps, startRun, type RunOptions } from '../pipeline/cloud-steps.ts';
+import { LIVE_MODEL_KEY, PREFIX } from '../pipeline/layout.ts';
+import { loadPredictor, type LiveModelPointer, type Predictor, type PredictorOptions } from '../pipeline/predictor.ts';
+import { getJson, type ObjectStore } from '../storage/object-store.ts';
+import { log } from '../util/log.ts';
+import type { ApiBackend } from './api-router.ts';
+
+const trainBody = z.object({
+  datasetKey: z.string().min(1),
+  options: z
+    .object({ maxLen: z.number().int(), epochs: z.number().int(), batchSize: z.number().int(), modelSource: z.string(), shardSize: z.number().int() })
+    .partial()
+    .optional(),
+});
+
+/** Options of {@link createStoreBackend}. */
+export interface StoreBackendOptions {
+  /** Defaults for runs started here (e.g. the embedding model source). */
+  readonly runDefaults?: Partial<RunOptions>;
+  readonly predictor?: PredictorOptions;
+}
+
+/**
+ * The local face of the cloud flow over a store (a directory or an S3 bucket): `/train`
+ * starts the same steps in-process, `/runs/{id}` reads the run record, `/predict` uses the
+ * model `models/live.json` names, reloaded when the pointer changes.
+ */
+export function createStoreBackend(store: ObjectStore, options: StoreBackendOptions = {}): ApiBackend & {
+  /** Resolves when every run started through this backend has ended. */
+  idle(): Promise<void>;
+  /** Polls `datasets/` and starts a run for each new object (duplicates are skipped by content). */
+  watchDatasets(intervalMs?: number): () => void;
+  close(): Promise<void>;
+} {
+  let current: { version: string; predictor: Promise<Predictor> } | undefined;
+  const running = new Set<Promise<unknown>>();
+
+  async function livePredictor(): Promise<Predictor> {
+    const pointer = (await store.exists(LIVE_MODEL_KEY)) ? await getJson<LiveModelPointer>(store, LIVE_MODEL_KEY) : undefined;
+    const version = pointer?.version ?? '';
+    if (!current || current.version !== version) {
+      const previous = current;
+      current = { version, predictor: loadPredictor(store, { ...options.predictor, ...(pointer ? { modelPrefix: pointer.prefix } : {}) }) };
+      current.predictor.catch(() => (current = undefined));
+      previous?.predictor.then((p) => p.dispose()).catch(() => undefined);
+    }
+    return current.predictor;
+  }
+
+  function track<T>(p: Promise<T>): Promise<T> {
+    running.add(p);
+    p.finally(() => running.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  return {
+    async predict(pairs) {
+      return (await livePredictor()).predict(pairs);
+    },
+    async startTraining(body) {
+      const parsed = trainBody.safeParse(body);
+      if (!parsed.success) {
+        throw new RequestError(`Invalid /train body: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}. Send {"datasetKey": "datasets/<file>"}.`);
+      }
+      return startInBackground(parsed.data.datasetKey, parsed.data.options);
+    },
+    getRun: (runId) => getRun(store, runId),
+    async idle() {
+      while (running.size) await Promise.allSettled([...running]);
+    },
+    watchDatasets(intervalMs = 2000) {
+      const seen = new Set<string>();
+      let busy = false;
+      const tick = async () => {
+        if (busy) return;
+        busy = true;
+        try {
+          for (const key of await store.list(PREFIX.datasets)) {
+            if (seen.has(key)) continue;
+            seen.add(key);
+            const started = await startInBackground(key).catch((err: Error) => log('error', `dataset ${key}: ${err.message}`));
+            if (started && !started.duplicate) log('info', `dataset ${key} started run ${started.runId}`);
+          }
+        } finally {
+          busy = false;
+        }
+      };
+      const timer = setInterval(() => void tick(), intervalMs);
+      void tick();
+      return () => clearInterval(timer);
+    },
+    async close() {
+      await this.idle();
+      if (current) await (await current.predictor.catch(() => undefined))?.dispose();
+    },
+  };
+
+  /** Registers the run synchronously (so the caller gets its id), then runs the steps in the background. */
+  async function startInBackground(datasetKey: string, runOptions: Partial<RunOptions> = {}) {
+    const merged = { ...options.runDefaults, ...runOptions };
+    const started = await startRun(store, { datasetKey, options: merged });
+    if (!started.duplicate) {
+      track(
+        runSteps(store, started.runId).then(
+          (r) => log('info', `run ${r.runId} ${r.state}`),
+          (err: Error) => log('error', `run ${started.runId} failed: ${err.message}`),
+        ),
+      );
+    }
+    return started;
+  }
+}
