@@ -91,6 +91,8 @@ def main() -> None:
                     "file": path.name,
                     "line": line,
                     "label": label,
+                    "sentence1": a,
+                    "sentence2": b,
                     "input_ids": enc["input_ids"],
                     "token_type_ids": enc["token_type_ids"],
                     "attention_mask": enc["attention_mask"],

@@ -46,6 +46,7 @@ export class PairTokenizer {
   private constructor(
     private readonly tokenizer: Tokenizer,
     sha256: string,
+    private readonly lowercases: boolean,
   ) {
     this.sha256 = sha256;
     this.clsId = this.requireToken('[CLS]');
@@ -81,7 +82,9 @@ export class PairTokenizer {
     if (json.model?.type !== 'WordPiece') {
       throw new ModelSourceError(`tokenizer.json holds a ${json.model?.type ?? 'unknown'} model; simpair needs BERT's WordPiece tokenizer.`);
     }
-    return new PairTokenizer(new Tokenizer(tokenizerJson, tokenizerConfig), sha256);
+    const normalizer = (tokenizerJson as { normalizer?: { type?: string; lowercase?: boolean } }).normalizer;
+    const lowercases = normalizer?.type === 'BertNormalizer' && normalizer.lowercase !== false;
+    return new PairTokenizer(new Tokenizer(tokenizerJson, tokenizerConfig), sha256, lowercases);
   }
 
   private requireToken(token: string): number {
@@ -92,12 +95,21 @@ export class PairTokenizer {
 
   /** WordPiece ids of one text, without special tokens. */
   tokenIds(text: string): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    return this.tokenizer.encode(this.prepare(text), { add_special_tokens: false }).ids;
+  }
+
+  /**
+   * Porting note: JavaScript's toLowerCase maps a word-final capital sigma to 'ς'; Python's
+   * BertTokenizer and Rust's tokenizers lowercase character by character ('σ'). Sigma is the
+   * only context-sensitive mapping, so lowering it first restores parity.
+   */
+  private prepare(text: string): string {
+    return this.lowercases && text.includes('Σ') ? text.replaceAll('Σ', 'σ') : text;
   }
 
   /** WordPiece tokens of one text (for debugging and the README). */
   tokens(text: string): string[] {
-    return this.tokenizer.encode(text, { add_special_tokens: false }).tokens;
+    return this.tokenizer.encode(this.prepare(text), { add_special_tokens: false }).tokens;
   }
 
   /** Encodes pairs into one `[pairs.length, maxLen]` batch. */
