@@ -1,0 +1,134 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { SimpairError } from '../errors.ts';
+import { assertTfBackendReady } from './tf-backend.ts';
+
+/** Options of {@link buildBiLstm}. */
+export interface BiLstmOptions {
+  /** Tokens per pair (the embedder's maxLen); the model's input is `[maxLen, hidden]`. */
+  readonly maxLen: number;
+  /** Embedding width (768 for bert-base). */
+  readonly hidden: number;
+  /**
+   * LSTM units per direction.
+   * @default 64
+   */
+  readonly units?: number;
+  /**
+   * Seed for the weight initializers; the same seed gives the same initial weights, so
+   * training on the same data in the same order gives the same losses.
+   * @default undefined (unseeded, Math.random-based initial weights)
+   */
+  readonly seed?: number;
+}
+
+/** The compile settings of the recipe, also written as `trainingConfig` in model.json. */
+export const COMPILE_CONFIG = {
+  optimizer: 'adam',
+  loss: 'binaryCrossentropy',
+  metrics: ['accuracy'],
+} as const;
+
+/**
+ * Runs `fn` with tfjs' "Orthogonal initializer is being called on a matrix with more than
+ * 2000 elements" warning silenced: every LSTM recurrent kernel ([units, 4*units] = 16384
+ * elements) triggers it, on build and on load; Keras initialises the same way silently.
+ */
+export function withoutOrthogonalWarning<T>(fn: () => T): T {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('Orthogonal initializer is being called')) return;
+    warn(...args);
+  };
+  try {
+    return fn();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+function lstmLayer(units: number, returnSequences: boolean, seed: number | undefined): tfl.RNN {
+  return tfl.layers.lstm({
+    units,
+    returnSequences,
+    // Porting Note: tfjs' LSTM defaults differ from Keras 2 (tf.keras >= 2.0): tfjs uses
+    // recurrentActivation 'hardSigmoid', kernelInitializer 'glorotNormal' and no unit
+    // forget bias. Keras 2 uses sigmoid, glorot_uniform and unit_forget_bias=True; the
+    // recipe relies on Keras' defaults, so they are spelled out here.
+    activation: 'tanh',
+    recurrentActivation: 'sigmoid',
+    kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+    recurrentInitializer: tfl.initializers.orthogonal({ gain: 1, seed }),
+    biasInitializer: 'zeros',
+    unitForgetBias: true,
+  });
+}
+
+/**
+ * Gives the backward LSTM of each Bidirectional its own initial weights. tfjs (like Keras)
+ * clones the wrapped layer's config for both directions, so a seeded initializer would
+ * start forward and backward from identical kernels; we redraw the backward ones from
+ * seeds derived from `seed`, keeping the model reproducible.
+ */
+function reseedBackwardKernels(model: tfl.LayersModel, seed: number): void {
+  model.weights.forEach((w, i) => {
+    if (!w.originalName.includes('/backward_')) return;
+    const derived = seed + 7919 * (i + 1);
+    let init: ReturnType<typeof tfl.initializers.glorotUniform> | undefined;
+    if (w.originalName.endsWith('/recurrent_kernel')) init = tfl.initializers.orthogonal({ gain: 1, seed: derived });
+    else if (w.originalName.endsWith('/kernel')) init = tfl.initializers.glorotUniform({ seed: derived });
+    if (init === undefined) return; // biases: zeros + unit forget bias, deterministic already
+    w.write(init.apply(w.shape, 'float32')); // the caller's tidy frees the initial value
+  });
+}
+
+/**
+ * Builds and compiles the recipe's Bi-LSTM classifier:
+ *
+ * ```
+ * Bidirectional(LSTM(units, return_sequences=True), input_shape=(maxLen, hidden))
+ * Bidirectional(LSTM(units))
+ * Dense(1, activation='sigmoid')
+ * compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])
+ * ```
+ *
+ * `adam` is tfjs' Adam with Keras' defaults (learning rate 0.001, beta1 0.9, beta2 0.999,
+ * epsilon 1e-7). Requires `await initTfBackend()` beforehand.
+ *
+ * @example
+ * await initTfBackend();
+ * const model = buildBiLstm({ maxLen: 64, hidden: 768, seed: 42 });
+ * model.summary();
+ */
+export function buildBiLstm(options: BiLstmOptions): tfl.LayersModel {
+  const { maxLen, hidden, units = 64, seed } = options;
+  assertTfBackendReady('buildBiLstm');
+  for (const [name, value] of Object.entries({ maxLen, hidden, units })) {
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new SimpairError(`buildBiLstm: ${name} must be a positive integer, received ${value}.`);
+    }
+  }
+  if (seed !== undefined && !Number.isInteger(seed)) {
+    throw new SimpairError(`buildBiLstm: seed must be an integer, received ${seed}.`);
+  }
+  let model: tfl.Sequential | undefined;
+  // tf.tidy: tfjs' LSTMCell builds its unit-forget-bias initial value outside any tidy and
+  // leaks 4 tensors per LSTM (16 for this model); variables survive a tidy, those do not.
+  tf.tidy(() => withoutOrthogonalWarning(() => {
+    model = tfl.sequential({ name: 'simpair_bilstm' });
+    model.add(tfl.layers.bidirectional({ layer: lstmLayer(units, true, seed), inputShape: [maxLen, hidden] }));
+    model.add(tfl.layers.bidirectional({ layer: lstmLayer(units, false, seed === undefined ? undefined : seed + 1) }));
+    model.add(
+      tfl.layers.dense({
+        units: 1,
+        activation: 'sigmoid',
+        // Porting Note: tfjs' Dense defaults to glorotNormal; Keras to glorot_uniform.
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: seed === undefined ? undefined : seed + 2 }),
+        biasInitializer: 'zeros',
+      }),
+    );
+    if (seed !== undefined) reseedBackwardKernels(model, seed);
+    model.compile({ ...COMPILE_CONFIG, metrics: [...COMPILE_CONFIG.metrics] });
+  }));
+  return model as tfl.Sequential;
+}

@@ -1,0 +1,11 @@
+export { COMPILE_CONFIG, buildBiLstm } from './bilstm.ts';
+export type { BiLstmOptions } from './bilstm.ts';
+export { MODEL_FILES, MODEL_FORMAT, assertCompatible, classifierMetadataSchema, loadClassifier, saveClassifier } from './model-io.ts';
+export type { ClassifierMetadata, EmbedderSignature, LoadedClassifier, SaveClassifierOptions } from './model-io.ts';
+export { assertFitsModel, modelInputShape } from './model-input.ts';
+export { evaluateStore, predictProbabilities } from './predict.ts';
+export type { PredictOptions, StoreEvaluation } from './predict.ts';
+export { TF_BACKEND_ENV, initTfBackend, tfBackendInfo } from './tf-backend.ts';
+export type { InitTfBackendOptions, TfBackendChoice, TfBackendInfo } from './tf-backend.ts';
+export { trainClassifier } from './train.ts';
+export type { BatchLogs, EpochRecord, TrainOptions, TrainingHistory } from './train.ts';

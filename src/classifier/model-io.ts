@@ -1,0 +1,276 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { z } from 'zod';
+import { ModelMismatchError, ShapeMismatchError, SimpairError } from '../errors.ts';
+import { joinKey } from '../embeddings/manifest.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { getJson, putJson } from '../storage/object-store.ts';
+import { COMPILE_CONFIG } from './bilstm.ts';
+import { modelInputShape } from './model-input.ts';
+import { tfBackendInfo } from './tf-backend.ts';
+
+/** Format tag of `metadata.json`. */
+export const MODEL_FORMAT = 'simpair-model/1';
+
+/** Objects of a saved classifier under its prefix. */
+export const MODEL_FILES = {
+  modelJson: 'model.json',
+  weights: 'group1-shard1of1.bin',
+  metadata: 'metadata.json',
+  metrics: 'metrics.json',
+} as const;
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
+const maybeNumber = z.number().nullable(); // JSON turns NaN into null
+
+/** Schema of `metadata.json`, checked on every load. */
+export const classifierMetadataSchema = z.object({
+  format: z.literal(MODEL_FORMAT),
+  maxLen: z.number().int().positive(),
+  hidden: z.number().int().positive(),
+  /** Embedding model (hub id, directory or S3 prefix) the classifier was trained on. */
+  embeddingModel: z.string().min(1),
+  tokenizerSha256: sha256Hex,
+  threshold: z.number().min(0).max(1),
+  training: z.object({
+    epochs: z.number().int().positive(),
+    batchSize: z.number().int().positive(),
+    validationSplit: z.number().min(0).lt(1),
+    seed: z.number().int(),
+    earlyStopping: z.object({ patience: z.number().int().nonnegative(), monitor: z.literal('val_loss').optional() }).nullable(),
+  }),
+  datasetSha256: sha256Hex,
+  /** TF.js backend that trained it (`tensorflow`, `wasm`, `cpu`). */
+  backend: z.string().min(1),
+  createdAt: z.iso.datetime(),
+  /** Per-epoch training history, as {@link trainClassifier} returns it in `epochs`. */
+  history: z
+    .array(
+      z.object({
+        epoch: z.number().int().nonnegative(),
+        loss: maybeNumber,
+        acc: maybeNumber,
+        val_loss: maybeNumber.optional(),
+        val_acc: maybeNumber.optional(),
+        seconds: z.number().nonnegative(),
+      }),
+    )
+    .optional(),
+});
+
+/** `metadata.json` of a saved classifier. */
+export type ClassifierMetadata = z.infer<typeof classifierMetadataSchema>;
+
+/**
+ * Metadata {@link saveClassifier} writes, besides what it derives: `format` and
+ * `createdAt` always; `maxLen` / `hidden` from the model's input (given values are
+ * checked against it); `backend` from {@link initTfBackend} unless given.
+ */
+export interface SaveClassifierOptions {
+  readonly embeddingModel: string;
+  readonly tokenizerSha256: string;
+  readonly datasetSha256: string;
+  readonly training: ClassifierMetadata['training'];
+  /** Checked against the model's input. @default the model's */
+  readonly maxLen?: number;
+  /** Checked against the model's input. @default the model's */
+  readonly hidden?: number;
+  /** @default the backend initTfBackend chose */
+  readonly backend?: string;
+  /** @default 0.5 */
+  readonly threshold?: number;
+  /** `TrainingHistory.epochs`. @default undefined (not stored) */
+  readonly history?: ClassifierMetadata['history'];
+  /** @default now */
+  readonly createdAt?: string;
+}
+
+/** The `model.json` simpair writes: TF.js' layers-model format. */
+interface ModelJson {
+  modelTopology: object;
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  format: string;
+  generatedBy: string;
+  convertedBy: string | null;
+  trainingConfig?: tf.io.TrainingConfig;
+}
+
+function toArrayBuffer(data: tf.io.WeightData): ArrayBuffer {
+  return Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
+}
+
+function parseMetadata(value: unknown, where: string): ClassifierMetadata {
+  const result = classifierMetadataSchema.safeParse(value);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new SimpairError(`${where} is not valid ${MODEL_FORMAT} metadata: ${issues}. Re-train or re-save the model.`);
+  }
+  return result.data;
+}
+
+/**
+ * Saves a trained classifier under `prefix` in TF.js' layers-model format, which Python's
+ * `tensorflowjs` converter reads (`tensorflowjs_converter --input_format=tfjs_layers_model
+ * --output_format=keras model.json out.h5`):
+ *
+ * - `model.json`: `modelTopology`, `weightsManifest`, `format: 'layers-model'`,
+ *   `generatedBy`, `convertedBy` and `trainingConfig` (the compile settings);
+ * - `group1-shard1of1.bin`: the weights, float32 little-endian;
+ * - `metrics.json` when `metrics` is given (any JSON, e.g. {@link computeMetrics}' result);
+ * - `metadata.json` (validated shape, checksums, training options), written last, so a
+ *   prefix with `metadata.json` is a complete model.
+ *
+ * Porting Note: tfjs writes `trainingConfig` only with `includeOptimizer: true`, which also
+ * stores the Adam moments (3x the weights). Keras' `model.save` keeps the compile settings
+ * without needing the moments for inference, so we save without the optimizer's weights
+ * and add `trainingConfig` ourselves: the model reloads compiled, with a fresh Adam.
+ */
+export async function saveClassifier(
+  store: ObjectStore,
+  prefix: string,
+  model: tfl.LayersModel,
+  options: SaveClassifierOptions,
+  metrics?: unknown,
+): Promise<ClassifierMetadata> {
+  const { threshold = 0.5, createdAt = new Date().toISOString() } = options;
+  if (model.optimizer == null) throw new SimpairError('saveClassifier: the model is not compiled; compile it (buildBiLstm does) before saving.');
+  const { maxLen, hidden } = modelInputShape(model);
+  if ((options.maxLen ?? maxLen) !== maxLen || (options.hidden ?? hidden) !== hidden) {
+    throw new ShapeMismatchError(
+      `saveClassifier: metadata says [${options.maxLen}, ${options.hidden}] but the model takes [${maxLen}, ${hidden}]; pass the model's shape or omit maxLen/hidden.`,
+    );
+  }
+  const metadata = parseMetadata(
+    {
+      format: MODEL_FORMAT,
+      maxLen,
+      hidden,
+      embeddingModel: options.embeddingModel,
+      tokenizerSha256: options.tokenizerSha256,
+      threshold,
+      training: options.training,
+      datasetSha256: options.datasetSha256,
+      backend: options.backend ?? tfBackendInfo()?.backend ?? tf.getBackend(),
+      createdAt,
+      ...(options.history ? { history: options.history } : {}),
+    },
+    'The metadata to save',
+  );
+
+  let captured: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      captured = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+    { includeOptimizer: false },
+  );
+  if (captured?.weightData == null || captured.weightSpecs == null || captured.modelTopology == null) {
+    throw new SimpairError('saveClassifier: TF.js returned no topology or weights for the model.');
+  }
+  const trainingConfig = (model as unknown as { getTrainingConfig(): tf.io.TrainingConfig }).getTrainingConfig();
+  const modelJson: ModelJson = {
+    modelTopology: captured.modelTopology as object,
+    weightsManifest: [{ paths: [MODEL_FILES.weights], weights: captured.weightSpecs }],
+    format: captured.format ?? 'layers-model',
+    generatedBy: captured.generatedBy ?? `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
+    convertedBy: captured.convertedBy ?? null,
+    trainingConfig,
+  };
+  await store.put(joinKey(prefix, MODEL_FILES.weights), new Uint8Array(toArrayBuffer(captured.weightData)));
+  await putJson(store, joinKey(prefix, MODEL_FILES.modelJson), modelJson);
+  if (metrics !== undefined) await putJson(store, joinKey(prefix, MODEL_FILES.metrics), metrics);
+  await putJson(store, joinKey(prefix, MODEL_FILES.metadata), metadata);
+  return metadata;
+}
+
+/** A loaded classifier and its metadata. */
+export interface LoadedClassifier {
+  readonly model: tfl.LayersModel;
+  readonly metadata: ClassifierMetadata;
+}
+
+/**
+ * Loads a classifier saved by {@link saveClassifier}: validates `metadata.json`, reads
+ * `model.json` and its weights, and returns the model compiled with its saved
+ * `trainingConfig` (so it can be trained further or evaluated). Call
+ * {@link assertCompatible} before predicting with a given embedder.
+ *
+ * @throws ModelMismatchError when the model's input shape disagrees with its metadata.
+ */
+export async function loadClassifier(store: ObjectStore, prefix: string): Promise<LoadedClassifier> {
+  const where = (file: string) => `${store.location}/${joinKey(prefix, file)}`;
+  const metadata = parseMetadata(await getJson<unknown>(store, joinKey(prefix, MODEL_FILES.metadata)), where(MODEL_FILES.metadata));
+  const modelJson = await getJson<ModelJson>(store, joinKey(prefix, MODEL_FILES.modelJson));
+  if (modelJson.format !== 'layers-model' || modelJson.modelTopology == null || !Array.isArray(modelJson.weightsManifest)) {
+    throw new SimpairError(`${where(MODEL_FILES.modelJson)} is not a TF.js layers-model (format "${modelJson.format}"); re-save the model.`);
+  }
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: ArrayBuffer[] = [];
+  for (const group of modelJson.weightsManifest) {
+    weightSpecs.push(...group.weights);
+    for (const path of group.paths) {
+      const bytes = await store.get(joinKey(prefix, path));
+      buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    }
+  }
+  const handler = tf.io.fromMemory({
+    modelTopology: modelJson.modelTopology,
+    weightSpecs,
+    weightData: tf.io.concatenateArrayBuffers(buffers),
+    format: modelJson.format,
+    generatedBy: modelJson.generatedBy,
+    convertedBy: modelJson.convertedBy ?? undefined,
+    trainingConfig: modelJson.trainingConfig,
+  });
+  // Weights present: tfjs builds the layers with zeros (no initializers run), then loads them.
+  const model = await tfl.loadLayersModel(handler);
+  if (model.optimizer == null) {
+    // Porting Note: Keras' load_model leaves a model without training_config uncompiled;
+    // simpair models always carry one, so this only covers model.json from elsewhere.
+    model.compile({ ...COMPILE_CONFIG, metrics: [...COMPILE_CONFIG.metrics] });
+  }
+  const { maxLen, hidden } = modelInputShape(model);
+  if (maxLen !== metadata.maxLen || hidden !== metadata.hidden) {
+    model.dispose();
+    throw new ModelMismatchError(
+      `${where(MODEL_FILES.modelJson)} takes [${maxLen}, ${hidden}] but its metadata says [${metadata.maxLen}, ${metadata.hidden}]; ` +
+        `the model and metadata.json come from different saves. Re-save the model.`,
+    );
+  }
+  return { model, metadata };
+}
+
+/** What an embedder produces, to check a classifier against. */
+export interface EmbedderSignature {
+  readonly maxLen: number;
+  readonly hidden: number;
+  readonly tokenizerSha256: string;
+}
+
+/**
+ * Refuses a classifier that does not fit the embedder it would be used with.
+ *
+ * @throws ModelMismatchError naming every differing field, both values and the fix.
+ */
+export function assertCompatible(metadata: ClassifierMetadata, embedder: EmbedderSignature): void {
+  const problems: string[] = [];
+  if (metadata.maxLen !== embedder.maxLen) {
+    problems.push(`maxLen: model ${metadata.maxLen}, embedder ${embedder.maxLen} (tokenize with maxLen ${metadata.maxLen})`);
+  }
+  if (metadata.hidden !== embedder.hidden) {
+    problems.push(
+      `hidden: model ${metadata.hidden}, embedder ${embedder.hidden} (use the embedding model the classifier was trained on, ${metadata.embeddingModel})`,
+    );
+  }
+  if (metadata.tokenizerSha256 !== embedder.tokenizerSha256) {
+    problems.push(
+      `tokenizerSha256: model ${metadata.tokenizerSha256}, embedder ${embedder.tokenizerSha256} (use the tokenizer of ${metadata.embeddingModel})`,
+    );
+  }
+  if (problems.length > 0) {
+    throw new ModelMismatchError(
+      `The classifier does not fit the embedder: ${problems.join('; ')}. Otherwise re-train the classifier on this embedder's embeddings.`,
+    );
+  }
+}

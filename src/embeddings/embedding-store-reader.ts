@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { ShapeMismatchError, SimpairError } from '../errors.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { float16ArrayToFloat32 } from './float16.ts';
+import { MANIFEST_FILE, joinKey, parseEmbeddingManifest, type EmbeddingManifest } from './manifest.ts';
+import { asFloat16Bits, asFloat32, decodeSafetensors, type SafetensorsEntry } from './safetensors.ts';
+import { checkLabels } from './write-embedding-shard.ts';
+
+/** One shard in memory: embeddings `[count, maxLen, hidden]` row-major, labels 0/1. */
+export interface EmbeddingShard {
+  readonly embeddings: Float32Array;
+  readonly labels: Float32Array;
+  readonly count: number;
+}
+
+/**
+ * Reads an embeddings prefix written by {@link writeEmbeddingShard} and
+ * {@link writeEmbeddingManifest}, one shard at a time so memory stays at one shard.
+ *
+ * @example
+ * const reader = await EmbeddingStoreReader.open(store, 'embeddings/run-1/');
+ * for (let i = 0; i < reader.manifest.shards.length; i++) {
+ *   const { embeddings, labels, count } = await reader.readShard(i);
+ * }
+ */
+export class EmbeddingStoreReader {
+  private constructor(
+    readonly store: ObjectStore,
+    readonly prefix: string,
+    /** The validated manifest. */
+    readonly manifest: EmbeddingManifest,
+  ) {}
+
+  /** Reads and validates `manifest.json` under `prefix`. */
+  static async open(store: ObjectStore, prefix: string): Promise<EmbeddingStoreReader> {
+    const key = joinKey(prefix, MANIFEST_FILE);
+    const bytes = await store.get(key);
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch (err) {
+      throw new SimpairError(`${store.location}/${key} is not JSON: ${(err as Error).message}.`, { cause: err });
+    }
+    return new EmbeddingStoreReader(store, prefix, parseEmbeddingManifest(json, `${store.location}/${key}`));
+  }
+
+  /** Number of shards. */
+  get shardCount(): number {
+    return this.manifest.shards.length;
+  }
+
+  /**
+   * Reads shard `index`, verifying its SHA-256 and size against the manifest and its
+   * tensors' shapes and dtype; F16 embeddings come back as float32.
+   *
+   * @throws LabelError when labels do not align with the embeddings or are not 0/1.
+   * @throws ShapeMismatchError when the shard's shapes or dtype disagree with the manifest.
+   */
+  async readShard(index: number): Promise<EmbeddingShard> {
+    const { manifest } = this;
+    const entry = manifest.shards[index];
+    if (entry === undefined) {
+      throw new SimpairError(`No embeddings shard ${index} under ${this.prefix}: it has ${manifest.shards.length} (0..${manifest.shards.length - 1}).`);
+    }
+    const key = joinKey(this.prefix, entry.key);
+    const where = `Embeddings shard ${index} (${this.store.location}/${key})`;
+    const file = await this.store.get(key);
+    const sha256 = createHash('sha256').update(file).digest('hex');
+    if (file.byteLength !== entry.bytes || sha256 !== entry.sha256) {
+      throw new SimpairError(
+        `${where} is ${file.byteLength} bytes with SHA-256 ${sha256}, the manifest says ${entry.bytes} bytes and ${entry.sha256}; ` +
+          `the shard was changed or truncated. Re-create the embeddings.`,
+      );
+    }
+    const { tensors } = decodeSafetensors(file, where);
+    const emb = required(tensors, 'embeddings', where);
+    const lab = required(tensors, 'labels', where);
+    if (lab.dtype !== 'U8' || lab.shape.length !== 1) {
+      throw new ShapeMismatchError(`${where}: labels are ${lab.dtype} [${lab.shape.join(', ')}], expected U8 [count].`);
+    }
+    if (emb.shape.length !== 3) {
+      throw new ShapeMismatchError(`${where}: embeddings have shape [${emb.shape.join(', ')}], expected 3D [count, maxLen, hidden].`);
+    }
+    const labels = lab.bytes;
+    checkLabels(labels, emb.shape[0], where);
+    const expectedDtype = manifest.dtype === 'float16' ? 'F16' : 'F32';
+    const [count, maxLen, hidden] = emb.shape;
+    if (count !== entry.count || maxLen !== manifest.maxLen || hidden !== manifest.hidden || emb.dtype !== expectedDtype) {
+      throw new ShapeMismatchError(
+        `${where}: embeddings are ${emb.dtype} [${emb.shape.join(', ')}], the manifest says ${expectedDtype} ` +
+          `[${entry.count}, ${manifest.maxLen}, ${manifest.hidden}]. Re-create the embeddings.`,
+      );
+    }
+    const embeddings = emb.dtype === 'F16' ? float16ArrayToFloat32(asFloat16Bits(emb)) : asFloat32(emb);
+    return { embeddings, labels: Float32Array.from(labels), count };
+  }
+}
+
+function required(tensors: ReadonlyMap<string, SafetensorsEntry>, name: string, where: string): SafetensorsEntry {
+  const t = tensors.get(name);
+  if (t === undefined) {
+    throw new ShapeMismatchError(`${where} has no "${name}" tensor (has ${[...tensors.keys()].join(', ') || 'none'}).`);
+  }
+  return t;
+}

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildBiLstm } from '../../src/classifier/bilstm.ts';
+import { initTfBackend } from '../../src/classifier/tf-backend.ts';
+
+beforeAll(async () => {
+  await initTfBackend();
+});
+
+function weightsOf(model: tfl.LayersModel): Float32Array[] {
+  return model.getWeights().map((w) => w.dataSync() as Float32Array);
+}
+
+describe('buildBiLstm', () => {
+  it('is the recipe: Bi-LSTM(64, seq) -> Bi-LSTM(64) -> Dense(1, sigmoid) on [maxLen, hidden]', () => {
+    const model = buildBiLstm({ maxLen: 8, hidden: 16 });
+    expect(model.inputs[0].shape).toEqual([null, 8, 16]);
+    expect(model.layers.map((l) => l.getClassName())).toEqual(['Bidirectional', 'Bidirectional', 'Dense']);
+    expect(model.layers.map((l) => l.outputShape)).toEqual([[null, 8, 128], [null, 128], [null, 1]]);
+    // The Keras-format topology (what model.json holds and Python reads).
+    const topology = model.toJSON(null, false) as { config: { layers: { config: Record<string, any> }[] } };
+    const [bi1, bi2, dense] = topology.config.layers.map((l) => l.config);
+    expect(bi1.merge_mode).toBe('concat');
+    expect(bi1.layer.config).toMatchObject({ units: 64, return_sequences: true, activation: 'tanh', recurrent_activation: 'sigmoid', unit_forget_bias: true });
+    expect(bi2.layer.config).toMatchObject({ units: 64, return_sequences: false, recurrent_activation: 'sigmoid' });
+    // glorot_uniform, serialized the way tfjs does it (Keras reads it back as the same thing).
+    expect(bi1.layer.config.kernel_initializer).toMatchObject({ class_name: 'VarianceScaling', config: { scale: 1, mode: 'fan_avg', distribution: 'uniform' } });
+    expect(bi1.layer.config.recurrent_initializer.class_name).toBe('Orthogonal');
+    expect(dense).toMatchObject({ units: 1, activation: 'sigmoid' });
+    // Parameters: per LSTM 4*u*(in + u + 1); Dense 128 + 1.
+    expect(model.countParams()).toBe(2 * 4 * 64 * (16 + 64 + 1) + 2 * 4 * 64 * (128 + 64 + 1) + 129);
+    model.dispose();
+  });
+
+  it('is compiled with adam (lr 0.001), binary cross-entropy and accuracy', () => {
+    const model = buildBiLstm({ maxLen: 4, hidden: 8, units: 4 });
+    expect(model.optimizer.getClassName()).toBe('Adam');
+    expect(model.optimizer.getConfig()).toMatchObject({ learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
+    expect(model.loss).toBe('binaryCrossentropy');
+    expect(model.metricsNames).toEqual(['loss', 'acc']);
+    model.dispose();
+  });
+
+  it('gives the same initial weights for the same seed, different ones otherwise, and distinct directions', () => {
+    const a = buildBiLstm({ maxLen: 4, hidden: 8, units: 4, seed: 3 });
+    const b = buildBiLstm({ maxLen: 4, hidden: 8, units: 4, seed: 3 });
+    const c = buildBiLstm({ maxLen: 4, hidden: 8, units: 4, seed: 4 });
+    const [wa, wb, wc] = [weightsOf(a), weightsOf(b), weightsOf(c)];
+    wa.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(wb[i])));
+    expect(Array.from(wa[0])).not.toEqual(Array.from(wc[0]));
+    // Weights 0-2 forward LSTM of layer 1, 3-5 backward: kernels must differ.
+    expect(Array.from(wa[0])).not.toEqual(Array.from(wa[3]));
+    // Keras' unit_forget_bias: forget-gate bias starts at 1, the rest at 0.
+    expect(Array.from(wa[2])).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    [a, b, c].forEach((m) => m.dispose());
+  });
+
+  it('leaves no tensors behind once disposed', () => {
+    const before = tf.memory().numTensors;
+    buildBiLstm({ maxLen: 4, hidden: 8, seed: 1 }).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('rejects a non-positive maxLen', () => {
+    expect(() => buildBiLstm({ maxLen: 0, hidden: 8 })).toThrow(/maxLen must be a positive integer, received 0/);
+  });
+});

@@ -1,0 +1,83 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildBiLstm } from '../../src/classifier/bilstm.ts';
+import { initTfBackend } from '../../src/classifier/tf-backend.ts';
+import { trainClassifier, type EpochRecord } from '../../src/classifier/train.ts';
+import { ShapeMismatchError } from '../../src/errors.ts';
+import type { EmbeddingStoreReader } from '../../src/embeddings/index.ts';
+import { writeSyntheticStore } from './synthetic-store.ts';
+
+let reader: EmbeddingStoreReader;
+
+beforeAll(async () => {
+  await initTfBackend();
+  // maxLen 8, hidden 16, 200 rows in 3 shards (70, 70, 60), linearly separable.
+  ({ reader } = await writeSyntheticStore());
+});
+
+describe('trainClassifier', () => {
+  it('learns a separable dataset clearly better than chance, reproducibly for the same seeds', async () => {
+    const runs = [];
+    for (let k = 0; k < 2; k++) {
+      const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1 });
+      const seen: EpochRecord[] = [];
+      const history = await trainClassifier(model, reader, { epochs: 3, seed: 42, onEpochEnd: (_, logs) => void seen.push(logs) });
+      runs.push(history);
+      expect(seen).toEqual(history.epochs);
+      model.dispose();
+    }
+    const [a, b] = runs;
+    expect(a).toMatchObject({ stoppedEarly: false, trainRows: 180, validationRows: 20 });
+    expect(a.epochs.map((e) => e.epoch)).toEqual([0, 1, 2]);
+    const [first, , last] = a.epochs;
+    expect(last.val_acc).toBeGreaterThanOrEqual(0.9);
+    expect(last.acc).toBeGreaterThanOrEqual(0.9);
+    expect(last.loss).toBeLessThan(first.loss);
+    expect(a.epochs.every((e) => e.seconds > 0)).toBe(true);
+    const lossesOf = (h: typeof a) => h.epochs.map((e) => [e.loss, e.val_loss]);
+    expect(lossesOf(b)).toEqual(lossesOf(a));
+  });
+
+  it('does not grow the number of live tensors across trainings', async () => {
+    const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 2 });
+    await trainClassifier(model, reader, { epochs: 1 }); // creates Adam's moment variables once
+    const before = tf.memory().numTensors;
+    await trainClassifier(model, reader, { epochs: 1 });
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('reports batches and stops early on val_loss', async () => {
+    // Labels independent of the features: val_loss stops improving within a few epochs.
+    const { reader: noise } = await writeSyntheticStore({ randomLabels: true, seed: 11 });
+    const model = buildBiLstm({ maxLen: 8, hidden: 16, units: 8, seed: 3 });
+    const sizes: number[] = [];
+    const history = await trainClassifier(model, noise, {
+      epochs: 20,
+      batchSize: 64,
+      validationSplit: 0.5,
+      earlyStopping: { patience: 1 },
+      onBatchEnd: (_, logs) => void sizes.push(logs.size),
+    });
+    expect(history.stoppedEarly).toBe(true);
+    expect(history.epochs.length).toBeLessThan(20);
+    expect(history.epochs.every((e) => e.val_loss !== undefined)).toBe(true);
+    expect(sizes.slice(0, 2)).toEqual([64, 36]);
+    model.dispose();
+  });
+
+  it('refuses embeddings whose maxLen or hidden differ from the model input, with both shapes', async () => {
+    const model = buildBiLstm({ maxLen: 10, hidden: 16, units: 4 });
+    const err = await trainClassifier(model, reader).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShapeMismatchError);
+    expect((err as Error).message).toMatch(/are \[batch, 8, 16\] but the model expects \[batch, 10, 16\]; tokenize with maxLen 10/);
+    model.dispose();
+  });
+
+  it('refuses a validation split that leaves nothing to train on', async () => {
+    const model = buildBiLstm({ maxLen: 8, hidden: 16, units: 4 });
+    await expect(trainClassifier(model, reader, { validationSplit: 1 })).rejects.toThrow(/validationSplit must be in \[0, 1\)/);
+    await expect(trainClassifier(model, reader, { validationSplit: 0, earlyStopping: { patience: 1 } })).rejects.toThrow(/needs validationSplit > 0/);
+    model.dispose();
+  });
+});
