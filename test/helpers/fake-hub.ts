@@ -59,7 +59,11 @@ export async function startFakeHub(repos: Record<string, Record<string, HubFile>
     url: `http://127.0.0.1:${port}`,
     requests,
     server,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 

@@ -1,0 +1,368 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { synthStack, testApp } from './synth-stack.ts';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }>;
+
+/** The state machine definition with tokens replaced by a placeholder, parsed. */
+function stateMachineDefinition(template: Template): { States: Record<string, Record<string, unknown>> } {
+  const [sm] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as { Properties: { DefinitionString: unknown } }[];
+  const def = sm.Properties.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
+  const text = typeof def === 'string' ? def : def['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+  return JSON.parse(text) as { States: Record<string, Record<string, unknown>> };
+}
+
+/** Every state of a definition, nested Map processors included. */
+function allStates(states: Record<string, Record<string, unknown>>): [string, Record<string, unknown>][] {
+  return Object.entries(states).flatMap(([name, s]) => {
+    const inner = (s.ItemProcessor as { States?: Record<string, Record<string, unknown>> } | undefined)?.States;
+    return [[name, s] as [string, Record<string, unknown>], ...(inner ? allStates(inner) : [])];
+  });
+}
+
+/** Every policy statement of every IAM policy, role and managed policy in a template. */
+function allStatements(resources: Resources): { where: string; statement: Record<string, unknown> }[] {
+  const out: { where: string; statement: Record<string, unknown> }[] = [];
+  const push = (where: string, doc: unknown) => {
+    for (const statement of ((doc as { Statement?: Record<string, unknown>[] } | undefined)?.Statement ?? [])) out.push({ where, statement });
+  };
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') push(id, r.Properties?.PolicyDocument);
+    if (r.Type === 'AWS::IAM::Role') for (const p of (r.Properties?.Policies as { PolicyDocument: unknown }[] | undefined) ?? []) push(id, p.PolicyDocument);
+    if (r.Type === 'AWS::S3::BucketPolicy') push(id, r.Properties?.PolicyDocument);
+  }
+  return out;
+}
+
+const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
+
+/** Fails on Allow statements with Action "*" on Resource "*", or buckets open to the public. */
+function securityProblems(resources: Resources): string[] {
+  const problems: string[] = [];
+  for (const { where, statement } of allStatements(resources)) {
+    if (statement.Effect !== 'Allow') continue;
+    const actions = asList(statement.Action);
+    const res = asList(statement.Resource);
+    if (actions.includes('*') && res.includes('*')) problems.push(`${where}: Action "*" on Resource "*"`);
+    if (actions.some((a) => typeof a === 'string' && a.endsWith(':*')) && res.includes('*')) problems.push(`${where}: service-wide ${String(actions)} on "*"`);
+    const principal = statement.Principal as unknown;
+    if (principal === '*' || (principal as { AWS?: unknown })?.AWS === '*') problems.push(`${where}: Allow to the anonymous principal "*"`);
+  }
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::S3::Bucket') continue;
+    const pab = r.Properties?.PublicAccessBlockConfiguration as Record<string, boolean> | undefined;
+    const all = pab && pab.BlockPublicAcls && pab.BlockPublicPolicy && pab.IgnorePublicAcls && pab.RestrictPublicBuckets;
+    if (!all) problems.push(`${id}: bucket without a full public access block`);
+    if (r.Properties?.AccessControl === 'PublicRead' || r.Properties?.AccessControl === 'PublicReadWrite') problems.push(`${id}: public ACL`);
+  }
+  return problems;
+}
+
+describe('SimpairStack (defaults: GPU training, IAM auth, data retained)', () => {
+  let template: Template;
+  let resources: Resources;
+  beforeAll(() => {
+    ({ template } = synthStack());
+    resources = template.toJSON().Resources as Resources;
+  });
+
+  describe('storage', () => {
+    it('encrypts, blocks public access, versions, sends EventBridge events and is retained', () => {
+      template.hasResource('AWS::S3::Bucket', {
+        Properties: Match.objectLike({
+          BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+          PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+          VersioningConfiguration: { Status: 'Enabled' },
+          LoggingConfiguration: Match.objectLike({ DestinationBucketName: { Ref: Match.stringLikeRegexp('StorageAccessLogs') } }),
+        }),
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+      // CDK turns EventBridge delivery on through its bucket-notifications custom resource.
+      template.hasResourceProperties('Custom::S3BucketNotifications', {
+        BucketName: { Ref: Match.stringLikeRegexp('StorageBucket') },
+        NotificationConfiguration: { EventBridgeConfiguration: {} },
+      });
+    });
+
+    it('expires shards/ and embeddings/ after 14 days and old versions after 30', () => {
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            Match.objectLike({ Prefix: 'shards/', ExpirationInDays: 14, Status: 'Enabled' }),
+            Match.objectLike({ Prefix: 'embeddings/', ExpirationInDays: 14, Status: 'Enabled' }),
+            Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+          ]),
+        },
+      });
+    });
+
+    it('denies requests without TLS', () => {
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } }, Principal: { AWS: '*' } }),
+          ]),
+        },
+      });
+    });
+  });
+
+  describe('trigger and orchestration', () => {
+    it('starts the state machine on Object Created under datasets/ (and POST /train markers) of this bucket', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.s3'],
+          'detail-type': ['Object Created'],
+          detail: { bucket: { name: [{ Ref: Match.stringLikeRegexp('StorageBucket') }] }, object: { key: Match.arrayWith([{ prefix: 'datasets/' }]) } },
+        },
+        Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('PipelineStateMachine') }, DeadLetterConfig: Match.anyValue() })],
+      });
+    });
+
+    it('fans embedding out with a Distributed Map reading the shard list from S3', () => {
+      const map = allStates(stateMachineDefinition(template).States).find(([, s]) => s.Type === 'Map')?.[1];
+      expect(map).toMatchObject({
+        ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } },
+        ItemReader: { ReaderConfig: { InputType: 'JSON' }, Parameters: { 'Key.$': '$.shardsKey' } },
+        MaxConcurrency: 20,
+      });
+      expect(String((map?.ItemReader as { Resource: string }).Resource)).toMatch(/:states:::s3:getObject$/);
+    });
+
+    it('trains with batch:submitJob.sync, then publishes', () => {
+      const states = stateMachineDefinition(template).States;
+      const train = Object.values(states).find((s) => String(s.Resource).endsWith(':states:::batch:submitJob.sync'));
+      expect(train).toBeDefined();
+      expect(train?.Next).toBe('Publish model');
+      expect(JSON.stringify(train?.Parameters)).toContain('SIMPAIR_RUN_ID');
+    });
+
+    it('catches every Task and Map into the fail function, then a Fail state', () => {
+      const states = stateMachineDefinition(template).States;
+      const steps = Object.entries(states).filter(([name, s]) => (s.Type === 'Task' || s.Type === 'Map') && name !== 'Record failure');
+      expect(steps.map(([n]) => n)).toEqual(['Validate and split', 'Embed shards', 'Finalize embeddings', 'Train on AWS Batch', 'Publish model']);
+      for (const [name, s] of steps) {
+        const catches = s.Catch as { ErrorEquals: string[]; Next: string }[] | undefined;
+        expect(catches, name).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: expect.stringMatching(/^Failed: /) })]);
+        expect(states[catches![0].Next].Next).toBe('Record failure');
+      }
+      expect(states['Record failure'].Next).toBe('Run failed');
+      expect(states['Run failed'].Type).toBe('Fail');
+    });
+
+    it('logs and traces the state machine', () => {
+      template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+        TracingConfiguration: { Enabled: true },
+      });
+    });
+  });
+
+  describe('GPU training', () => {
+    it('uses a managed EC2 environment of GPU instance types only, on the NVIDIA ECS AMI', () => {
+      const envs = Object.values(template.findResources('AWS::Batch::ComputeEnvironment')) as { Properties: { ComputeResources: { InstanceTypes: string[]; Type: string; Ec2Configuration: unknown } } }[];
+      expect(envs).toHaveLength(1);
+      const { InstanceTypes, Type, Ec2Configuration } = envs[0].Properties.ComputeResources;
+      expect(Type).toBe('EC2');
+      expect(InstanceTypes.length).toBeGreaterThan(0);
+      for (const t of InstanceTypes) expect(t).toMatch(/^(g4dn|g5)\.[a-z0-9]+$/);
+      expect(Ec2Configuration).toEqual([{ ImageType: 'ECS_AL2_NVIDIA' }]);
+    });
+
+    it('asks for one GPU in the job definition, with the asset image', () => {
+      template.hasResourceProperties('AWS::Batch::JobDefinition', {
+        PlatformCapabilities: ['EC2'],
+        ContainerProperties: Match.objectLike({
+          ResourceRequirements: Match.arrayWith([{ Type: 'GPU', Value: '1' }]),
+          Image: Match.objectLike({ 'Fn::Sub': Match.stringLikeRegexp('container-assets') }),
+        }),
+      });
+    });
+  });
+
+  describe('prediction API', () => {
+    it('exposes POST /predict, POST /train and GET /runs/{id}, all with IAM authorization', () => {
+      const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as { Properties: { HttpMethod: string; AuthorizationType: string } }[];
+      const routes = methods.filter((m) => m.Properties.HttpMethod !== 'OPTIONS');
+      expect(routes.map((m) => m.Properties.HttpMethod).sort()).toEqual(['GET', 'POST', 'POST']);
+      for (const m of routes) expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
+    });
+
+    it('validates the /predict body against a JSON schema with the pair and length limits', () => {
+      template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: 'POST',
+        RequestValidatorId: Match.anyValue(),
+        RequestModels: { 'application/json': Match.anyValue() },
+        ResourceId: { Ref: Match.stringLikeRegexp('Apipredict') },
+      });
+      template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true });
+      template.hasResourceProperties('AWS::ApiGateway::Model', {
+        Name: 'PredictRequest',
+        Schema: Match.objectLike({
+          required: ['pairs'],
+          properties: { pairs: Match.objectLike({ maxItems: 32, minItems: 1, items: Match.objectLike({ properties: { sentence1: { type: 'string', minLength: 1, maxLength: 2000 }, sentence2: Match.anyValue() } }) }) },
+        }),
+      });
+    });
+
+    it('throttles the stage and writes JSON access logs', () => {
+      template.hasResourceProperties('AWS::ApiGateway::Stage', {
+        MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40, HttpMethod: '*', ResourcePath: '/*' })]),
+        AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') }),
+      });
+    });
+  });
+
+  describe('functions', () => {
+    const functions = () =>
+      Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties?.Description ?? '').startsWith('simpair:'));
+
+    it('runs every handler on nodejs22.x with JSON logs, both layers and the bucket name', () => {
+      const fns = functions();
+      expect(fns).toHaveLength(7);
+      for (const [id, fn] of fns) {
+        expect(fn.Properties, id).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['x86_64'],
+          LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
+          Environment: { Variables: expect.objectContaining({ SIMPAIR_BUCKET: { Ref: expect.stringMatching(/StorageBucket/) }, SIMPAIR_CACHE: '/tmp/simpair-cache' }) },
+        });
+        expect(fn.Properties?.Layers, id).toHaveLength(2);
+      }
+    });
+
+    it('keeps logs for a month', () => {
+      const groups = Object.values(template.findResources('AWS::Logs::LogGroup')) as { Properties: { RetentionInDays?: number } }[];
+      expect(groups.length).toBeGreaterThanOrEqual(9);
+      for (const g of groups) expect(g.Properties.RetentionInDays).toBe(30);
+    });
+
+    it('gives the embedding function 10 GB, 15 minutes and 2 GiB of /tmp for BERT', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('embed one row shard'),
+        MemorySize: 10240,
+        Timeout: 900,
+        EphemeralStorage: { Size: 2048 },
+      });
+    });
+
+    it('publishes the trimmed onnxruntime layer for x86_64 only', () => {
+      template.hasResourceProperties('AWS::Lambda::LayerVersion', {
+        CompatibleArchitectures: ['x86_64'],
+        CompatibleRuntimes: ['nodejs22.x'],
+        Description: Match.stringLikeRegexp('linux/x64'),
+      });
+    });
+  });
+
+  describe('least privilege', () => {
+    /** S3 object ARNs a role's policies allow, as `<prefix>*` strings. */
+    function s3ObjectGrants(roleIdPattern: RegExp): { actions: string[]; prefix: string }[] {
+      const out: { actions: string[]; prefix: string }[] = [];
+      for (const r of Object.values(resources)) {
+        if (r.Type !== 'AWS::IAM::Policy') continue;
+        const roles = JSON.stringify(r.Properties?.Roles);
+        if (!roleIdPattern.test(roles)) continue;
+        for (const st of (r.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement) {
+          for (const res of asList(st.Resource)) {
+            const join = (res as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+            const tail = join ? join[1][join[1].length - 1] : undefined;
+            if (typeof tail === 'string' && tail.startsWith('/')) out.push({ actions: asList(st.Action) as string[], prefix: tail.slice(1) });
+          }
+        }
+      }
+      return out;
+    }
+
+    it('lets the embedding function write only embeddings/ and read runs/, shards/ and the encoder', () => {
+      const grants = s3ObjectGrants(/EmbeddingFunctionServiceRole/);
+      const writes = grants.filter((g) => g.actions.includes('s3:PutObject')).map((g) => g.prefix);
+      expect(writes).toEqual(['embeddings/*']);
+      expect(new Set(grants.map((g) => g.prefix))).toEqual(new Set(['runs/*', 'shards/*', 'embeddings/*', 'encoders/bert-base-uncased/*']));
+    });
+
+    it('lets only the publish function write models/live.json', () => {
+      const writers = Object.values(resources).filter(
+        (r) =>
+          r.Type === 'AWS::IAM::Policy' &&
+          (r.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement.some(
+            (st) => st.Effect === 'Allow' && asList(st.Action).includes('s3:PutObject') && JSON.stringify(st.Resource).includes('/models/live.json'),
+          ),
+      );
+      expect(writers.map((w) => JSON.stringify(w.Properties?.Roles))).toEqual([expect.stringMatching(/PipelinePublishModel/)]);
+    });
+
+    it('has no Action "*" on Resource "*", no anonymous Allow and no public bucket', () => {
+      expect(securityProblems(resources)).toEqual([]);
+    });
+
+    it('the security walk catches a wildcard policy and a public bucket (it is not vacuous)', () => {
+      const bad: Resources = {
+        P: { Type: 'AWS::IAM::Policy', Properties: { PolicyDocument: { Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } } },
+        B: { Type: 'AWS::S3::Bucket', Properties: { PublicAccessBlockConfiguration: { BlockPublicAcls: false } } },
+      };
+      expect(securityProblems(bad)).toEqual(['P: Action "*" on Resource "*"', 'B: bucket without a full public access block']);
+    });
+  });
+});
+
+describe('SimpairStack variants', () => {
+  it('switches training to Fargate CPU, with no GPU requirement', () => {
+    const { template } = synthStack({ trainingCompute: 'cpu' });
+    template.hasResourceProperties('AWS::Batch::ComputeEnvironment', { ComputeResources: Match.objectLike({ Type: 'FARGATE' }) });
+    template.hasResourceProperties('AWS::Batch::JobDefinition', {
+      PlatformCapabilities: ['FARGATE'],
+      ContainerProperties: Match.objectLike({ ResourceRequirements: Match.not(Match.arrayWith([Match.objectLike({ Type: 'GPU' })])) }),
+    });
+  });
+
+  it('uses an API key with a usage plan when apiAuth is apiKey, and can drop the data with the stack', () => {
+    const { template } = synthStack({ apiAuth: 'apiKey', retainData: false });
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as { Properties: { AuthorizationType: string; ApiKeyRequired?: boolean } }[];
+    for (const m of methods) expect(m.Properties).toMatchObject({ AuthorizationType: 'NONE', ApiKeyRequired: true });
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', { Throttle: { RateLimit: 20, BurstLimit: 40 }, Quota: { Limit: 10000, Period: 'DAY' } });
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+    template.hasResource('AWS::S3::Bucket', { Properties: Match.objectLike({ VersioningConfiguration: { Status: 'Enabled' } }), DeletionPolicy: 'Delete' });
+    template.hasResourceProperties('Custom::S3AutoDeleteObjects', { BucketName: { Ref: Match.stringLikeRegexp('StorageBucket') } });
+  });
+
+  it('builds the arm64 layer for arm64 functions', () => {
+    const { template } = synthStack({ lambdaArchitecture: lambda.Architecture.ARM_64 });
+    template.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['arm64'], Description: Match.stringLikeRegexp('linux/arm64') });
+    template.hasResourceProperties('AWS::Lambda::Function', { Architectures: ['arm64'], Runtime: 'nodejs22.x' });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('passes with every finding acknowledged (synth runs the pack as a validation plugin)', () => {
+    const { app } = synthStack();
+    const assembly = app.synth();
+    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { pluginName: string; conclusion: string; violations: { ruleName: string }[]; suppressedViolations: { ruleName: string }[] }[];
+    };
+    const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
+    expect(nag?.conclusion).toBe('success');
+    expect(nag?.violations.map((v) => v.ruleName)).toEqual([]);
+    // Acknowledged findings are the IAM wildcards of prefix grants and service-mandated ones, never a public bucket.
+    const acknowledged = new Set(nag?.suppressedViolations.map((v) => v.ruleName.replace(/\[.*$/, '')));
+    expect([...acknowledged].filter((id) => /AwsSolutions-S(2|3|5|10)$/.test(id))).toEqual([]);
+  });
+
+  it('fails synth on an unacknowledged wildcard policy (the check is live)', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Bad');
+    new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }).addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }),
+    );
+    expect(() => app.synth()).toThrow();
+    const report = JSON.parse(readFileSync(join(app.outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { violations: { ruleName: string }[] }[] };
+    expect(report.pluginReports[0].violations.map((v) => v.ruleName)).toEqual(expect.arrayContaining(['AwsSolutions-IAM5[Action::s3:*]', 'AwsSolutions-IAM5[Resource::*]']));
+  });
+});
+

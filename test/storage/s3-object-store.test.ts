@@ -1,0 +1,121 @@
+import { Readable } from 'node:stream';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '../../src/storage/s3-object-store.ts';
+import { NotFoundError, SimpairError } from '../../src/errors.ts';
+
+const client = new S3Client({ region: 'us-east-1' });
+const s3 = mockClient(client);
+
+function store(extra: Partial<ConstructorParameters<typeof S3ObjectStore>[0]> = {}): S3ObjectStore {
+  return new S3ObjectStore({ bucket: 'b', prefix: 'p', client, ...extra });
+}
+
+function notFound(name = 'NoSuchKey'): Error {
+  if (name === 'NoSuchKey') return new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } });
+  return Object.assign(new Error(name), { name, $metadata: { httpStatusCode: 404 } });
+}
+
+beforeEach(() => s3.reset());
+
+describe('S3ObjectStore', () => {
+  it('puts small bodies with one PutObject under the prefix', async () => {
+    s3.on(PutObjectCommand).resolves({});
+    await store().put('runs/1/status.json', '{"a":1}');
+    const calls = s3.commandCalls(PutObjectCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].args[0].input).toMatchObject({ Bucket: 'b', Key: 'p/runs/1/status.json', ContentLength: 7 });
+    expect(Buffer.from(calls[0].args[0].input.Body as Uint8Array).toString()).toBe('{"a":1}');
+    expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
+  });
+
+  it('uses a multipart upload above the threshold', async () => {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
+    s3.on(UploadPartCommand).resolves({ ETag: '"e"' });
+    s3.on(CompleteMultipartUploadCommand).resolves({});
+    const body = new Uint8Array(12 * 1024 * 1024);
+    await store({ multipartThreshold: 8 * 1024 * 1024, partSize: 5 * 1024 * 1024 }).put('embeddings/r/0.bin', body);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(s3.commandCalls(CreateMultipartUploadCommand)[0].args[0].input).toMatchObject({ Bucket: 'b', Key: 'p/embeddings/r/0.bin' });
+    // 12 MiB in 5 MiB parts: 5 + 5 + 2.
+    expect(s3.commandCalls(UploadPartCommand)).toHaveLength(3);
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(1);
+  });
+
+  it('reads whole objects and streams', async () => {
+    s3.on(GetObjectCommand, { Key: 'p/a.txt' }).callsFake(async () => ({ Body: Readable.from([Buffer.from('hel'), Buffer.from('lo')]) }));
+    expect(Buffer.from(await store().get('a.txt')).toString()).toBe('hello');
+    const stream = await store().getStream('a.txt');
+    expect(stream).toBeInstanceOf(Readable);
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(Buffer.from(c));
+    expect(Buffer.concat(chunks).toString()).toBe('hello');
+  });
+
+  it('maps NoSuchKey to NotFoundError naming the key and location', async () => {
+    s3.on(GetObjectCommand).rejects(notFound());
+    await expect(store().get('missing.json')).rejects.toThrow(NotFoundError);
+    await expect(store().getStream('missing.json')).rejects.toThrow(/No object "missing.json" in s3:\/\/b\/p\//);
+  });
+
+  it('does not turn a missing bucket into a missing object', async () => {
+    s3.on(GetObjectCommand).rejects(notFound('NoSuchBucket'));
+    const err = await store().get('x').catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(NotFoundError);
+    expect((err as Error).name).toBe('NoSuchBucket');
+  });
+
+  it('answers exists from HeadObject', async () => {
+    s3.on(HeadObjectCommand, { Key: 'p/yes' }).resolves({});
+    s3.on(HeadObjectCommand, { Key: 'p/no' }).rejects(notFound('NotFound'));
+    expect(await store().exists('yes')).toBe(true);
+    expect(await store().exists('no')).toBe(false);
+  });
+
+  it('lists every page, strips the prefix and sorts', async () => {
+    s3.on(ListObjectsV2Command)
+      .resolvesOnce({ Contents: [{ Key: 'p/d/3' }, { Key: 'p/d/1' }], IsTruncated: true, NextContinuationToken: 't1' })
+      .resolvesOnce({ Contents: [{ Key: 'p/d/2' }], IsTruncated: false });
+    expect(await store({ listPageSize: 2 }).list('d/')).toEqual(['d/1', 'd/2', 'd/3']);
+    const calls = s3.commandCalls(ListObjectsV2Command);
+    expect(calls.map((c) => c.args[0].input)).toEqual([
+      { Bucket: 'b', Prefix: 'p/d/', MaxKeys: 2, ContinuationToken: undefined },
+      { Bucket: 'b', Prefix: 'p/d/', MaxKeys: 2, ContinuationToken: 't1' },
+    ]);
+  });
+
+  it('deletes under the prefix', async () => {
+    s3.on(DeleteObjectCommand).resolves({});
+    await store().delete('k');
+    expect(s3.commandCalls(DeleteObjectCommand)[0].args[0].input).toEqual({ Bucket: 'b', Key: 'p/k' });
+  });
+
+  it('refuses keys that escape the prefix', async () => {
+    await expect(store().get('../secret')).rejects.toThrow(SimpairError);
+    await expect(store().put('/abs', 'x')).rejects.toThrow(/leading "\/"/);
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it('reports every invalid option at once', () => {
+    expect(() => new S3ObjectStore({ bucket: '', partSize: 1024, listPageSize: 5000 })).toThrow(
+      /bucket must be a non-empty bucket name; partSize is 1024 bytes.*; listPageSize is 5000/,
+    );
+  });
+
+  it('says where it points', () => {
+    expect(store().location).toBe('s3://b/p/');
+    expect(new S3ObjectStore({ bucket: 'b', client }).location).toBe('s3://b/');
+  });
+});

@@ -1,0 +1,44 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+/** A running s3rver child process with one bucket, on 127.0.0.1 and a random port. */
+export interface LocalS3 {
+  readonly endpoint: string;
+  readonly bucket: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts s3rver in a child process (see s3rver-child.cjs for why not in-process) with a
+ * fresh temporary directory, and waits until it listens.
+ */
+export async function startS3rver(bucket: string): Promise<LocalS3> {
+  const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
+  const script = fileURLToPath(new URL('./s3rver-child.cjs', import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', script, directory, bucket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const first = await Promise.race([
+    once(lines, 'line').then(([line]) => String(line)),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`s3rver exited with code ${code} before listening`);
+    }),
+  ]);
+  const { port } = JSON.parse(first) as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
