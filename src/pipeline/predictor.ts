@@ -2,6 +2,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { assertCompatible, initTfBackend, loadClassifier, predictProbabilities, type ClassifierMetadata } from '../classifier/index.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { NotFoundError } from '../errors.ts';
+import { isPositive } from '../metrics/index.ts';
 import { resolveModelSource, type ResolveModelOptions } from '../model-source/index.ts';
 import type { PredictResponse } from '../server/predict-request.ts';
 import { getJson, type ObjectStore } from '../storage/object-store.ts';
@@ -68,7 +69,7 @@ export class Predictor {
   /** Probability that each pair is a paraphrase, and the decision at the model's threshold. */
   async predict(pairs: readonly { sentence1: string; sentence2: string }[]): Promise<PredictResponse['predictions']> {
     const probs = await this.probabilities(pairs);
-    return Array.from(probs, (p) => ({ probability: round(p), similar: p >= this.metadata.threshold }));
+    return Array.from(probs, (p) => ({ probability: round(p), similar: isPositive(p, this.metadata.threshold) }));
   }
 
   /** Raw probabilities, a BERT batch at a time (memory bounded by `batchSize`). */

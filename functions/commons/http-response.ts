@@ -1,0 +1,45 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { NotFoundError, RequestError, SimpairError } from '../../src/errors.ts';
+import type { Logger } from './logger.ts';
+
+/** Body of every error answer. */
+export interface ErrorBody {
+  error: string;
+  message: string;
+  requestId: string;
+}
+
+/** A JSON answer with the request id in a header, so callers can quote it. */
+export function jsonResponse(statusCode: number, body: unknown, requestId: string, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** HTTP status for an error: what the caller can fix is 4xx, anything else 500. */
+export function statusFor(err: unknown): number {
+  if (err instanceof RequestError) return 400;
+  if (err instanceof NotFoundError) return 404;
+  // Well-formed but unusable input: a bad dataset, a model that does not fit its embedder.
+  if (err instanceof SimpairError) return 422;
+  return 500;
+}
+
+/**
+ * Maps an error to an answer. 4xx answers carry the error's own message (it says what to
+ * fix); a 500 is logged with its stack and answered with the request id only.
+ */
+export function errorResponse(err: unknown, requestId: string, logger: Logger): APIGatewayProxyResult {
+  const status = statusFor(err);
+  if (status === 500) {
+    logger.error('Unhandled error', { error: err });
+    const body: ErrorBody = { error: 'InternalError', message: `Internal error. Quote request id ${requestId} when reporting it.`, requestId };
+    return jsonResponse(500, body, requestId);
+  }
+  const e = err as SimpairError;
+  logger.warn('Request failed', { status, errorName: e.name, errorMessage: e.message });
+  const body: ErrorBody = { error: e.name, message: e.message, requestId };
+  return jsonResponse(status, body, requestId);
+}

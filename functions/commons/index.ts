@@ -1,0 +1,11 @@
+export { ENV_NAMES } from './env-names.ts';
+export type { EnvName } from './env-names.ts';
+export { intEnv, MissingEnvironmentError, optionalEnv, requireEnv } from './env.ts';
+export { createLogger } from './logger.ts';
+export type { Logger, LoggerOptions, LogLevel } from './logger.ts';
+export { errorResponse, jsonResponse, statusFor } from './http-response.ts';
+export type { ErrorBody } from './http-response.ts';
+export { embedShardInput, failRunInput, parseBody, parseEvent, runId, runOptions, runStepInput, s3ObjectCreatedEvent, stepError, trainRequest } from './events.ts';
+export type { S3ObjectCreatedEvent, TrainRequest } from './events.ts';
+export { pipelineStore } from './store.ts';
+export { cloudKeys, START_REQUEST_PATTERN } from './keys.ts';

@@ -1,0 +1,40 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { loadPredictor, type Predictor } from '../../src/pipeline/predictor-contract.ts';
+import { DEFAULT_PREDICT_LIMITS, parsePredictRequest, type PredictLimits, type PredictResponse } from '../../src/server/predict-request.ts';
+import { createLogger, ENV_NAMES, errorResponse, intEnv, jsonResponse, pipelineStore } from '../commons/index.ts';
+
+const logger = createLogger({ service: 'predict' });
+
+/** Limits read once per container; the stack sets the same numbers in the API's JSON schema. */
+const LIMITS: PredictLimits = {
+  maxPairs: intEnv(ENV_NAMES.predictMaxPairs, DEFAULT_PREDICT_LIMITS.maxPairs),
+  maxTextLength: intEnv(ENV_NAMES.predictMaxTextLength, DEFAULT_PREDICT_LIMITS.maxTextLength),
+};
+
+// The live model (tokenizer, BERT session, Bi-LSTM) is loaded once per container and shared
+// by every invocation; a failed load is forgotten so the next call retries.
+let predictor: Promise<Predictor> | undefined;
+function livePredictor(): Promise<Predictor> {
+  predictor ??= loadPredictor(pipelineStore()).catch((err: unknown) => {
+    predictor = undefined;
+    throw err;
+  });
+  return predictor;
+}
+
+/** `POST /predict`: the same request and answer as `simpair serve`. */
+export async function handler(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> {
+  const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? 'unknown';
+  const log = logger.child({ requestId, awsRequestId: context?.awsRequestId });
+  try {
+    const body = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    const request = parsePredictRequest(body ?? '', LIMITS);
+    const model = await livePredictor();
+    const predictions = await model.predict(request.pairs);
+    const answer: PredictResponse = { predictions };
+    log.info('Predicted', { pairs: request.pairs.length, modelVersion: model.modelVersion });
+    return jsonResponse(200, answer, requestId, { 'x-model-version': model.modelVersion });
+  } catch (err) {
+    return errorResponse(err, requestId, log);
+  }
+}

@@ -1,0 +1,226 @@
+import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { acknowledge, acknowledgePrefixGrants } from './private/nag.ts';
+import { Construct } from 'constructs';
+import { ENV_NAMES } from '../functions/commons/env-names.ts';
+import { PREFIX } from '../src/pipeline/layout.ts';
+import { DEFAULT_PREDICT_LIMITS } from '../src/server/predict-request.ts';
+import { grantModelSourceRead, modelSourcePrefixes } from './private/grant-model-source.ts';
+import { simpairFunction } from './private/simpair-function.ts';
+import { intInRange, throwIfInvalid } from './private/validate-props.ts';
+
+/** How callers authenticate: SigV4-signed requests (IAM) or an API key with a usage plan. */
+export type ApiAuth = 'iam' | 'apiKey';
+
+/** Props of {@link PredictionApi}. */
+export interface PredictionApiProps {
+  readonly bucket: s3.IBucket;
+  readonly layers: readonly lambda.ILayerVersion[];
+  /** Default embedding model of runs started by `POST /train`, and the encoder the predictor may read. */
+  readonly modelSource: string;
+  /** @default 'iam' */
+  readonly apiAuth?: ApiAuth;
+  /** Steady requests per second for the stage (and the usage plan). @default 20 */
+  readonly throttlingRateLimit?: number;
+  /** Burst of requests. @default 40 */
+  readonly throttlingBurstLimit?: number;
+  /** Requests per day per API key (apiKey mode only). @default 10000 */
+  readonly dailyQuota?: number;
+  /** Pairs per `POST /predict`. @default 32 (DEFAULT_PREDICT_LIMITS) */
+  readonly maxPairs?: number;
+  /** Characters per sentence. @default 2000 (DEFAULT_PREDICT_LIMITS) */
+  readonly maxTextLength?: number;
+  /** MB of the predict function (vCPUs for ONNX Runtime scale with it). @default 3008 */
+  readonly predictMemorySize?: number;
+  /** @default lambda.Architecture.X86_64 */
+  readonly architecture?: lambda.Architecture;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default 'v1' */
+  readonly stageName?: string;
+}
+
+/**
+ * The HTTP face in the cloud, the same routes as `simpair serve`: `POST /predict` (predict
+ * function), `POST /train` and `GET /runs/{id}` (train-api function), on an API Gateway REST
+ * API with JSON-schema request validation, stage throttling, JSON access logs, and IAM
+ * authorisation by default (or an API key with a usage plan).
+ */
+export class PredictionApi extends Construct {
+  readonly api: apigw.RestApi;
+  readonly predictFunction: NodejsFunction;
+  readonly trainApiFunction: NodejsFunction;
+  readonly apiKey?: apigw.IApiKey;
+
+  constructor(scope: Construct, id: string, props: PredictionApiProps) {
+    super(scope, id);
+    const {
+      apiAuth = 'iam',
+      throttlingRateLimit = 20,
+      throttlingBurstLimit = 40,
+      dailyQuota = 10_000,
+      maxPairs = DEFAULT_PREDICT_LIMITS.maxPairs,
+      maxTextLength = DEFAULT_PREDICT_LIMITS.maxTextLength,
+      predictMemorySize = 3008,
+      architecture = lambda.Architecture.X86_64,
+      logRetention = logs.RetentionDays.ONE_MONTH,
+      stageName = 'v1',
+    } = props;
+    throwIfInvalid('PredictionApi', [
+      apiAuth !== 'iam' && apiAuth !== 'apiKey' && `apiAuth is "${String(apiAuth)}"; use 'iam' or 'apiKey'.`,
+      !(throttlingRateLimit > 0) && `throttlingRateLimit is ${throttlingRateLimit}; give a positive number of requests per second.`,
+      !intInRange(throttlingBurstLimit, 1, 5000) && `throttlingBurstLimit is ${throttlingBurstLimit}; use 1 to 5000.`,
+      throttlingBurstLimit < throttlingRateLimit && `throttlingBurstLimit (${throttlingBurstLimit}) is below throttlingRateLimit (${throttlingRateLimit}); a burst is at least one second of the rate.`,
+      !intInRange(maxPairs, 1, 1000) && `maxPairs is ${maxPairs}; use 1 to 1000 (a call must finish within API Gateway's 29 s).`,
+      !intInRange(maxTextLength, 1, 100_000) && `maxTextLength is ${maxTextLength}; use 1 to 100000 characters.`,
+      !intInRange(predictMemorySize, 128, 10240) && `predictMemorySize is ${predictMemorySize}; Lambda allows 128 to 10240 MB.`,
+      props.dailyQuota !== undefined && apiAuth !== 'apiKey' && 'dailyQuota applies to API keys; set apiAuth: "apiKey" or drop dailyQuota.',
+      !/^[A-Za-z0-9_]+$/.test(stageName) && `stageName "${stageName}" may hold only letters, digits and "_".`,
+    ]);
+    const { bucket } = props;
+    const env = { [ENV_NAMES.bucket]: bucket.bucketName };
+
+    this.predictFunction = simpairFunction(this, 'Predict', {
+      handler: 'predict',
+      description: 'simpair: POST /predict with the live model',
+      architecture,
+      memorySize: predictMemorySize,
+      // API Gateway answers 504 after 29 s anyway.
+      timeout: Duration.seconds(29),
+      ephemeralStorageSize: Size.mebibytes(1024),
+      logRetention,
+      layers: props.layers,
+      environment: { ...env, [ENV_NAMES.predictMaxPairs]: String(maxPairs), [ENV_NAMES.predictMaxTextLength]: String(maxTextLength) },
+    });
+    bucket.grantRead(this.predictFunction, `${PREFIX.models}*`);
+    grantModelSourceRead(this, bucket, props.modelSource, this.predictFunction);
+
+    this.trainApiFunction = simpairFunction(this, 'TrainApi', {
+      handler: 'train-api',
+      description: 'simpair: POST /train and GET /runs/{id}',
+      architecture,
+      memorySize: 1024,
+      timeout: Duration.seconds(29),
+      logRetention,
+      layers: props.layers,
+      environment: { ...env, [ENV_NAMES.modelSource]: props.modelSource },
+    });
+    // startRun hashes the dataset (read), writes the run record and the start marker (runs/).
+    bucket.grantRead(this.trainApiFunction, `${PREFIX.datasets}*`);
+    bucket.grantReadWrite(this.trainApiFunction, `${PREFIX.runs}*`);
+    acknowledgePrefixGrants(this.predictFunction, bucket, [PREFIX.models, ...modelSourcePrefixes(bucket, props.modelSource)]);
+    acknowledgePrefixGrants(this.trainApiFunction, bucket, [PREFIX.datasets, PREFIX.runs]);
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.api = new apigw.RestApi(this, 'Api', {
+      restApiName: 'simpair',
+      description: 'simpair: sentence-pair paraphrase prediction and training runs',
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
+      deployOptions: {
+        stageName,
+        throttlingRateLimit,
+        throttlingBurstLimit,
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        tracingEnabled: true,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+      },
+      defaultMethodOptions: {
+        authorizationType: apiAuth === 'iam' ? apigw.AuthorizationType.IAM : apigw.AuthorizationType.NONE,
+        apiKeyRequired: apiAuth === 'apiKey',
+      },
+    });
+
+    const bodyValidator = new apigw.RequestValidator(this, 'BodyValidator', { restApi: this.api, validateRequestBody: true, validateRequestParameters: true });
+    const paramsValidator = new apigw.RequestValidator(this, 'ParamsValidator', { restApi: this.api, validateRequestBody: false, validateRequestParameters: true });
+    const sentence = { type: apigw.JsonSchemaType.STRING, minLength: 1, maxLength: maxTextLength };
+    const predictModel = this.api.addModel('PredictRequest', {
+      contentType: 'application/json',
+      modelName: 'PredictRequest',
+      schema: {
+        schema: apigw.JsonSchemaVersion.DRAFT4,
+        title: 'PredictRequest',
+        type: apigw.JsonSchemaType.OBJECT,
+        required: ['pairs'],
+        additionalProperties: false,
+        properties: {
+          pairs: {
+            type: apigw.JsonSchemaType.ARRAY,
+            minItems: 1,
+            maxItems: maxPairs,
+            items: {
+              type: apigw.JsonSchemaType.OBJECT,
+              required: ['sentence1', 'sentence2'],
+              additionalProperties: false,
+              properties: { sentence1: sentence, sentence2: sentence },
+            },
+          },
+        },
+      },
+    });
+    const trainModel = this.api.addModel('TrainRequest', {
+      contentType: 'application/json',
+      modelName: 'TrainRequest',
+      schema: {
+        schema: apigw.JsonSchemaVersion.DRAFT4,
+        title: 'TrainRequest',
+        type: apigw.JsonSchemaType.OBJECT,
+        required: ['datasetKey'],
+        properties: {
+          datasetKey: { type: apigw.JsonSchemaType.STRING, pattern: `^${PREFIX.datasets}.+`, maxLength: 1024 },
+          options: { type: apigw.JsonSchemaType.OBJECT },
+        },
+      },
+    });
+
+    const predict = this.api.root.addResource('predict');
+    predict.addMethod('POST', new apigw.LambdaIntegration(this.predictFunction), {
+      requestValidator: bodyValidator,
+      requestModels: { 'application/json': predictModel },
+    });
+    const trainIntegration = new apigw.LambdaIntegration(this.trainApiFunction);
+    this.api.root.addResource('train').addMethod('POST', trainIntegration, {
+      requestValidator: bodyValidator,
+      requestModels: { 'application/json': trainModel },
+    });
+    this.api.root
+      .addResource('runs')
+      .addResource('{id}')
+      .addMethod('GET', trainIntegration, { requestValidator: paramsValidator, requestParameters: { 'method.request.path.id': true } });
+
+    if (apiAuth === 'apiKey') {
+      const plan = this.api.addUsagePlan('UsagePlan', {
+        name: 'simpair',
+        throttle: { rateLimit: throttlingRateLimit, burstLimit: throttlingBurstLimit },
+        quota: { limit: dailyQuota, period: apigw.Period.DAY },
+      });
+      plan.addApiStage({ stage: this.api.deploymentStage });
+      this.apiKey = this.api.addApiKey('ApiKey', { description: 'simpair API key (value: aws apigateway get-api-key --include-value)' });
+      plan.addApiKey(this.apiKey);
+    }
+
+    acknowledge(
+      this.api,
+      [
+        { id: 'AwsSolutions-APIG3', reason: 'No WAF web ACL: callers are authenticated (IAM or API key) and throttled per stage; add WAF for a public-facing deployment.' },
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+          reason: 'The API Gateway account role uses AmazonAPIGatewayPushToCloudWatchLogs, the AWS-managed policy AWS documents for it.',
+        },
+        ...(apiAuth === 'iam'
+          ? [{ id: 'AwsSolutions-COG4', reason: 'Methods use IAM (SigV4) authorization instead of a Cognito user pool; callers are AWS principals.' }]
+          : [
+              { id: 'AwsSolutions-APIG4', reason: 'apiAuth is "apiKey": callers present an API key bound to a usage plan with a quota and throttling, chosen by the deployer over IAM.' },
+              { id: 'AwsSolutions-COG4', reason: 'apiAuth is "apiKey": API keys with a usage plan instead of a Cognito user pool.' },
+            ]),
+      ],
+    );
+  }
+}

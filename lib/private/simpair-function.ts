@@ -1,0 +1,91 @@
+import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { join } from 'node:path';
+import { ENV_NAMES } from '../../functions/commons/env-names.ts';
+import { handlerEntry, REPO_ROOT } from './paths.ts';
+
+/** Options of {@link simpairFunction}. */
+export interface SimpairFunctionOptions {
+  /** Folder under functions/ holding index.ts. */
+  readonly handler: string;
+  readonly description: string;
+  readonly architecture: lambda.Architecture;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly environment: Record<string, string>;
+  /** The onnxruntime-node and TF.js layers (the core imports both at load time). */
+  readonly layers: readonly lambda.ILayerVersion[];
+  /** /tmp size; model files are cached there. @default 512 MiB */
+  readonly ephemeralStorageSize?: Size;
+  /** @default RemovalPolicy.DESTROY for the log group (logs of a deleted function) */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Packages that must not be bundled: onnxruntime-node is a native addon shipped in the
+ * onnxruntime layer; TF.js is in its own layer because the core picks its backend with
+ * `import(name)` at run time (bundlers cannot follow it) and all backends must share one
+ * tfjs-core instance. tfjs-node(-gpu) are optional peers absent on Lambda.
+ */
+export const EXTERNAL_MODULES = [
+  'onnxruntime-node',
+  'onnxruntime-common',
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-layers',
+  '@tensorflow/tfjs-backend-cpu',
+  '@tensorflow/tfjs-backend-wasm',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-node-gpu',
+];
+
+/**
+ * A simpair handler as a NodejsFunction: nodejs22.x, esbuild locally (never Docker), ESM
+ * output, JSON logs into a log group with a retention, and the env names shared with the
+ * handlers.
+ */
+export function simpairFunction(scope: Construct, id: string, options: SimpairFunctionOptions): NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+    retention: options.logRetention,
+    removalPolicy: options.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+  });
+  return new NodejsFunction(scope, id, {
+    entry: handlerEntry(options.handler),
+    handler: 'handler',
+    description: options.description,
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: options.architecture,
+    memorySize: options.memorySize,
+    timeout: options.timeout,
+    ephemeralStorageSize: options.ephemeralStorageSize,
+    layers: [...options.layers],
+    logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+    environment: {
+      [ENV_NAMES.logFormat]: 'json',
+      [ENV_NAMES.cacheDir]: '/tmp/simpair-cache',
+      NODE_OPTIONS: '--enable-source-maps',
+      ...options.environment,
+    },
+    bundling: {
+      forceDockerBundling: false,
+      format: OutputFormat.ESM,
+      target: 'node22',
+      platform: 'node',
+      mainFields: ['module', 'main'],
+      minify: true,
+      sourceMap: true,
+      // Bundle the SDK version the tests ran against instead of the runtime's copy.
+      bundleAwsSDK: true,
+      externalModules: EXTERNAL_MODULES,
+      // CommonJS dependencies bundled into ESM still call require() and read __dirname.
+      banner:
+        "import { createRequire as __simpairCreateRequire } from 'node:module'; import { fileURLToPath as __simpairFileURLToPath } from 'node:url'; import { dirname as __simpairDirname } from 'node:path'; const require = __simpairCreateRequire(import.meta.url); const __filename = __simpairFileURLToPath(import.meta.url); const __dirname = __simpairDirname(__filename);",
+    },
+  });
+}

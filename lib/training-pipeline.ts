@@ -1,0 +1,252 @@
+import { Duration, RemovalPolicy, Stack, Token, type CfnElement } from 'aws-cdk-lib';
+import type * as batch from 'aws-cdk-lib/aws-batch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { acknowledge, acknowledgePrefixGrants } from './private/nag.ts';
+import { Construct, type IConstruct } from 'constructs';
+import { ENV_NAMES } from '../functions/commons/env-names.ts';
+import { LIVE_MODEL_KEY, PREFIX } from '../src/pipeline/layout.ts';
+import { simpairFunction } from './private/simpair-function.ts';
+import { intInRange, throwIfInvalid } from './private/validate-props.ts';
+
+/** Props of {@link TrainingPipeline}. */
+export interface TrainingPipelineProps {
+  /** The pipeline bucket (EventBridge notifications on). */
+  readonly bucket: s3.IBucket;
+  /** onnxruntime-node and TF.js layers (the core loads both when a handler starts). */
+  readonly layers: readonly lambda.ILayerVersion[];
+  /** The per-shard embedding function the Distributed Map runs. */
+  readonly embedFunction: lambda.IFunction;
+  /** Batch queue and job definition of the training task. */
+  readonly jobQueue: batch.IJobQueue;
+  readonly jobDefinition: batch.IJobDefinition;
+  /** Default embedding model source of runs started by an upload. */
+  readonly modelSource: string;
+  /** Shards embedded at the same time (Lambda concurrency the map may use). @default 20 */
+  readonly maxConcurrency?: number;
+  /** @default lambda.Architecture.X86_64 */
+  readonly architecture?: lambda.Architecture;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** Whole-run limit. @default Duration.hours(24) */
+  readonly timeout?: Duration;
+}
+
+/** Step names recorded in a failed run (the same as the local flow's runSteps). */
+export const STEP_NAMES = { validate: 'validate', embed: 'embed', finalize: 'finalize', train: 'train', publish: 'publish' } as const;
+
+/**
+ * Upload to train: an EventBridge rule on Object Created under `datasets/` (or a
+ * `runs/{id}/start.json` marker from `POST /train`) starts a Step Functions state machine:
+ * validate + split (Lambda) -> Distributed Map over the shard list in S3 running the embed
+ * function -> finalize (Lambda) -> AWS Batch training (.sync) -> publish (Lambda). Every step
+ * has a Catch to the fail function, which writes the run record, then a Fail state; nothing
+ * is published unless every step succeeded.
+ */
+export class TrainingPipeline extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly rule: events.Rule;
+  readonly functions: { readonly validate: NodejsFunction; readonly finalize: NodejsFunction; readonly publish: NodejsFunction; readonly fail: NodejsFunction };
+
+  constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
+    super(scope, id);
+    const { maxConcurrency = 20, architecture = lambda.Architecture.X86_64, logRetention = logs.RetentionDays.ONE_MONTH, timeout = Duration.hours(24) } = props;
+    throwIfInvalid('TrainingPipeline', [
+      !intInRange(maxConcurrency, 1, 10000) && `maxConcurrency is ${maxConcurrency}; use 1 to 10000 (and mind the account's Lambda concurrency, 1000 by default).`,
+      timeout.toSeconds() < 600 && `timeout is ${timeout.toSeconds()} s; a run (embedding + GPU training) needs at least 10 minutes.`,
+    ]);
+    const { bucket } = props;
+    const base = { architecture, logRetention, layers: props.layers, environment: { [ENV_NAMES.bucket]: bucket.bucketName } };
+
+    const validate = simpairFunction(this, 'ValidateSplit', {
+      ...base,
+      handler: 'validate-split',
+      description: 'simpair: start a run, validate the dataset, split it into shards',
+      memorySize: 3008,
+      timeout: Duration.minutes(15),
+      environment: { ...base.environment, [ENV_NAMES.modelSource]: props.modelSource },
+    });
+    bucket.grantRead(validate, `${PREFIX.datasets}*`);
+    bucket.grantReadWrite(validate, `${PREFIX.runs}*`);
+    bucket.grantPut(validate, `${PREFIX.shards}*`);
+
+    const finalize = simpairFunction(this, 'FinalizeEmbeddings', {
+      ...base,
+      handler: 'finalize-embeddings',
+      description: 'simpair: check every embedding shard and write the manifest',
+      memorySize: 1024,
+      timeout: Duration.minutes(5),
+    });
+    bucket.grantReadWrite(finalize, `${PREFIX.runs}*`);
+    bucket.grantReadWrite(finalize, `${PREFIX.embeddings}*`);
+
+    const publish = simpairFunction(this, 'PublishModel', {
+      ...base,
+      handler: 'publish-model',
+      description: 'simpair: point models/live.json at the trained model',
+      memorySize: 512,
+      timeout: Duration.minutes(1),
+    });
+    bucket.grantReadWrite(publish, `${PREFIX.runs}*`);
+    bucket.grantRead(publish, `${PREFIX.models}*`);
+    bucket.grantPut(publish, LIVE_MODEL_KEY);
+
+    const fail = simpairFunction(this, 'FailRun', {
+      ...base,
+      handler: 'fail-run',
+      description: 'simpair: record a failed run (step and reason)',
+      memorySize: 512,
+      timeout: Duration.minutes(1),
+    });
+    bucket.grantReadWrite(fail, `${PREFIX.runs}*`);
+    this.functions = { validate, finalize, publish, fail };
+    acknowledgePrefixGrants(validate, bucket, [PREFIX.datasets, PREFIX.runs, PREFIX.shards]);
+    acknowledgePrefixGrants(finalize, bucket, [PREFIX.runs, PREFIX.embeddings]);
+    acknowledgePrefixGrants(publish, bucket, [PREFIX.runs, PREFIX.models]);
+    acknowledgePrefixGrants(fail, bucket, [PREFIX.runs]);
+
+    // Failure path: a Pass per step names the step, one Lambda records it, then Fail.
+    const recordFailure = new tasks.LambdaInvoke(this, 'Record failure', {
+      lambdaFunction: fail,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+    });
+    const runFailed = new sfn.Fail(this, 'Run failed', { error: 'RunFailed', cause: 'A step failed; the run record (runs/{id}/status.json) says which and why.' });
+    recordFailure.next(runFailed);
+    const failureOf = (step: string, fields: Record<string, string>) =>
+      new sfn.Pass(this, `Failed: ${step}`, { parameters: { step, ...fields, 'error.$': '$.error' } }).next(recordFailure);
+    const catchProps: sfn.CatchProps = { resultPath: '$.error' };
+
+    const validateStep = new tasks.LambdaInvoke(this, 'Validate and split', {
+      lambdaFunction: validate,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+    });
+    validateStep.addCatch(failureOf(STEP_NAMES.validate, { 'objectKey.$': '$.detail.object.key' }), catchProps);
+
+    const embedStep = new tasks.LambdaInvoke(this, 'Embed shard', {
+      lambdaFunction: props.embedFunction,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
+    });
+    // A Lambda cold start that times out downloading the model is worth one more try.
+    embedStep.addRetry({ errors: ['Lambda.Unknown', 'States.Timeout'], maxAttempts: 1, interval: Duration.seconds(10) });
+    const embedMap = new sfn.DistributedMap(this, 'Embed shards', {
+      itemReader: new sfn.S3JsonItemReader({ bucket, key: sfn.JsonPath.stringAt('$.shardsKey') }),
+      itemSelector: { 'runId.$': '$.runId', 'shard.$': '$$.Map.Item.Value' },
+      maxConcurrency,
+      // Results are small but there may be thousands; the state keeps only runId.
+      resultPath: sfn.JsonPath.DISCARD,
+      mapExecutionType: sfn.StateMachineType.STANDARD,
+    });
+    embedMap.itemProcessor(embedStep);
+    embedMap.addCatch(failureOf(STEP_NAMES.embed, { 'runId.$': '$.runId' }), catchProps);
+
+    const finalizeStep = new tasks.LambdaInvoke(this, 'Finalize embeddings', {
+      lambdaFunction: finalize,
+      payload: sfn.TaskInput.fromObject({ 'runId.$': '$.runId' }),
+      payloadResponseOnly: true,
+      resultPath: '$.embeddings',
+      retryOnServiceExceptions: true,
+    });
+    finalizeStep.addCatch(failureOf(STEP_NAMES.finalize, { 'runId.$': '$.runId' }), catchProps);
+
+    const trainStep = new tasks.BatchSubmitJob(this, 'Train on AWS Batch', {
+      jobName: 'simpair-training',
+      jobQueueArn: props.jobQueue.jobQueueArn,
+      jobDefinitionArn: props.jobDefinition.jobDefinitionArn,
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      containerOverrides: { environment: { [ENV_NAMES.runId]: sfn.JsonPath.stringAt('$.runId') } },
+      resultSelector: { 'jobId.$': '$.JobId', 'status.$': '$.Status' },
+      resultPath: '$.training',
+    });
+    trainStep.addCatch(failureOf(STEP_NAMES.train, { 'runId.$': '$.runId' }), catchProps);
+
+    const publishStep = new tasks.LambdaInvoke(this, 'Publish model', {
+      lambdaFunction: publish,
+      payload: sfn.TaskInput.fromObject({ 'runId.$': '$.runId' }),
+      payloadResponseOnly: true,
+      resultPath: '$.published',
+      retryOnServiceExceptions: true,
+    });
+    publishStep.addCatch(failureOf(STEP_NAMES.publish, { 'runId.$': '$.runId' }), catchProps);
+
+    const definition = validateStep.next(
+      new sfn.Choice(this, 'Duplicate upload?')
+        .when(sfn.Condition.booleanEquals('$.duplicate', true), new sfn.Succeed(this, 'Already trained on this content'))
+        .otherwise(embedMap.next(finalizeStep).next(trainStep).next(publishStep).next(new sfn.Succeed(this, 'Model published'))),
+    );
+
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout,
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      comment: 'simpair training run: validate, embed (Distributed Map), train (Batch GPU), publish',
+    });
+    // The Distributed Map's ItemReader reads the shard list with the state machine's role.
+    bucket.grantRead(this.stateMachine, `${PREFIX.shards}*`);
+    acknowledgePrefixGrants(this.stateMachine, bucket, [PREFIX.shards]);
+    const stack = Stack.of(this);
+    const logicalId = (c: IConstruct) => stack.getLogicalId(c.node.defaultChild as CfnElement);
+    const smRef = logicalId(this.stateMachine);
+    // cdk-nag names findings with the literal region/account when the stack has a concrete env.
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+    acknowledge(this.stateMachine, [
+      ...[validate, finalize, publish, fail, props.embedFunction].map((fn) => ({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId(fn)}.Arn>:*]`,
+        reason: 'lambda:InvokeFunction on the versions and aliases (":*") of this pipeline\'s own functions, as CDK\'s LambdaInvoke grants it.',
+      })),
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${logicalId(bucket)}>/*]`,
+        reason: 'CDK\'s S3JsonItemReader grants s3:GetObject on the reader bucket\'s objects because the key is only known at run time ($.shardsKey); read-only, one bucket.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:${region}:${account}:job-definition/*]`,
+        reason: 'batch:SubmitJob checks the job definition ARN with its revision; CDK\'s BatchSubmitJob grants it on job-definition/* of this account and region.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray (xray:PutTraceSegments...), CloudWatch Logs delivery (logs:CreateLogDelivery...) and the .sync Batch rule (events:PutRule on the managed rule) only accept Resource "*".',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${smRef}"}]}]}:*]`,
+        reason: 'The Distributed Map manages its own child executions: states:DescribeExecution/StopExecution on executions of this state machine only.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${smRef}"}]}]}/*:*]`,
+        reason: 'The Distributed Map manages its own child executions: map-run executions of this state machine only.',
+      },
+    ]);
+
+    const deadLetters = new sqs.Queue(this, 'TriggerDeadLetters', {
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(deadLetters, [
+      { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the EventBridge target; a DLQ of a DLQ adds nothing.' },
+    ]);
+    this.rule = new events.Rule(this, 'DatasetUploaded', {
+      description: 'simpair: a dataset under datasets/ (or a POST /train start marker) starts a training run',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [bucket.bucketName] },
+          object: { key: events.Match.anyOf(events.Match.prefix(PREFIX.datasets), events.Match.wildcard(`${PREFIX.runs}*/start.json`)) },
+        },
+      },
+      targets: [new targets.SfnStateMachine(this.stateMachine, { deadLetterQueue: deadLetters, retryAttempts: 4, maxEventAge: Duration.hours(2) })],
+    });
+  }
+}

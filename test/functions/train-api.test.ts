@@ -1,0 +1,63 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { apiEvent } from './fakes.ts';
+
+const mocks = vi.hoisted(() => {
+  process.env.SIMPAIR_BUCKET = 'test-bucket';
+  process.env.SIMPAIR_MODEL_SOURCE = 's3://test-bucket/encoders/bert/';
+  return { startRun: vi.fn(), getRun: vi.fn() };
+});
+vi.mock('../../src/pipeline/cloud-steps.ts', () => ({ startRun: mocks.startRun, getRun: mocks.getRun }));
+
+const { handler } = await import('../../functions/train-api/index.ts');
+const { NotFoundError } = await import('../../src/errors.ts');
+const s3 = mockClient(S3Client);
+
+describe('train-api handler', () => {
+  beforeEach(() => {
+    s3.reset();
+    s3.on(PutObjectCommand).resolves({});
+    mocks.startRun.mockReset();
+    mocks.getRun.mockReset();
+  });
+
+  it('starts a run with the stack default model and writes its start marker (202)', async () => {
+    mocks.startRun.mockResolvedValue({ runId: 'run-abc', duplicate: false });
+    const res = await handler(apiEvent({ httpMethod: 'POST', resource: '/train', body: JSON.stringify({ datasetKey: 'datasets/qqp.tsv', options: { epochs: 2 } }) }));
+    expect(res.statusCode).toBe(202);
+    expect(JSON.parse(res.body)).toEqual({ runId: 'run-abc', duplicate: false, status: '/runs/run-abc' });
+    expect(mocks.startRun.mock.calls[0][1]).toEqual({ datasetKey: 'datasets/qqp.tsv', options: { modelSource: 's3://test-bucket/encoders/bert/', epochs: 2 } });
+    const puts = s3.commandCalls(PutObjectCommand);
+    expect(puts).toHaveLength(1);
+    expect(puts[0].args[0].input).toMatchObject({ Bucket: 'test-bucket', Key: 'runs/run-abc/start.json' });
+  });
+
+  it('answers 200 for a duplicate and starts nothing', async () => {
+    mocks.startRun.mockResolvedValue({ runId: 'run-abc', duplicate: true });
+    const res = await handler(apiEvent({ httpMethod: 'POST', resource: '/train', body: JSON.stringify({ datasetKey: 'datasets/qqp.tsv' }) }));
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body).duplicate).toBe(true);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  it('refuses a key outside datasets/ with 400 before starting anything', async () => {
+    const res = await handler(apiEvent({ httpMethod: 'POST', resource: '/train', body: JSON.stringify({ datasetKey: 'models/live.json' }) }));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).message).toMatch(/datasetKey: must be a key under datasets\//);
+    expect(mocks.startRun).not.toHaveBeenCalled();
+  });
+
+  it('answers GET /runs/{id} with the record, 404 when absent, 400 for a bad id', async () => {
+    mocks.getRun.mockResolvedValueOnce({ runId: 'run-abc', state: 'EMBEDDED' });
+    const ok = await handler(apiEvent({ httpMethod: 'GET', resource: '/runs/{id}', pathParameters: { id: 'run-abc' } }));
+    expect(ok.statusCode).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual({ runId: 'run-abc', state: 'EMBEDDED' });
+    mocks.getRun.mockRejectedValueOnce(new NotFoundError('No run "run-zzz".'));
+    const missing = await handler(apiEvent({ httpMethod: 'GET', resource: '/runs/{id}', pathParameters: { id: 'run-zzz' } }));
+    expect(missing.statusCode).toBe(404);
+    const bad = await handler(apiEvent({ httpMethod: 'GET', resource: '/runs/{id}', pathParameters: { id: '../etc' } }));
+    expect(bad.statusCode).toBe(400);
+    expect(mocks.getRun).toHaveBeenCalledTimes(2);
+  });
+});
