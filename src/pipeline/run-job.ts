@@ -12,6 +12,8 @@ import { FsObjectStore } from '../storage/fs-object-store.ts';
 import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
 import { SimpairError } from '../errors.ts';
 import { log } from '../util/log.ts';
+import { startProgress, type Progress } from '../util/progress.ts';
+import type { EpochRecord } from '../classifier/index.ts';
 import { embedPairsToStore } from './embed-pairs.ts';
 
 /** Options of {@link runJob}: the `simpair run` command. */
@@ -123,6 +125,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       validationSplit,
       seed,
       ...(patience ? { earlyStopping: { patience } } : {}),
+      ...trainingProgress(trainReader.manifest.count, { epochs, batchSize, validationSplit }),
     });
 
     const evalReader = test ? await EmbeddingStoreReader.open(store, 'embeddings/test/') : undefined;
@@ -170,6 +173,25 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A progress bar per epoch (batches) and a Keras-like line per finished epoch, on stderr. */
+function trainingProgress(rows: number, { epochs, batchSize, validationSplit }: { epochs: number; batchSize: number; validationSplit: number }) {
+  const batches = Math.ceil((rows - Math.ceil(rows * validationSplit)) / batchSize);
+  let bar: Progress | undefined;
+  let epochNo = 0;
+  return {
+    onBatchEnd: () => {
+      bar ??= startProgress(`epoch ${++epochNo}/${epochs}`, batches, 'batches');
+      bar.increment();
+    },
+    onEpochEnd: (_epoch: number, e: EpochRecord) => {
+      bar?.stop();
+      bar = undefined;
+      const val = e.val_loss === undefined ? '' : ` val_loss ${e.val_loss.toFixed(4)} val_acc ${e.val_acc?.toFixed(4)}`;
+      log('info', `epoch ${e.epoch + 1}/${epochs}: loss ${e.loss.toFixed(4)} acc ${e.acc.toFixed(4)}${val} (${e.seconds.toFixed(1)} s)`);
+    },
+  };
 }
 
 async function exists(path: string): Promise<boolean> {

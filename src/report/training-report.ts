@@ -24,7 +24,8 @@ export interface ReportInput {
  * the ROC curve and the metrics table. Also returns each SVG for files of their own.
  */
 export async function renderTrainingReport(input: ReportInput): Promise<{ html: string; curvesSvg: string; rocSvg?: string }> {
-  const epochs = input.history.map((h) => h.epoch);
+  // History epochs are 0-based as in Keras callbacks; people count from 1.
+  const epochs = input.history.map((h) => h.epoch + 1);
   const series = (name: string, pick: (h: EpochRecord) => number | undefined) => {
     const y = input.history.map(pick);
     return y.every((v) => typeof v === 'number') ? [{ name, x: epochs, y: y as number[] }] : [];

@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { DatasetError, RequestError, type DatasetIssue } from '../errors.ts';
+import { datasetOptionsSchema, type DatasetFormat, type DatasetOptions } from './dataset-options.ts';
+import type { DatasetReadResult } from './dataset-read-result.ts';
+import { detectFormat } from './detect-format.ts';
+import type { LabeledPair, UnlabeledPair } from './pair.ts';
+import { checkRow } from './private/check-row.ts';
+import { isMrpcHeader, MRPC_HEADER } from './private/column-aliases.ts';
+import { decodeLines } from './private/decode-lines.ts';
+import { formatIssues } from './private/format-issues.ts';
+import type { RawTable } from './private/raw-table.ts';
+import { readCsvTable } from './private/read-csv-table.ts';
+import { readJsonlTable } from './private/read-jsonl-table.ts';
+import { readTsvTable } from './private/read-tsv-table.ts';
+import { resolveColumns, type ResolvedColumns } from './private/resolve-columns.ts';
+
+/**
+ * Reads a dataset from its bytes: pure (no I/O), for Lambdas that got the object from S3.
+ * Same rules and result as {@link readDataset}.
+ *
+ * @param bytes the whole file
+ * @param file name or object key, used for format detection and in every message
+ * @throws RequestError when `options` are invalid
+ * @throws DatasetError listing every bad row (all of them in `issues`), or when the file is empty,
+ *   its format cannot be told, or its columns cannot be found
+ */
+export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOptions & { readonly requireLabels: false }): DatasetReadResult<UnlabeledPair>;
+export function parseDataset(bytes: Uint8Array, file: string, options?: DatasetOptions): DatasetReadResult<LabeledPair>;
+export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOptions = {}): DatasetReadResult<LabeledPair> | DatasetReadResult<UnlabeledPair> {
+  const checked = datasetOptionsSchema.safeParse(options);
+  if (!checked.success) throw new RequestError(`Invalid dataset options for ${file}: ${z.prettifyError(checked.error)}`, { cause: checked.error });
+  const { noHeader = false, positiveLabel, skipInvalid = false, requireLabels = true } = checked.data;
+
+  const decoded = decodeLines(bytes);
+  if (decoded.lastContentLine === 0) {
+    throw new DatasetError(`${file} is empty (${bytes.length} bytes, no data rows); give a file with a header and at least one row.`, [{ file, line: 1, reason: 'empty file' }]);
+  }
+  const firstLineIndex = decoded.lines.findIndex((l) => l.trim() !== '');
+  const format: DatasetFormat = checked.data.format ?? detectFormat(file, decoded.lines[firstLineIndex]);
+  if (format === 'jsonl' && noHeader) throw new RequestError(`--no-header does not apply to JSONL (${file}): its rows are objects, so name the keys with --sentence1-col etc.`);
+
+  const table: RawTable = format === 'jsonl' ? readJsonlTable(decoded) : format === 'csv' ? readCsvTable(decoded, noHeader) : readTsvTable(decoded, noHeader);
+  const { header } = table;
+  if (header && format !== 'jsonl') {
+    const offset = decoded.invalidLines.get(header.line);
+    if (offset !== undefined) {
+      throw new DatasetError(`The header of ${file} (line ${header.line}) is not valid UTF-8 (byte offset ${offset}); save the file as UTF-8.`, [
+        { file, line: header.line, reason: 'invalid UTF-8 in header' },
+      ]);
+    }
+    if (format === 'mrpc-tsv' && !isMrpcHeader(header.names)) {
+      throw new DatasetError(
+        `${file} was read as mrpc-tsv but its header ${JSON.stringify(header.names.join('\t'))} is not MRPC's (${JSON.stringify(MRPC_HEADER.join('\t'))}, any case); pass --format tsv and the column options instead.`,
+        [{ file, line: header.line, reason: 'not the MRPC header' }],
+      );
+    }
+  }
+  if (table.rows.length === 0) {
+    throw new DatasetError(`${file} has no data rows${header && format !== 'jsonl' ? ` (only the header on line ${header.line})` : ''}; a dataset needs at least one pair.`, [
+      { file, line: header?.line ?? 1, reason: 'no data rows' },
+    ]);
+  }
+
+  const issues: DatasetIssue[] = [];
+  const pairs: (LabeledPair | UnlabeledPair)[] = [];
+  let positives = 0;
+  // JSONL in which no line is an object has no keys to resolve; then every row is already bad
+  // and checkRow returns before it looks at a column.
+  const columns: ResolvedColumns =
+    format !== 'jsonl' || header ? resolveColumns(file, format, header, checked.data, requireLabels) : { sentence1: NO_COLUMN, sentence2: NO_COLUMN };
+  const expectedFields = header ? header.names.length : format === 'jsonl' ? 0 : fieldCountOf(table, columns, file);
+  const ctx = { file, bytes, columns, expectedFields, separator: format === 'csv' ? 'comma' : 'tab', positiveLabel, invalidLines: decoded.invalidLines } as const;
+  for (const row of table.rows) {
+    const result = checkRow(row, ctx);
+    if (!result.ok) {
+      issues.push(result.issue);
+    } else if (result.label === undefined) {
+      pairs.push({ sentence1: result.sentence1, sentence2: result.sentence2, line: result.line });
+    } else {
+      positives += result.label;
+      pairs.push({ sentence1: result.sentence1, sentence2: result.sentence2, label: result.label, line: result.line });
+    }
+  }
+
+  const total = table.rows.length;
+  if (issues.length && (!skipInvalid || pairs.length === 0)) {
+    const what = pairs.length === 0 && skipInvalid ? 'no valid rows: all' : `${issues.length} of`;
+    throw new DatasetError(
+      `${file}: ${what} ${total} data rows are invalid:\n${formatIssues(issues)}\n` +
+        (skipInvalid ? 'Fix the file; there is nothing left to read.' : 'Fix these rows, or pass --skip-invalid to skip them (they are listed in a report).'),
+      issues,
+    );
+  }
+  if (positiveLabel !== undefined && requireLabels && positives === 0) {
+    throw new DatasetError(
+      `--positive-label ${JSON.stringify(positiveLabel)} matches no row of ${file}, so every pair would be labelled 0; check its spelling and case.`,
+      [{ file, line: header?.line ?? 1, field: columns.label?.name, reason: `positive label ${JSON.stringify(positiveLabel)} never occurs` }],
+    );
+  }
+  return {
+    file,
+    format,
+    pairs: pairs as LabeledPair[],
+    skipped: issues,
+    counts: { rows: pairs.length, positives, negatives: requireLabels ? pairs.length - positives : 0, skipped: issues.length },
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    columns: { sentence1: columns.sentence1.name, sentence2: columns.sentence2.name, ...(columns.label ? { label: columns.label.name } : {}) },
+  };
+}
+
+const NO_COLUMN = { name: '', at: '' } as const;
+
+/**
+ * Without a header the rows' usual field count (the most common one) is the expected count, so
+ * one short row is reported as that row's problem rather than making every other row wrong.
+ */
+function fieldCountOf(table: RawTable, columns: ResolvedColumns, file: string): number {
+  const seen = new Map<number, number>();
+  for (const row of table.rows) if (row.kind === 'fields') seen.set(row.fields.length, (seen.get(row.fields.length) ?? 0) + 1);
+  let expected = 0;
+  let most = 0;
+  for (const [count, times] of seen) if (times > most) [expected, most] = [count, times];
+  const highest = Math.max(...[columns.sentence1, columns.sentence2, columns.label].flatMap((c) => (c ? [c.at as number] : [])));
+  if (most > 0 && highest >= expected) {
+    throw new DatasetError(`Column index ${highest} is out of range for ${file}: its rows have ${expected} fields (0 to ${expected - 1}); pass other --sentence1-col/--sentence2-col/--label-col indices.`, [
+      { file, line: 1, reason: `column ${highest} out of range (rows have ${expected} fields)` },
+    ]);
+  }
+  return expected;
+}

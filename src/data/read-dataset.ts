@@ -1,0 +1,42 @@
+import { readFile } from 'node:fs/promises';
+import { DatasetError } from '../errors.ts';
+import type { DatasetOptions } from './dataset-options.ts';
+import type { DatasetReadResult } from './dataset-read-result.ts';
+import type { LabeledPair, UnlabeledPair } from './pair.ts';
+import { parseDataset } from './parse-dataset.ts';
+
+/**
+ * Reads a dataset of sentence pairs: MRPC's native TSV, or TSV/CSV/JSONL whose header names
+ * sentence1/sentence2/label (or question1/question2/is_duplicate, text_a/text_b/label, …).
+ * Every bad row is collected; by default any makes it throw, with `skipInvalid` they come back
+ * in `skipped`. TSV is split on tabs with no quote handling (MRPC's stray `"` stay as they are);
+ * CSV follows RFC 4180. BOM, CRLF/LF and a missing final newline are handled.
+ *
+ * @param file path of the file; also named in every message
+ * @throws RequestError when `options` are invalid
+ * @throws DatasetError when the file cannot be read, is empty, has unknown columns or bad rows
+ *   (`issues` holds every one)
+ * @example
+ * const train = await readDataset('data/msr_paraphrase_train.txt');
+ * train.format; // 'mrpc-tsv'
+ * train.counts; // { rows: 4076, positives: 2753, negatives: 1323, skipped: 0 }
+ *
+ * const qqp = await readDataset('qqp.csv', { skipInvalid: true }); // question1,question2,is_duplicate
+ * if (qqp.skipped.length) await writeSkippedReport('qqp.skipped.jsonl', qqp.skipped);
+ *
+ * const nli = await readDataset('pairs.jsonl', { sentence1Col: 'premise', sentence2Col: 'hypothesis', positiveLabel: 'entailment' });
+ * const toScore = await readDataset('pairs.tsv', { requireLabels: false }); // UnlabeledPair[]
+ */
+export async function readDataset(file: string, options: DatasetOptions & { readonly requireLabels: false }): Promise<DatasetReadResult<UnlabeledPair>>;
+export async function readDataset(file: string, options?: DatasetOptions): Promise<DatasetReadResult<LabeledPair>>;
+export async function readDataset(file: string, options: DatasetOptions = {}): Promise<DatasetReadResult<LabeledPair> | DatasetReadResult<UnlabeledPair>> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'is not readable (permission denied)' : `cannot be read (${code ?? String(err)})`;
+    throw new DatasetError(`Dataset ${file} ${why}; check the path given to --data.`, [], { cause: err });
+  }
+  return parseDataset(bytes, file, options);
+}
