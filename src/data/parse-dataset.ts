@@ -95,7 +95,7 @@ export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOp
   if (positiveLabel !== undefined && requireLabels && positives === 0) {
     throw new DatasetError(
       `--positive-label ${JSON.stringify(positiveLabel)} matches no row of ${file}, so every pair would be labelled 0; check its spelling and case.`,
-      [{ file, line: header?.line ?? 1, field: columns.label?.name, reason: `positive label ${JSON.stringify(positiveLabel)} never occurs` }],
+      [{ file, line: header?.line ?? 1, ...(columns.label ? { field: columns.label.name } : {}), reason: `positive label ${JSON.stringify(positiveLabel)} never occurs` }],
     );
   }
   return {

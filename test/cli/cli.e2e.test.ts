@@ -1,0 +1,183 @@
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simpair, startServe } from '../helpers/cli.ts';
+import { HAVE_MRPC, MRPC_DIR, ROOT, TINY_BERT } from '../helpers/paths.ts';
+
+const TRAIN = join(ROOT, 'examples', 'train.tsv');
+const TEST = join(ROOT, 'examples', 'test.tsv');
+let work: string;
+let modelDir: string;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'simpair-e2e-'));
+  modelDir = join(work, 'model');
+  const res = await simpair(['run', '--data', TRAIN, '--test-data', TEST, '--model', TINY_BERT, '--out', modelDir, '--max-len', '32', '--epochs', '2', '--json']);
+  if (res.code !== 0) throw new Error(`run failed: ${res.stderr}`);
+});
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+describe('simpair run', () => {
+  it('writes the model, metadata, metrics and pictures, and only those', async () => {
+    expect((await readdir(modelDir)).sort()).toEqual(
+      ['group1-shard1of1.bin', 'metadata.json', 'metrics.json', 'model.json', 'report.html', 'roc.svg', 'training-curves.svg'].sort(),
+    );
+    expect((await readdir(work)).filter((f) => f.includes('tmp'))).toEqual([]);
+  });
+
+  it("model.json holds the seed's layers and compile settings", async () => {
+    const m = JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8'));
+    const layers = m.modelTopology.config.layers;
+    expect(layers.map((l: { class_name: string }) => l.class_name)).toEqual(['Bidirectional', 'Bidirectional', 'Dense']);
+    expect(layers[0].config.layer.config).toMatchObject({ units: 64, return_sequences: true });
+    expect(layers[0].config.batch_input_shape).toEqual([null, 32, 32]);
+    expect(layers[1].config.layer.config).toMatchObject({ units: 64, return_sequences: false });
+    expect(layers[2].config).toMatchObject({ units: 1, activation: 'sigmoid' });
+    expect(m.trainingConfig).toMatchObject({ loss: 'binary_crossentropy', metrics: ['accuracy'], optimizer_config: { class_name: 'Adam' } });
+  });
+
+  it('records what the model needs in metadata.json and the evaluation in metrics.json', async () => {
+    const meta = JSON.parse(await readFile(join(modelDir, 'metadata.json'), 'utf8'));
+    expect(meta).toMatchObject({ maxLen: 32, hidden: 32, embeddingModel: TINY_BERT, threshold: 0.5, backend: expect.any(String) });
+    expect(meta.tokenizerSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(meta.datasetSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(meta.training).toMatchObject({ epochs: 2, batchSize: 32, seed: 42 });
+    const metrics = JSON.parse(await readFile(join(modelDir, 'metrics.json'), 'utf8'));
+    expect(metrics).toMatchObject({ n: 12, confusion: expect.any(Object), accuracy: expect.any(Number), f1: expect.any(Number) });
+    const html = await readFile(join(modelDir, 'report.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).toContain('ROC');
+  });
+
+  it('refuses an existing --out without --force', async () => {
+    const res = await simpair(['run', '--data', TRAIN, '--model', TINY_BERT, '--out', modelDir, '--max-len', '32', '--epochs', '1']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/already exists; choose another --out or pass --force/);
+  });
+
+  it('fails on a bad dataset before any work, naming file and line, and writes nothing', async () => {
+    const bad = join(work, 'bad.tsv');
+    await writeFile(bad, 'sentence1\tsentence2\tlabel\nA cat.\tA dog.\t1\nA cat.\t\t0\nA cat.\tA cow.\tmaybe\n');
+    const out = join(work, 'never');
+    const res = await simpair(['run', '--data', bad, '--model', TINY_BERT, '--out', out, '--max-len', '32', '--epochs', '1']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/bad\.tsv: 2 of 3 data rows are invalid/);
+    expect(res.stderr).toMatch(/line 3 \(sentence2\): sentence2 is empty/);
+    expect(res.stderr).toMatch(/line 4 \(label\)/);
+    expect(res.stderr).toMatch(/maybe/);
+    expect((await readdir(work)).filter((f) => f.startsWith('never') || f.includes('never'))).toEqual([]);
+  });
+});
+
+describe('simpair predict and evaluate', () => {
+  it('predicts one pair as {probability, similar}', async () => {
+    const res = await simpair(['predict', '--model-dir', modelDir, '--s1', 'A man is eating.', '--s2', 'Someone eats.', '--json']);
+    expect(res.code).toBe(0);
+    const p = JSON.parse(res.stdout);
+    expect(Object.keys(p).sort()).toEqual(['probability', 'similar']);
+    expect(p.probability).toBeGreaterThanOrEqual(0);
+    expect(p.probability).toBeLessThanOrEqual(1);
+    expect(p.similar).toBe(p.probability > 0.5);
+  });
+
+  it('predicts a file of pairs with their line numbers', async () => {
+    const res = await simpair(['predict', '--model-dir', modelDir, '--pairs', TEST, '--json']);
+    expect(res.code).toBe(0);
+    const { predictions } = JSON.parse(res.stdout);
+    expect(predictions).toHaveLength(12);
+    expect(predictions[0].line).toBe(2);
+  });
+
+  it('evaluates: accuracy, precision, recall, f1, rocAuc, confusion, n', async () => {
+    const res = await simpair(['evaluate', '--model-dir', modelDir, '--data', TEST, '--json']);
+    expect(res.code).toBe(0);
+    const m = JSON.parse(res.stdout);
+    expect(m).toMatchObject({ n: 12, accuracy: expect.any(Number), precision: expect.any(Number), recall: expect.any(Number), f1: expect.any(Number) });
+    const { tp, fp, tn, fn } = m.confusion;
+    expect(tp + fp + tn + fn).toBe(12);
+    expect(m.accuracy).toBeCloseTo((tp + tn) / 12, 10);
+    // Same model, same data: evaluate agrees with the metrics run wrote.
+    const saved = JSON.parse(await readFile(join(modelDir, 'metrics.json'), 'utf8'));
+    expect(m.accuracy).toBeCloseTo(saved.accuracy, 6);
+    expect(m.rocAuc).toBeCloseTo(saved.rocAuc, 6);
+  });
+
+  it('refuses a model whose embedder has another hidden size', async () => {
+    const other = join(work, 'other-bert');
+    await cp(TINY_BERT, other, { recursive: true });
+    await writeFile(join(other, 'config.json'), JSON.stringify({ model_type: 'bert', hidden_size: 768 }));
+    const res = await simpair(['predict', '--model-dir', modelDir, '--model', other, '--s1', 'a', '--s2', 'b']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/ModelMismatchError/);
+    expect(res.stderr).toMatch(/hidden/);
+    expect(res.stderr).toMatch(/768/);
+  });
+
+  it('refuses a model whose tokenizer differs from its embedder', async () => {
+    const other = join(work, 'other-tok');
+    await cp(TINY_BERT, other, { recursive: true });
+    const tok = JSON.parse(await readFile(join(other, 'tokenizer.json'), 'utf8'));
+    tok.normalizer.lowercase = false;
+    await writeFile(join(other, 'tokenizer.json'), JSON.stringify(tok));
+    const res = await simpair(['predict', '--model-dir', modelDir, '--model', other, '--s1', 'a', '--s2', 'b']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/ModelMismatchError.*tokenizer/s);
+  });
+
+  it('exits 2 with usage help on a usage error', async () => {
+    const res = await simpair(['predict', '--s1', 'x']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/--model-dir/);
+  });
+});
+
+describe('simpair serve --model-dir', () => {
+  it('answers POST /predict and rejects bad bodies with 400', async () => {
+    const server = await startServe(['--model-dir', modelDir]);
+    try {
+      const post = (body: unknown) =>
+        fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+      const ok = await post({ pairs: [{ sentence1: 'A man is eating.', sentence2: 'Someone eats.' }, { sentence1: 'x', sentence2: 'y' }] });
+      expect(ok.status).toBe(200);
+      const { predictions } = await ok.json();
+      expect(predictions).toHaveLength(2);
+      // Same answer as the CLI's predict for the same pair.
+      const cli = JSON.parse((await simpair(['predict', '--model-dir', modelDir, '--s1', 'A man is eating.', '--s2', 'Someone eats.', '--json'])).stdout);
+      expect(predictions[0].probability).toBeCloseTo(cli.probability, 5);
+
+      const empty = await post({ pairs: [{ sentence1: '', sentence2: 'y' }] });
+      expect(empty.status).toBe(400);
+      expect((await empty.json()).message).toMatch(/pairs\[0\]\.sentence1: must not be empty/);
+      const tooMany = await post({ pairs: Array.from({ length: 33 }, () => ({ sentence1: 'a', sentence2: 'b' })) });
+      expect(tooMany.status).toBe(400);
+      const tooLong = await post({ pairs: [{ sentence1: 'a'.repeat(2001), sentence2: 'b' }] });
+      expect(tooLong.status).toBe(400);
+      expect((await post('{oops')).status).toBe(400);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe.skipIf(!HAVE_MRPC)('simpair run on a slice of MRPC (from ../shared)', () => {
+  it('reads MRPC with its BOM, CRLF and stray quotes and trains end to end', async () => {
+    // A slice in a temp dir (never in the repo): header + 300 train rows, header + 100 test rows.
+    const slice = async (name: string, rows: number) => {
+      const text = await readFile(join(MRPC_DIR, name), 'utf8');
+      const path = join(work, `slice-${name}`);
+      await writeFile(path, text.split('\r\n').slice(0, rows + 1).join('\r\n') + '\r\n');
+      return path;
+    };
+    const out = join(work, 'mrpc-model');
+    const res = await simpair([
+      'run', '--data', await slice('msr_paraphrase_train.txt', 300), '--test-data', await slice('msr_paraphrase_test.txt', 100),
+      '--model', TINY_BERT, '--out', out, '--max-len', '64', '--epochs', '1', '--json',
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    const result = JSON.parse(res.stdout);
+    expect(result.train.rows).toBe(300);
+    expect(result.metrics.n).toBe(100);
+    expect(JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8')).maxLen).toBe(64);
+  });
+});
