@@ -9,5 +9,6 @@ export default defineConfig({
     // Native ONNX Runtime and TF.js WASM share two cores: run files one at a time.
     fileParallelism: false,
     pool: 'forks',
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
