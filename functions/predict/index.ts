@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { loadPredictor, type Predictor } from '../../src/pipeline/predictor-contract.ts';
+import { loadPredictor, type Predictor } from '../../src/pipeline/predictor.ts';
 import { DEFAULT_PREDICT_LIMITS, parsePredictRequest, type PredictLimits, type PredictResponse } from '../../src/server/predict-request.ts';
 import { createLogger, ENV_NAMES, errorResponse, intEnv, jsonResponse, pipelineStore } from '../commons/index.ts';
 

@@ -140,7 +140,7 @@ describe('simpair serve --model-dir', () => {
         fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
       const ok = await post({ pairs: [{ sentence1: 'A man is eating.', sentence2: 'Someone eats.' }, { sentence1: 'x', sentence2: 'y' }] });
       expect(ok.status).toBe(200);
-      const { predictions } = await ok.json();
+      const { predictions } = (await ok.json()) as { predictions: { probability: number }[] };
       expect(predictions).toHaveLength(2);
       // Same answer as the CLI's predict for the same pair.
       const cli = JSON.parse((await simpair(['predict', '--model-dir', modelDir, '--s1', 'A man is eating.', '--s2', 'Someone eats.', '--json'])).stdout);
@@ -148,7 +148,7 @@ describe('simpair serve --model-dir', () => {
 
       const empty = await post({ pairs: [{ sentence1: '', sentence2: 'y' }] });
       expect(empty.status).toBe(400);
-      expect((await empty.json()).message).toMatch(/pairs\[0\]\.sentence1: must not be empty/);
+      expect(((await empty.json()) as { message: string }).message).toMatch(/pairs\[0\]\.sentence1: must not be empty/);
       const tooMany = await post({ pairs: Array.from({ length: 33 }, () => ({ sentence1: 'a', sentence2: 'b' })) });
       expect(tooMany.status).toBe(400);
       const tooLong = await post({ pairs: [{ sentence1: 'a'.repeat(2001), sentence2: 'b' }] });

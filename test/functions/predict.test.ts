@@ -6,7 +6,7 @@ const mocks = vi.hoisted(() => {
   process.env.SIMPAIR_PREDICT_MAX_PAIRS = '2';
   return { loadPredictor: vi.fn(), predict: vi.fn() };
 });
-vi.mock('../../src/pipeline/predictor-contract.ts', () => ({ loadPredictor: mocks.loadPredictor }));
+vi.mock('../../src/pipeline/predictor.ts', () => ({ loadPredictor: mocks.loadPredictor }));
 
 const { handler } = await import('../../functions/predict/index.ts');
 

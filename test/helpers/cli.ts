@@ -25,9 +25,9 @@ export function simpair(args: string[], env: Record<string, string> = {}): Promi
 }
 
 /** Starts `simpair serve ... --port 0` and resolves with its URL once it listens. */
-export function startServe(args: string[]): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+export function startServe(args: string[], env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', ...args, '--port', '0'], { cwd: ROOT, env: { ...process.env, SIMPAIR_LOG_LEVEL: 'info' } });
+    const child = spawn(process.execPath, [BIN, 'serve', ...args, '--port', '0'], { cwd: ROOT, env: { ...process.env, SIMPAIR_LOG_LEVEL: 'info', ...env } });
     let stderr = '';
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 60_000);
     child.stderr.on('data', (d) => {

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getRun, runPipeline, startRun } from '../../src/pipeline/cloud-steps.ts';
+import { LIVE_MODEL_KEY } from '../../src/pipeline/layout.ts';
+import { loadPredictor } from '../../src/pipeline/predictor.ts';
+import { EmbeddingStoreReader } from '../../src/embeddings/index.ts';
+import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
+import { getJson } from '../../src/storage/object-store.ts';
+import { DatasetError, RequestError } from '../../src/errors.ts';
+import { ROOT, TINY_BERT } from '../helpers/paths.ts';
+
+const options = { modelSource: TINY_BERT, maxLen: 16, epochs: 1, shardSize: 16 };
+let root: string;
+let store: FsObjectStore;
+let train: Buffer;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'simpair-flow-'));
+  store = new FsObjectStore(root);
+  train = await readFile(join(ROOT, 'examples', 'train.tsv'));
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+describe('the run steps in-process (local face of the state machine)', () => {
+  it('validates, shards, embeds, trains and publishes a model that predicts', async () => {
+    await store.put('datasets/train.tsv', train);
+    const run = await runPipeline(store, { datasetKey: 'datasets/train.tsv', options });
+    expect(run).toMatchObject({ state: 'SUCCEEDED', counts: { rows: 48, positives: 24, negatives: 24 }, shards: 3 });
+    expect(run.runId).toBe(`run-${createHash('sha256').update(train).digest('hex').slice(0, 16)}`);
+    const reader = await EmbeddingStoreReader.open(store, `embeddings/${run.runId}/`);
+    expect(reader.manifest).toMatchObject({ count: 48, maxLen: 16, hidden: 32, positives: 24 });
+    expect(reader.manifest.shards.map((s) => s.count)).toEqual([16, 16, 16]);
+    const live = await getJson<{ version: string; runId: string }>(store, LIVE_MODEL_KEY);
+    expect(live).toMatchObject({ version: run.modelVersion, runId: run.runId });
+    const predictor = await loadPredictor(store);
+    const [p] = await predictor.predict([{ sentence1: 'The cat sleeps.', sentence2: 'A cat naps.' }]);
+    expect(p.probability).toBeGreaterThan(0);
+    expect(p.probability).toBeLessThan(1);
+    await predictor.dispose();
+  });
+
+  it('does not start a duplicate run for the same content under another key', async () => {
+    await store.put('datasets/again.tsv', train);
+    const again = await startRun(store, { datasetKey: 'datasets/again.tsv', options });
+    expect(again.duplicate).toBe(true);
+  });
+
+  it('records a failed run with the step and reason, and leaves the live model alone', async () => {
+    const before = await store.get(LIVE_MODEL_KEY);
+    const modelsBefore = await store.list('models/');
+    await store.put('datasets/bad.tsv', 'sentence1\tsentence2\tlabel\nA.\tB.\t1\nC.\tD.\t7\n');
+    await expect(runPipeline(store, { datasetKey: 'datasets/bad.tsv', options })).rejects.toBeInstanceOf(DatasetError);
+    const runs = await store.list('runs/');
+    const statuses = await Promise.all(runs.filter((k) => k.endsWith('status.json')).map((k) => getJson<{ state: string; datasetKey: string; runId: string }>(store, k)));
+    const failed = statuses.find((s) => s.datasetKey === 'datasets/bad.tsv')!;
+    const record = await getRun(store, failed.runId);
+    expect(record.state).toBe('FAILED');
+    expect(record.error).toMatchObject({ step: 'validate', name: 'DatasetError' });
+    expect(record.error?.message).toMatch(/line 3/);
+    expect(Buffer.from(await store.get(LIVE_MODEL_KEY)).equals(Buffer.from(before))).toBe(true);
+    expect(await store.list('models/')).toEqual(modelsBefore);
+  });
+
+  it('refuses keys outside datasets/ and unknown runs', async () => {
+    await expect(startRun(store, { datasetKey: '../etc/passwd' })).rejects.toBeInstanceOf(RequestError);
+    await expect(startRun(store, { datasetKey: 'datasets/missing.tsv' })).rejects.toThrow(/not in .*upload it first/);
+    await expect(getRun(store, 'run-nope')).rejects.toThrow(/No run "run-nope"/);
+    await expect(startRun(store, { datasetKey: 'datasets/train.tsv', options: { maxLen: 1 } })).rejects.toThrow(/maxLen/);
+  });
+});
