@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { loadPredictor, type Predictor } from '../../src/pipeline/predictor.ts';
+import { createStoreBackend } from '../../src/server/store-backend.ts';
 import { DEFAULT_PREDICT_LIMITS, parsePredictRequest, type PredictLimits, type PredictResponse } from '../../src/server/predict-request.ts';
 import { createLogger, ENV_NAMES, errorResponse, intEnv, jsonResponse, pipelineStore } from '../commons/index.ts';
 
@@ -12,14 +12,12 @@ const LIMITS: PredictLimits = {
 };
 
 // The live model (tokenizer, BERT session, Bi-LSTM) is loaded once per container and shared
-// by every invocation; a failed load is forgotten so the next call retries.
-let predictor: Promise<Predictor> | undefined;
-function livePredictor(): Promise<Predictor> {
-  predictor ??= loadPredictor(pipelineStore()).catch((err: unknown) => {
-    predictor = undefined;
-    throw err;
-  });
-  return predictor;
+// by every invocation. models/live.json is re-read at most every 30 s, so a newly published
+// model replaces the old one without a redeploy; a failed load is retried on the next call.
+let backend: ReturnType<typeof createStoreBackend> | undefined;
+function liveBackend() {
+  backend ??= createStoreBackend(pipelineStore(), { pointerTtlMs: 30_000 });
+  return backend;
 }
 
 /** `POST /predict`: the same request and answer as `simpair serve`. */
@@ -29,11 +27,12 @@ export async function handler(event: APIGatewayProxyEvent, context?: Context): P
   try {
     const body = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
     const request = parsePredictRequest(body ?? '', LIMITS);
-    const model = await livePredictor();
-    const predictions = await model.predict(request.pairs);
+    const live = liveBackend();
+    const predictions = await live.predict(request.pairs);
     const answer: PredictResponse = { predictions };
-    log.info('Predicted', { pairs: request.pairs.length, modelVersion: model.modelVersion });
-    return jsonResponse(200, answer, requestId, { 'x-model-version': model.modelVersion });
+    const modelVersion = (await live.modelVersion()) ?? 'none';
+    log.info('Predicted', { pairs: request.pairs.length, modelVersion });
+    return jsonResponse(200, answer, requestId, { 'x-model-version': modelVersion });
   } catch (err) {
     return errorResponse(err, requestId, log);
   }

@@ -20,6 +20,12 @@ export interface StoreBackendOptions {
   /** Defaults for runs started here (e.g. the embedding model source). */
   readonly runDefaults?: Partial<RunOptions>;
   readonly predictor?: PredictorOptions;
+  /**
+   * How long a read of `models/live.json` is trusted before it is read again. 0 reads it on
+   * every prediction (local); the Lambda uses a few seconds to save S3 requests.
+   * @default 0
+   */
+  readonly pointerTtlMs?: number;
 }
 
 /**
@@ -30,6 +36,8 @@ export interface StoreBackendOptions {
 export function createStoreBackend(store: ObjectStore, options: StoreBackendOptions = {}): ApiBackend & {
   /** Resolves when every run started through this backend has ended. */
   idle(): Promise<void>;
+  /** Version of the live model last used, if any. */
+  modelVersion(): Promise<string | undefined>;
   /** Polls `datasets/` and starts a run for each new object (duplicates are skipped by content). */
   watchDatasets(intervalMs?: number): () => void;
   close(): Promise<void>;
@@ -37,8 +45,17 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
   let current: { version: string; predictor: Promise<Predictor> } | undefined;
   const running = new Set<Promise<unknown>>();
 
-  async function livePredictor(): Promise<Predictor> {
+  let pointerRead: { at: number; pointer: LiveModelPointer | undefined } | undefined;
+  async function readPointer(): Promise<LiveModelPointer | undefined> {
+    const ttl = options.pointerTtlMs ?? 0;
+    if (pointerRead && Date.now() - pointerRead.at < ttl) return pointerRead.pointer;
     const pointer = (await store.exists(LIVE_MODEL_KEY)) ? await getJson<LiveModelPointer>(store, LIVE_MODEL_KEY) : undefined;
+    pointerRead = { at: Date.now(), pointer };
+    return pointer;
+  }
+
+  async function livePredictor(): Promise<Predictor> {
+    const pointer = await readPointer();
     const version = pointer?.version ?? '';
     if (!current || current.version !== version) {
       const previous = current;
@@ -67,6 +84,9 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
       return startInBackground(parsed.data.datasetKey, parsed.data.options);
     },
     getRun: (runId) => getRun(store, runId),
+    async modelVersion() {
+      return (await readPointer())?.version;
+    },
     async idle() {
       while (running.size) await Promise.allSettled([...running]);
     },

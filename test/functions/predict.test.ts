@@ -4,9 +4,23 @@ import { apiEvent } from './fakes.ts';
 const mocks = vi.hoisted(() => {
   process.env.SIMPAIR_BUCKET = 'test-bucket';
   process.env.SIMPAIR_PREDICT_MAX_PAIRS = '2';
-  return { loadPredictor: vi.fn(), predict: vi.fn() };
+  // An in-memory store standing in for the bucket: only models/live.json matters here.
+  const objects = new Map<string, string>();
+  const store = {
+    location: 's3://test-bucket',
+    exists: async (k: string) => objects.has(k),
+    get: async (k: string) => Buffer.from(objects.get(k) ?? ''),
+  };
+  return { loadPredictor: vi.fn(), predict: vi.fn(), objects, store };
 });
 vi.mock('../../src/pipeline/predictor.ts', () => ({ loadPredictor: mocks.loadPredictor }));
+vi.mock('../../functions/commons/index.ts', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../functions/commons/index.ts')>()),
+  pipelineStore: () => mocks.store,
+}));
+
+const publish = (version: string) => mocks.objects.set('models/live.json', JSON.stringify({ version, prefix: `models/${version}/`, runId: 'r', publishedAt: '' }));
+publish('v1');
 
 const { handler } = await import('../../functions/predict/index.ts');
 
@@ -28,7 +42,28 @@ describe('predict handler', () => {
     expect(first.headers).toMatchObject({ 'x-model-version': 'v1', 'x-request-id': 'req-123' });
     expect(second.statusCode).toBe(200);
     expect(mocks.loadPredictor).toHaveBeenCalledTimes(1);
+    expect(mocks.loadPredictor).toHaveBeenCalledWith(mocks.store, { modelPrefix: 'models/v1/' });
     expect(mocks.predict).toHaveBeenCalledWith([{ sentence1: 'a b', sentence2: 'a c' }]);
+  });
+
+  it('switches to a newly published model once the pointer TTL (30 s) has passed', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const e = apiEvent({ httpMethod: 'POST', resource: '/predict', body: body([{ sentence1: 'a b', sentence2: 'a c' }]) });
+      mocks.predict.mockResolvedValue([{ probability: 0.9, similar: true }]);
+      await handler(e);
+      const calls = mocks.loadPredictor.mock.calls.length;
+      publish('v2');
+      expect((await handler(e)).headers).toMatchObject({ 'x-model-version': 'v1' });
+      vi.advanceTimersByTime(31_000);
+      const after = await handler(e);
+      expect(after.headers).toMatchObject({ 'x-model-version': 'v2' });
+      expect(mocks.loadPredictor).toHaveBeenCalledTimes(calls + 1);
+      expect(mocks.loadPredictor).toHaveBeenLastCalledWith(mocks.store, { modelPrefix: 'models/v2/' });
+    } finally {
+      vi.useRealTimers();
+      publish('v1');
+    }
   });
 
   it('answers 400 naming the field, with the limits from the environment, before touching the model', async () => {
@@ -57,20 +92,27 @@ describe('predict handler', () => {
 });
 
 describe('predict handler model loading', () => {
-  it('answers 404 when no model is live and retries the load on the next call', async () => {
-    vi.resetModules();
-    mocks.loadPredictor.mockReset();
-    // After resetModules the handler sees a fresh errors.ts: throw its NotFoundError.
-    const fresh404 = (await import('../../src/errors.ts')).NotFoundError;
-    mocks.loadPredictor.mockRejectedValueOnce(new fresh404('No live model (models/live.json); train one first.'));
-    mocks.loadPredictor.mockResolvedValueOnce({ modelVersion: 'v2', predict: async () => [{ probability: 0.5, similar: true }] });
-    const { handler: fresh } = await import('../../functions/predict/index.ts');
-    const e = apiEvent({ httpMethod: 'POST', resource: '/predict', body: body([{ sentence1: 'x', sentence2: 'y' }]) });
-    const first = await fresh(e);
-    expect(first.statusCode).toBe(404);
-    expect(JSON.parse(first.body).message).toMatch(/No live model/);
-    const second = await fresh(e);
-    expect(second.statusCode).toBe(200);
-    expect(mocks.loadPredictor).toHaveBeenCalledTimes(2);
+  it('answers 404 when no model is live and loads one once it is published', async () => {
+    const { NotFoundError } = await import('../../src/errors.ts');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      mocks.objects.delete('models/live.json');
+      // The previous test left the pointer read 31 s in its (fake) future: step past it.
+      vi.advanceTimersByTime(62_000);
+      mocks.loadPredictor.mockReset();
+      mocks.loadPredictor.mockRejectedValueOnce(new NotFoundError('No live model (models/live.json); train one first.'));
+      mocks.loadPredictor.mockResolvedValueOnce({ modelVersion: 'v3', predict: async () => [{ probability: 0.5, similar: false }] });
+      const e = apiEvent({ httpMethod: 'POST', resource: '/predict', body: body([{ sentence1: 'x', sentence2: 'y' }]) });
+      const first = await handler(e);
+      expect(first.statusCode, first.body).toBe(404);
+      expect(JSON.parse(first.body).message).toMatch(/No live model/);
+      publish('v3');
+      vi.advanceTimersByTime(31_000);
+      const second = await handler(e);
+      expect(second.statusCode).toBe(200);
+      expect(mocks.loadPredictor).toHaveBeenCalledTimes(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
