@@ -15,6 +15,9 @@ import { startProgress } from '../util/progress.ts';
 import { addDatasetOptions, datasetOptionsFrom } from './dataset-options.ts';
 import { table } from './format.ts';
 import { writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -47,6 +50,7 @@ const MODEL_HELP = 'embedding model: Hugging Face id (downloaded once), local di
 export function buildCli(): Command {
   const program = new Command('simpair')
     .description('Decide whether two sentences mean the same thing: BERT token embeddings into a Bi-LSTM.')
+    .version(PACKAGE_VERSION)
     .showHelpAfterError()
     .exitOverride();
 

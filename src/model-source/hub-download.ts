@@ -94,7 +94,8 @@ async function downloadVerified(url: string, target: string, token: string | und
     head = await fetch(url, { method: 'HEAD', headers, redirect: 'manual' });
   } catch (err) {
     throw new ModelSourceError(
-      `Cannot reach ${url} (${(err as Error).message}). Offline? Pass a local model directory instead (--model ./path), or set HF_ENDPOINT to a mirror.`,
+      `Cannot reach ${url} (${(err as Error).message}). Offline? Pass a local model directory in the hub layout instead ` +
+        `(--model test/fixtures/tiny-bert, or models/all-MiniLM-L6-v2 made by scripts/export_minilm.py), or set HF_ENDPOINT to a mirror.`,
       { cause: err },
     );
   }

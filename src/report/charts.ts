@@ -52,7 +52,7 @@ export async function lineChartSvg(series: readonly LineSeries[], options: LineC
       { name: 'color', type: 'ordinal', domain: { data: 'points', field: 'series' }, range: 'category' },
     ],
     axes: [
-      { orient: 'bottom', scale: 'x', title: xTitle, tickMinStep: diagonal ? 0.1 : 1 },
+      diagonal ? { orient: 'bottom', scale: 'x', title: xTitle } : { orient: 'bottom', scale: 'x', title: xTitle, tickMinStep: 1, format: 'd' },
       { orient: 'left', scale: 'y', title: yTitle },
     ],
     legends: [{ fill: 'color', stroke: 'color', title: '' }],
