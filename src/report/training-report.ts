@@ -1,14 +1,5 @@
+import type { EpochRecord } from '../classifier/train.ts';
 import { lineChartSvg } from './charts.ts';
-
-/** Per-epoch history as recorded by the trainer. */
-export interface EpochRecord {
-  readonly epoch: number;
-  readonly loss: number;
-  readonly acc: number;
-  readonly val_loss?: number;
-  readonly val_acc?: number;
-  readonly seconds?: number;
-}
 
 /** What the report shows. */
 export interface ReportInput {
