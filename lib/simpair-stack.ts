@@ -1,3 +1,4 @@
+import { PREFIX } from '../src/pipeline/layout.ts';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -37,7 +38,7 @@ export interface SimpairStackProps extends StackProps {
 }
 
 /** Prefix in the bucket where the default embedding model is expected (hub layout, ONNX under onnx/). */
-export const DEFAULT_ENCODER_PREFIX = 'encoders/bert-base-uncased/';
+export const DEFAULT_ENCODER_PREFIX = `${PREFIX.encoders}bert-base-uncased/`;
 
 /**
  * simpair on AWS: upload a dataset to S3 and a run trains on AWS Batch; call the API to

@@ -8,6 +8,8 @@ export const PREFIX = {
   embeddings: 'embeddings/',
   models: 'models/',
   runs: 'runs/',
+  /** Embedding models (BERT ONNX exports in the hub layout) the functions read at cold start. */
+  encoders: 'encoders/',
 } as const;
 
 /** Key of the pointer object that names the live model version. */
