@@ -10,7 +10,8 @@ export function addDatasetOptions(cmd: Command): Command {
     .option('--no-header', 'the file has no header row (columns by index, default 0, 1, 2)')
     .option('--positive-label <value>', 'label value meaning "similar" for categorical labels (others are 0)')
     .addOption(new Option('--format <format>', 'override format detection').choices(['mrpc-tsv', 'tsv', 'csv', 'jsonl']))
-    .option('--skip-invalid', 'skip bad rows instead of failing; they are written to a report file');
+    .option('--skip-invalid', 'skip bad rows instead of failing; they are written to a report file')
+    .option('--skipped-report <file>', 'where --skip-invalid writes the skipped rows (JSONL) (default: <data file name>.skipped.jsonl here; run: inside --out)');
 }
 
 /** Column flags arrive as strings: an all-digit value is an index. */

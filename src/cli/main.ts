@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { readDataset, writeSkippedReport, type DatasetReadResult } from '../data/index.ts';
 import { SimpairError } from '../errors.ts';
 import { computeMetrics, rocCurve } from '../metrics/index.ts';
@@ -37,9 +37,10 @@ function print(json: boolean, value: unknown, human: string): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human);
 }
 
+/** Writes skipped rows (with --skip-invalid) to a report in the working directory, never beside read-only data. */
 async function reportSkipped(result: DatasetReadResult, reportPath: string | undefined): Promise<void> {
   if (!result.skipped.length) return;
-  const path = reportPath ?? `${result.file}.skipped.jsonl`;
+  const path = reportPath ?? `${basename(result.file)}.skipped.jsonl`;
   await writeSkippedReport(path, result.skipped);
   process.stderr.write(`simpair: skipped ${result.skipped.length} invalid rows of ${result.file}; see ${path}\n`);
 }
@@ -62,7 +63,7 @@ export function buildCli(): Command {
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (opts) => {
     const result = await readDataset(opts.data, datasetOptionsFrom(opts));
-    await reportSkipped(result, undefined);
+    await reportSkipped(result, opts.skippedReport);
     const value = { file: result.file, format: result.format, ...result.counts, columns: result.columns, sha256: result.sha256 };
     print(opts.json, value, table(Object.entries(value)));
   });
@@ -166,7 +167,7 @@ export function buildCli(): Command {
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (opts) => {
     const data = await readDataset(opts.data, datasetOptionsFrom(opts));
-    await reportSkipped(data, undefined);
+    await reportSkipped(data, opts.skippedReport);
     const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model });
     const bar = startProgress('evaluate', data.pairs.length, 'pairs');
     const probabilities = await predictor.probabilities(data.pairs, { progress: bar });

@@ -148,6 +148,13 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     }, { ...metrics, evaluatedOn });
     classifier.dispose();
 
+    for (const [name, result] of [['train', train], ['test', test]] as const) {
+      if (result?.skipped.length) {
+        const key = `model/skipped-${name}-rows.jsonl`;
+        await store.put(key, result.skipped.map((i) => JSON.stringify(i)).join('\n') + '\n');
+        log('warn', `skipped ${result.skipped.length} invalid ${name} rows (--skip-invalid); listed in ${join(out, basename(key))}`);
+      }
+    }
     const report = await renderTrainingReport({ title: `simpair run: ${basename(data)}`, history: history.epochs, roc, metrics, evaluatedOn });
     await store.put('model/report.html', report.html);
     await store.put('model/training-curves.svg', report.curvesSvg);

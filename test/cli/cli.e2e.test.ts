@@ -181,3 +181,23 @@ describe.skipIf(!HAVE_MRPC)('simpair run on a slice of MRPC (from ../shared)', (
     expect(JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8')).maxLen).toBe(64);
   });
 });
+
+describe('--skip-invalid', () => {
+  it('validate reports the skipped rows in a file and counts them; run keeps them beside the model', async () => {
+    const data = join(work, 'some-bad.tsv');
+    await writeFile(data, 'sentence1\tsentence2\tlabel\nA cat.\tA dog.\t1\nA cat.\tA cow.\tmaybe\nA hen.\tA cow.\t0\nA cat.\tA cat!\t1\n');
+    const report = join(work, 'skipped.jsonl');
+    const v = await simpair(['validate', '--data', data, '--skip-invalid', '--skipped-report', report, '--json']);
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ rows: 3, skipped: 1, positives: 2, negatives: 1 });
+    const lines = (await readFile(report, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual([expect.objectContaining({ line: 3, field: 'label' })]);
+    expect((await simpair(['validate', '--data', data])).code).toBe(1);
+
+    const out = join(work, 'skip-model');
+    const r = await simpair(['run', '--data', data, '--model', TINY_BERT, '--out', out, '--max-len', '16', '--epochs', '1', '--validation-split', '0', '--skip-invalid']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/skipped 1 invalid train rows/);
+    expect((await readFile(join(out, 'skipped-train-rows.jsonl'), 'utf8'))).toMatch(/"line":3/);
+  });
+});
