@@ -15,7 +15,7 @@ import { startProgress } from '../util/progress.ts';
 import { addDatasetOptions, datasetOptionsFrom } from './dataset-options.ts';
 import { table } from './format.ts';
 import { writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -216,7 +216,8 @@ export function buildCli(): Command {
         const store: ObjectStore = opts.store
           ? new FsObjectStore(opts.store)
           : new (await import('../storage/s3-object-store.ts')).S3ObjectStore({ bucket: opts.bucket, endpoint: opts.s3Endpoint, forcePathStyle: Boolean(opts.s3Endpoint) });
-        const runDefaults = { ...(opts.model ? { modelSource: opts.model } : {}), ...(opts.maxLen ? { maxLen: opts.maxLen } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}) };
+        const modelSource = opts.model && existsSync(opts.model) ? resolve(opts.model) : opts.model;
+        const runDefaults = { ...(modelSource ? { modelSource } : {}), ...(opts.maxLen ? { maxLen: opts.maxLen } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}) };
         const storeBackend = createStoreBackend(store, { runDefaults });
         const stopWatching = opts.watch ? storeBackend.watchDatasets() : () => undefined;
         backend = storeBackend;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { RequestError } from '../errors.ts';
 import { getRun, runSteps, startRun, type RunOptions } from '../pipeline/cloud-steps.ts';
@@ -91,18 +92,29 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
       while (running.size) await Promise.allSettled([...running]);
     },
     watchDatasets(intervalMs = 2000) {
-      const seen = new Set<string>();
+      const started = new Set<string>();
+      // A file being copied into datasets/ is seen half-written: start a run only once the
+      // same bytes were read on two ticks in a row.
+      const pending = new Map<string, string>();
       let busy = false;
       const tick = async () => {
         if (busy) return;
         busy = true;
         try {
           for (const key of await store.list(PREFIX.datasets)) {
-            if (seen.has(key)) continue;
-            seen.add(key);
-            const started = await startInBackground(key).catch((err: Error) => log('error', `dataset ${key}: ${err.message}`));
-            if (started && !started.duplicate) log('info', `dataset ${key} started run ${started.runId}`);
+            if (started.has(key)) continue;
+            const digest = createHash('sha256').update(await store.get(key)).digest('hex');
+            if (pending.get(key) !== digest) {
+              pending.set(key, digest);
+              continue;
+            }
+            pending.delete(key);
+            started.add(key);
+            const run = await startInBackground(key).catch((err: Error) => log('error', `dataset ${key}: ${err.message}`));
+            if (run && !run.duplicate) log('info', `dataset ${key} started run ${run.runId}`);
           }
+        } catch (err) {
+          log('error', `watching ${PREFIX.datasets}: ${(err as Error).message}`);
         } finally {
           busy = false;
         }
