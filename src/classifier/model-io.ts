@@ -37,7 +37,9 @@ export const classifierMetadataSchema = z.object({
     batchSize: z.number().int().positive(),
     validationSplit: z.number().min(0).lt(1),
     seed: z.number().int(),
-    earlyStopping: z.object({ patience: z.number().int().nonnegative(), monitor: z.literal('val_loss').optional() }).nullable(),
+    earlyStopping: z
+      .object({ patience: z.number().int().nonnegative(), monitor: z.literal('val_loss').optional(), restoreBestWeights: z.boolean().optional(), bestEpoch: z.number().int().nonnegative().optional() })
+      .nullable(),
   }),
   datasetSha256: sha256Hex,
   /** TF.js backend that trained it (`tensorflow`, `wasm`, `cpu`). */

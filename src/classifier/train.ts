@@ -1,4 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tf from '@tensorflow/tfjs-core';
 import { SimpairError } from '../errors.ts';
 import type { EmbeddingStoreReader } from '../embeddings/index.ts';
 import { assertFitsModel } from './model-input.ts';
@@ -48,7 +49,17 @@ export interface TrainOptions {
    * without restore_best_weights). Needs a validation split.
    * @default undefined (train all epochs)
    */
-  readonly earlyStopping?: { readonly patience: number; readonly monitor?: 'val_loss' };
+  readonly earlyStopping?: {
+    readonly patience: number;
+    readonly monitor?: 'val_loss';
+    /**
+     * Put back the weights of the epoch with the lowest validation loss when training ends.
+     * Porting note: Keras' EarlyStopping defaults to false; simpair defaults to true, since a
+     * run saves the model it ends with and the best epoch is what people want saved.
+     * @default true
+     */
+    readonly restoreBestWeights?: boolean;
+  };
   /** Called after every epoch. @default undefined */
   readonly onEpochEnd?: (epoch: number, logs: EpochRecord) => void | Promise<void>;
   /** Called after every batch. @default undefined */
@@ -59,6 +70,8 @@ export interface TrainOptions {
 export interface TrainingHistory {
   /** One record per epoch run (fewer than asked when early stopping fired). */
   readonly epochs: EpochRecord[];
+  /** With early stopping and restoreBestWeights: the 0-based epoch whose weights the model holds. */
+  readonly bestEpoch?: number;
   readonly stoppedEarly: boolean;
   readonly trainRows: number;
   readonly validationRows: number;
@@ -150,8 +163,20 @@ export async function trainClassifier(
         : undefined,
     }),
   ];
+  let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
   if (earlyStopping) {
     callbacks.push(tfl.callbacks.earlyStopping({ monitor: earlyStopping.monitor ?? 'val_loss', patience: earlyStopping.patience }));
+    if (earlyStopping.restoreBestWeights ?? true) {
+      callbacks.push(
+        new tfl.CustomCallback({
+          onEpochEnd: async (epoch, logs = {}) => {
+            if (best && !(logs.val_loss < best.loss)) return;
+            best?.weights.forEach((w) => w.dispose());
+            best = { loss: logs.val_loss, epoch, weights: model.getWeights().map((w) => w.clone()) };
+          },
+        }),
+      );
+    }
   }
 
   await model.fitDataset(trainSet, {
@@ -162,5 +187,11 @@ export async function trainClassifier(
     // No UI thread to yield to (CLI, Batch job); yielding costs a macrotask per batch.
     yieldEvery: 'never',
   });
-  return { epochs: records, stoppedEarly: records.length < epochs, trainRows, validationRows };
+  let bestEpoch: number | undefined;
+  if (best) {
+    bestEpoch = best.epoch;
+    if (best.epoch !== records.length - 1) model.setWeights(best.weights);
+    best.weights.forEach((w) => w.dispose());
+  }
+  return { epochs: records, stoppedEarly: records.length < epochs, trainRows, validationRows, ...(bestEpoch !== undefined ? { bestEpoch } : {}) };
 }

@@ -128,13 +128,22 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       ...trainingProgress(trainReader.manifest.count, { epochs, batchSize, validationSplit }),
     });
 
+    if (history.bestEpoch !== undefined && history.bestEpoch !== history.epochs.length - 1) {
+      log('info', `early stopping: keeping the weights of epoch ${history.bestEpoch + 1} (lowest validation loss)`);
+    }
     const evalReader = test ? await EmbeddingStoreReader.open(store, 'embeddings/test/') : undefined;
     const evaluatedOn = test ? basename(testData!) : 'training data (no --test-data given)';
     const { labels, probabilities } = await evaluateStore(classifier, evalReader ?? trainReader);
     const metrics = computeMetrics(labels, probabilities, 0.5) as unknown as Record<string, unknown>;
     const roc = rocCurve(labels, probabilities);
 
-    const training = { epochs, batchSize, validationSplit, seed, earlyStopping: patience ? { patience } : null };
+    const training = {
+      epochs,
+      batchSize,
+      validationSplit,
+      seed,
+      earlyStopping: patience ? { patience, restoreBestWeights: true, bestEpoch: history.bestEpoch } : null,
+    };
     await saveClassifier(store, 'model/', classifier, {
       maxLen,
       hidden: embedder.hidden,

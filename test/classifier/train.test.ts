@@ -66,6 +66,24 @@ describe('trainClassifier', () => {
     model.dispose();
   });
 
+  it('with early stopping, ends holding the best epoch\'s weights (restoreBestWeights, default on)', async () => {
+    const { reader: noise } = await writeSyntheticStore({ randomLabels: true, seed: 11 });
+    const opts = { batchSize: 64, validationSplit: 0.5, seed: 7 } as const;
+    const restored = buildBiLstm({ maxLen: 8, hidden: 16, units: 8, seed: 3 });
+    const history = await trainClassifier(restored, noise, { ...opts, epochs: 20, earlyStopping: { patience: 2 } });
+    const losses = history.epochs.map((e) => e.val_loss as number);
+    expect(history.bestEpoch).toBe(losses.indexOf(Math.min(...losses)));
+    expect(history.bestEpoch).toBeLessThan(history.epochs.length - 1);
+    // The same training stopped after the best epoch, without early stopping, has the same weights.
+    const reference = buildBiLstm({ maxLen: 8, hidden: 16, units: 8, seed: 3 });
+    await trainClassifier(reference, noise, { ...opts, epochs: history.bestEpoch! + 1 });
+    const a = restored.getWeights().map((w) => Array.from(w.dataSync()));
+    const b = reference.getWeights().map((w) => Array.from(w.dataSync()));
+    expect(a).toEqual(b);
+    restored.dispose();
+    reference.dispose();
+  });
+
   it('refuses embeddings whose maxLen or hidden differ from the model input, with both shapes', async () => {
     const model = buildBiLstm({ maxLen: 10, hidden: 16, units: 4 });
     const err = await trainClassifier(model, reader).catch((e: unknown) => e);
