@@ -20,9 +20,10 @@ export interface BertEmbedderOptions {
   /** ONNX Runtime intra-op threads. @default ORT's default (all cores) */
   readonly threads?: number;
   /**
-   * 'max-length' runs BERT on all maxLen positions (parity with the Python recipe);
-   * 'dynamic' runs it only up to the longest real row of the batch and fills the rest
-   * with zeros (faster; padding rows then differ from the recipe's).
+   * 'max-length' runs BERT on all maxLen positions and keeps its outputs at [PAD] positions
+   * (parity with the Python recipe). 'dynamic' runs BERT only up to the longest real row of
+   * the batch and sets every padding position (attention mask 0) to zeros: faster, each row
+   * independent of its batch mates, and maskable by a Masking(0) layer.
    * @default 'max-length'
    */
   readonly padding?: 'max-length' | 'dynamic';
@@ -43,7 +44,7 @@ export class BertEmbedder {
     private readonly session: InferenceSession,
     readonly hidden: number,
     readonly modelDir: string,
-    private readonly padding: 'max-length' | 'dynamic',
+    readonly padding: 'max-length' | 'dynamic',
   ) {}
 
   static async load(modelDir: string, { onnxFile = 'onnx/model.onnx', threads, padding = 'max-length' }: BertEmbedderOptions = {}): Promise<BertEmbedder> {
@@ -81,10 +82,13 @@ export class BertEmbedder {
         );
       }
       const data = out.data as Float32Array;
-      if (runLen === maxLen) return { data: new Float32Array(data), batchSize, maxLen, hidden: h };
-      // Porting note: positions past the longest real row are zeros, not BERT's output on [PAD].
+      if (this.padding === 'max-length') return { data: new Float32Array(data), batchSize, maxLen, hidden: h };
+      // Porting note: padding positions are zeros here, not BERT's output on [PAD].
       const full = new Float32Array(batchSize * maxLen * h);
-      for (let r = 0; r < batchSize; r++) full.set(data.subarray(r * runLen * h, (r + 1) * runLen * h), r * maxLen * h);
+      for (let r = 0; r < batchSize; r++) {
+        const real = batch.lengths[r];
+        full.set(data.subarray(r * runLen * h, (r * runLen + real) * h), r * maxLen * h);
+      }
       return { data: full, batchSize, maxLen, hidden: h };
     } finally {
       out.dispose();
