@@ -20,6 +20,13 @@ export interface BiLstmOptions {
    * @default undefined (unseeded, Math.random-based initial weights)
    */
   readonly seed?: number;
+  /**
+   * Put a `Masking(mask_value=0)` layer first, so the LSTMs skip padding positions. Only
+   * meaningful with embeddings whose padding positions are zeros (the embedder's 'dynamic'
+   * padding). Porting note: the recipe has no masking; this is simpair's own option.
+   * @default false
+   */
+  readonly maskPadding?: boolean;
 }
 
 /** The compile settings of the recipe, also written as `trainingConfig` in model.json. */
@@ -101,7 +108,7 @@ function reseedBackwardKernels(model: tfl.LayersModel, seed: number): void {
  * model.summary();
  */
 export function buildBiLstm(options: BiLstmOptions): tfl.LayersModel {
-  const { maxLen, hidden, units = 64, seed } = options;
+  const { maxLen, hidden, units = 64, seed, maskPadding = false } = options;
   assertTfBackendReady('buildBiLstm');
   for (const [name, value] of Object.entries({ maxLen, hidden, units })) {
     if (!Number.isInteger(value) || value <= 0) {
@@ -116,7 +123,8 @@ export function buildBiLstm(options: BiLstmOptions): tfl.LayersModel {
   // leaks 4 tensors per LSTM (16 for this model); variables survive a tidy, those do not.
   tf.tidy(() => withoutOrthogonalWarning(() => {
     model = tfl.sequential({ name: 'simpair_bilstm' });
-    model.add(tfl.layers.bidirectional({ layer: lstmLayer(units, true, seed), inputShape: [maxLen, hidden] }));
+    if (maskPadding) model.add(tfl.layers.masking({ maskValue: 0, inputShape: [maxLen, hidden] }));
+    model.add(tfl.layers.bidirectional({ layer: lstmLayer(units, true, seed), ...(maskPadding ? {} : { inputShape: [maxLen, hidden] }) }));
     model.add(tfl.layers.bidirectional({ layer: lstmLayer(units, false, seed === undefined ? undefined : seed + 1) }));
     model.add(
       tfl.layers.dense({

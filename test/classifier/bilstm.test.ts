@@ -66,3 +66,25 @@ describe('buildBiLstm', () => {
     expect(() => buildBiLstm({ maxLen: 0, hidden: 8 })).toThrow(/maxLen must be a positive integer, received 0/);
   });
 });
+
+describe('buildBiLstm({ maskPadding: true })', () => {
+  it('skips zero padding: same output as the unmasked model on the real timesteps only', () => {
+    const masked = buildBiLstm({ maxLen: 9, hidden: 6, units: 4, seed: 5, maskPadding: true });
+    expect(masked.layers.map((l) => l.getClassName())).toEqual(['Masking', 'Bidirectional', 'Bidirectional', 'Dense']);
+    expect(masked.inputs[0].shape).toEqual([null, 9, 6]);
+    const short = buildBiLstm({ maxLen: 4, hidden: 6, units: 4, seed: 99 });
+    short.setWeights(masked.getWeights());
+    const real = tf.randomNormal([2, 4, 6], 0, 1, 'float32', 3);
+    const padded = tf.concat([real, tf.zeros([2, 5, 6])], 1);
+    const a = (masked.predict(padded) as tf.Tensor).dataSync();
+    const b = (short.predict(real) as tf.Tensor).dataSync();
+    for (let i = 0; i < 2; i++) expect(a[i]).toBeCloseTo(b[i], 5);
+    // Without the mask the padding changes the answer.
+    const unmasked = buildBiLstm({ maxLen: 9, hidden: 6, units: 4, seed: 5 });
+    unmasked.setWeights(masked.getWeights());
+    const c = (unmasked.predict(padded) as tf.Tensor).dataSync();
+    expect(Math.abs(c[0] - b[0]) + Math.abs(c[1] - b[1])).toBeGreaterThan(1e-4);
+    tf.dispose([real, padded]);
+    [masked, short, unmasked].forEach((m) => m.dispose());
+  });
+});
