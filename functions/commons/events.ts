@@ -50,6 +50,7 @@ export const runOptions = z
     batchSize: z.number().int().min(1).max(4096),
     shardSize: z.number().int().min(1).max(100_000),
     dtype: z.enum(['float32', 'float16']),
+    padding: z.enum(['max-length', 'masked']),
   })
   .partial()
   .strict();

@@ -32,6 +32,12 @@ export const classifierMetadataSchema = z.object({
   embeddingModel: z.string().min(1),
   tokenizerSha256: sha256Hex,
   threshold: z.number().min(0).max(1),
+  /**
+   * 'max-length': BERT's outputs at [PAD] positions are fed to the LSTMs (the recipe).
+   * 'masked': padding positions are zeros and a Masking layer skips them; the predictor
+   * then embeds with the embedder's 'dynamic' padding. Absent in older models: 'max-length'.
+   */
+  padding: z.enum(['max-length', 'masked']).default('max-length'),
   training: z.object({
     epochs: z.number().int().positive(),
     batchSize: z.number().int().positive(),
@@ -81,6 +87,8 @@ export interface SaveClassifierOptions {
   readonly backend?: string;
   /** @default 0.5 */
   readonly threshold?: number;
+  /** @default 'max-length' */
+  readonly padding?: 'max-length' | 'masked';
   /** `TrainingHistory.epochs`. @default undefined (not stored) */
   readonly history?: ClassifierMetadata['history'];
   /** @default now */
@@ -150,6 +158,7 @@ export async function saveClassifier(
       embeddingModel: options.embeddingModel,
       tokenizerSha256: options.tokenizerSha256,
       threshold,
+      padding: options.padding ?? 'max-length',
       training: options.training,
       datasetSha256: options.datasetSha256,
       backend: options.backend ?? tfBackendInfo()?.backend ?? tf.getBackend(),

@@ -83,6 +83,11 @@ export function buildCli(): Command {
       .option('--seed <n>', 'random seed', int('--seed', 0), 42)
       .option('--patience <n>', 'early stopping: epochs without validation-loss improvement', int('--patience', 1))
       .addOption(new Option('--dtype <dtype>', 'embedding shard dtype').choices(['float32', 'float16']).default('float32'))
+      .addOption(
+        new Option('--padding <mode>', 'max-length: the recipe, BERT outputs at [PAD] positions go into the LSTMs; masked: BERT on real tokens only, padding zeroed and masked')
+          .choices(['max-length', 'masked'])
+          .default('max-length'),
+      )
       .option('--quantized', 'use the int8 ONNX export (onnx/model_quantized.onnx)')
       .option('--threads <n>', 'ONNX Runtime threads', int('--threads', 1))
       .option('--keep-embeddings', 'keep the embedding shards in <out>/embeddings')
@@ -102,6 +107,7 @@ export function buildCli(): Command {
       patience: opts.patience,
       dtype: opts.dtype,
       quantized: opts.quantized,
+      padding: opts.padding,
       threads: opts.threads,
       keepEmbeddings: opts.keepEmbeddings,
       force: opts.force,

@@ -32,6 +32,8 @@ export const embeddingManifestSchema = z
     maxLen: z.number().int().positive(),
     hidden: z.number().int().positive(),
     dtype: z.enum(['float32', 'float16']),
+    /** How BERT treated padding: 'max-length' (its [PAD] outputs kept) or 'dynamic' (zeros). Absent: 'max-length'. */
+    padding: z.enum(['max-length', 'dynamic']).default('max-length'),
     count,
     positives: count,
     negatives: count,

@@ -21,6 +21,8 @@ export interface EmbeddingManifestMeta {
   readonly hidden: number;
   readonly dtype: EmbeddingDtype;
   readonly datasetSha256: string;
+  /** How the embedder treated padding. @default 'max-length' */
+  readonly padding?: 'max-length' | 'dynamic';
   /** @default now */
   readonly createdAt?: string;
 }
@@ -81,6 +83,7 @@ export async function writeEmbeddingManifest(
       positives,
       negatives: count - positives,
       datasetSha256: meta.datasetSha256,
+      padding: meta.padding ?? 'max-length',
       createdAt: meta.createdAt ?? new Date().toISOString(),
       shards: sorted.map(({ key, index, count: c, positives: p, sha256, bytes }) => ({ key, index, count: c, positives: p, sha256, bytes })),
     },

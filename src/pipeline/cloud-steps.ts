@@ -49,6 +49,8 @@ export interface RunOptions {
   dtype: 'float32' | 'float16';
   seed: number;
   validationSplit: number;
+  /** See RunJobOptions.padding. */
+  padding: 'max-length' | 'masked';
   dataset?: DatasetOptions;
 }
 
@@ -61,6 +63,7 @@ const runOptionsSchema = z.object({
   dtype: z.enum(['float32', 'float16']),
   seed: z.number().int().min(0),
   validationSplit: z.number().min(0).lt(1),
+  padding: z.enum(['max-length', 'masked']),
   dataset: z.record(z.string(), z.unknown()).optional(),
 });
 
@@ -74,6 +77,7 @@ export const DEFAULT_RUN_OPTIONS: RunOptions = {
   dtype: 'float32',
   seed: 42,
   validationSplit: 0.1,
+  padding: 'max-length',
 };
 
 /** A row shard reference, the item the Distributed Map iterates over. */
@@ -173,19 +177,20 @@ export async function validateAndSplit(store: ObjectStore, input: { runId: strin
 /** Tokenizer and embedder per model source, kept for the life of a Lambda container. */
 const embedderCache = new Map<string, Promise<{ tokenizer: PairTokenizer; embedder: BertEmbedder; modelId: string }>>();
 
-async function loadEmbedder(source: string) {
-  let entry = embedderCache.get(source);
+async function loadEmbedder(source: string, padding: RunOptions['padding']) {
+  const cacheKey = `${padding}:${source}`;
+  let entry = embedderCache.get(cacheKey);
   if (!entry) {
     entry = (async () => {
       const resolved = await resolveModelSource(source);
       return {
         tokenizer: await PairTokenizer.fromDir(resolved.dir),
-        embedder: await BertEmbedder.load(resolved.dir, { onnxFile: resolved.onnxFile }),
+        embedder: await BertEmbedder.load(resolved.dir, { onnxFile: resolved.onnxFile, padding: padding === 'masked' ? 'dynamic' : 'max-length' }),
         modelId: resolved.modelId,
       };
     })();
-    embedderCache.set(source, entry);
-    entry.catch(() => embedderCache.delete(source));
+    embedderCache.set(cacheKey, entry);
+    entry.catch(() => embedderCache.delete(cacheKey));
   }
   return entry;
 }
@@ -201,7 +206,7 @@ export async function embedShard(store: ObjectStore, input: { runId: string; sha
   if (rows.length !== input.shard.count) {
     throw new SimpairError(`Row shard ${input.shard.key} holds ${rows.length} rows, the map item says ${input.shard.count}; re-run the validate step.`);
   }
-  const { tokenizer, embedder, modelId } = await loadEmbedder(run.options.modelSource);
+  const { tokenizer, embedder, modelId } = await loadEmbedder(run.options.modelSource, run.options.padding ?? 'max-length');
   const emb = await embedPairs(tokenizer, embedder, rows.map((r) => [r.sentence1, r.sentence2] as const), { maxLen: run.options.maxLen, batchSize: 32 });
   const prefix = keys.embeddings(run.runId);
   const info = await writeEmbeddingShard(store, prefix, input.shard.index, emb, rows.map((r) => r.label), { dtype: run.options.dtype });
@@ -225,7 +230,15 @@ export async function finalizeEmbeddings(store: ObjectStore, input: { runId: str
   const manifest = await writeEmbeddingManifest(
     store,
     prefix,
-    { modelId: first.modelId, tokenizerSha256: first.tokenizerSha256, maxLen: run.options.maxLen, hidden: first.hidden, dtype: run.options.dtype, datasetSha256: run.datasetSha256 },
+    {
+      modelId: first.modelId,
+      tokenizerSha256: first.tokenizerSha256,
+      maxLen: run.options.maxLen,
+      hidden: first.hidden,
+      dtype: run.options.dtype,
+      datasetSha256: run.datasetSha256,
+      padding: run.options.padding === 'masked' ? 'dynamic' : 'max-length',
+    },
     parts,
   );
   await updateRun(store, run.runId, { state: 'EMBEDDED' });
@@ -238,7 +251,8 @@ export async function trainRun(store: ObjectStore, input: { runId: string }): Pr
   const { backend } = await initTfBackend();
   const reader = await EmbeddingStoreReader.open(store, keys.embeddings(run.runId));
   const { maxLen, hidden } = reader.manifest;
-  const model = buildBiLstm({ maxLen, hidden, seed: run.options.seed });
+  const masked = reader.manifest.padding === 'dynamic';
+  const model = buildBiLstm({ maxLen, hidden, seed: run.options.seed, maskPadding: masked });
   const training = { epochs: run.options.epochs, batchSize: run.options.batchSize, validationSplit: run.options.validationSplit, seed: run.options.seed };
   const history = await trainClassifier(model, reader, training);
   const last = history.epochs[history.epochs.length - 1];
@@ -254,6 +268,7 @@ export async function trainRun(store: ObjectStore, input: { runId: string }): Pr
       embeddingModel: reader.manifest.modelId,
       tokenizerSha256: reader.manifest.tokenizerSha256,
       threshold: 0.5,
+      padding: masked ? 'masked' : 'max-length',
       training: { ...training, earlyStopping: null },
       datasetSha256: run.datasetSha256,
       backend,

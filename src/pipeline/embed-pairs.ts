@@ -89,7 +89,7 @@ export async function embedPairsToStore(
   return writeEmbeddingManifest(
     store,
     prefix,
-    { modelId, tokenizerSha256: tokenizer.sha256, maxLen, hidden: embedder.hidden, dtype, datasetSha256 },
+    { modelId, tokenizerSha256: tokenizer.sha256, maxLen, hidden: embedder.hidden, dtype, datasetSha256, padding: embedder.padding },
     shards,
   );
 }

@@ -55,7 +55,11 @@ export class Predictor {
       quantized: options.hub?.quantized,
     });
     const tokenizer = await PairTokenizer.fromDir(resolved.dir);
-    const embedder = await BertEmbedder.load(resolved.dir, { onnxFile: resolved.onnxFile, threads: options.threads });
+    const embedder = await BertEmbedder.load(resolved.dir, {
+      onnxFile: resolved.onnxFile,
+      threads: options.threads,
+      padding: metadata.padding === 'masked' ? 'dynamic' : 'max-length',
+    });
     try {
       assertCompatible(metadata, { maxLen: metadata.maxLen, hidden: embedder.hidden, tokenizerSha256: tokenizer.sha256 });
     } catch (err) {

@@ -39,6 +39,12 @@ export interface RunJobOptions {
   readonly dtype?: 'float32' | 'float16';
   /** ONNX Runtime threads. */
   readonly threads?: number;
+  /**
+   * 'max-length': the recipe (BERT's [PAD] outputs go into the LSTMs). 'masked': BERT runs on
+   * real tokens only, padding is zeros and a Masking layer skips it.
+   * @default 'max-length'
+   */
+  readonly padding?: 'max-length' | 'masked';
   /** Use the int8 ONNX export. @default false */
   readonly quantized?: boolean;
   /** Replace an existing output directory. @default false */
@@ -82,6 +88,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     dtype = 'float32',
     threads,
     quantized = false,
+    padding = 'max-length',
     force = false,
     keepEmbeddings = false,
   } = options;
@@ -99,7 +106,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 
   const resolved = await resolveModelSource(model, { ...options.hub, quantized });
   const tokenizer = await PairTokenizer.fromDir(resolved.dir);
-  const embedder = await BertEmbedder.load(resolved.dir, { onnxFile: resolved.onnxFile, threads });
+  const embedder = await BertEmbedder.load(resolved.dir, { onnxFile: resolved.onnxFile, threads, padding: padding === 'masked' ? 'dynamic' : 'max-length' });
   const { backend } = await initTfBackend();
 
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${randomUUID().slice(0, 8)}`);
@@ -118,7 +125,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     await embedder.dispose();
 
     const trainReader = await EmbeddingStoreReader.open(store, 'embeddings/train/');
-    const classifier = buildBiLstm({ maxLen, hidden: embedder.hidden, seed });
+    const classifier = buildBiLstm({ maxLen, hidden: embedder.hidden, seed, maskPadding: padding === 'masked' });
     const history = await trainClassifier(classifier, trainReader, {
       epochs,
       batchSize,
@@ -150,6 +157,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       embeddingModel: resolved.modelId,
       tokenizerSha256: tokenizer.sha256,
       threshold: 0.5,
+      padding,
       training,
       datasetSha256: train.sha256,
       backend,

@@ -11,7 +11,7 @@ import type { ApiBackend } from './api-router.ts';
 const trainBody = z.object({
   datasetKey: z.string().min(1),
   options: z
-    .object({ maxLen: z.number().int(), epochs: z.number().int(), batchSize: z.number().int(), modelSource: z.string(), shardSize: z.number().int() })
+    .object({ maxLen: z.number().int(), epochs: z.number().int(), batchSize: z.number().int(), modelSource: z.string(), shardSize: z.number().int(), padding: z.enum(['max-length', 'masked']) })
     .partial()
     .optional(),
 });

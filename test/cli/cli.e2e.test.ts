@@ -201,3 +201,20 @@ describe('--skip-invalid', () => {
     expect((await readFile(join(out, 'skipped-train-rows.jsonl'), 'utf8'))).toMatch(/"line":3/);
   });
 });
+
+describe('--padding masked', () => {
+  it('trains with a Masking layer, records it, and predicts with the matching embedder', async () => {
+    const out = join(work, 'masked-model');
+    const r = await simpair(['run', '--data', TRAIN, '--model', TINY_BERT, '--out', out, '--max-len', '24', '--epochs', '1', '--padding', 'masked']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
+    expect(m.modelTopology.config.layers[0].class_name).toBe('Masking');
+    expect(JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8')).padding).toBe('masked');
+    // Predictions do not depend on the batch: a pair alone and among others gives the same probability.
+    const alone = JSON.parse((await simpair(['predict', '--model-dir', out, '--s1', 'The baby is crying.', '--s2', 'An infant cries.', '--json'])).stdout);
+    const file = join(work, 'mixed.tsv');
+    await writeFile(file, 'sentence1\tsentence2\nThe baby is crying.\tAn infant cries.\nA much longer first sentence about the weather in the mountains today.\tAnd a second one, also long, about rain and snow and wind.\n');
+    const mixed = JSON.parse((await simpair(['predict', '--model-dir', out, '--pairs', file, '--json'])).stdout);
+    expect(mixed.predictions[0].probability).toBeCloseTo(alone.probability, 4);
+  });
+});
