@@ -1,0 +1,79 @@
+/** Sizes of every measurement, per mode. One place, so the README can quote them. */
+export type BenchMode = 'quick' | 'full';
+
+export interface EmbeddingGrid {
+  readonly models: readonly string[];
+  readonly batchSizes: readonly number[];
+  readonly maxLens: readonly number[];
+  readonly onnxFiles: readonly ('onnx/model.onnx' | 'onnx/model_quantized.onnx')[];
+  readonly paddings: readonly ('max-length' | 'dynamic')[];
+  /** Pairs per configuration (MRPC train, from the top), unless the time cap ends it first. */
+  readonly pairs: number;
+  /** Stop a configuration after this many seconds (at least one batch after the warm-up). */
+  readonly secondsCap: number;
+}
+
+export interface BenchSizes {
+  readonly tokenizerPairs: number;
+  readonly embedding: EmbeddingGrid;
+  /** Training per TF.js backend: rows of MRPC train, epochs. */
+  readonly training: { readonly rows: number; readonly testRows: number; readonly epochs: number; readonly backends: readonly string[] };
+  /** Accuracy report: rows (Infinity = all), epochs; maxLen, batch and seed are shared below. */
+  readonly accuracy: { readonly trainRows: number; readonly testRows: number; readonly epochs: number };
+  readonly prediction: { readonly warmRequests: number; readonly coldStarts: number };
+  readonly maxLen: number;
+  readonly batchSize: number;
+  readonly seed: number;
+  readonly validationSplit: number;
+  /** Pairs the Python reference embeds for its throughput figures. */
+  readonly referenceEmbedPairs: number;
+  readonly interopPairs: number;
+}
+
+export const MINILM = 'models/all-MiniLM-L6-v2';
+export const BERT_BASE_RANDOM = 'models/bert-base-random';
+
+export const SIZES: Record<BenchMode, BenchSizes> = {
+  quick: {
+    tokenizerPairs: 4076,
+    embedding: {
+      models: [MINILM],
+      batchSizes: [8, 32],
+      maxLens: [64],
+      onnxFiles: ['onnx/model.onnx', 'onnx/model_quantized.onnx'],
+      paddings: ['max-length', 'dynamic'],
+      pairs: 256,
+      secondsCap: 10,
+    },
+    training: { rows: 192, testRows: 128, epochs: 2, backends: ['wasm', 'cpu'] },
+    accuracy: { trainRows: 192, testRows: 128, epochs: 2 },
+    prediction: { warmRequests: 60, coldStarts: 1 },
+    maxLen: 64,
+    batchSize: 32,
+    seed: 42,
+    validationSplit: 0.1,
+    referenceEmbedPairs: 256,
+    interopPairs: 100,
+  },
+  full: {
+    tokenizerPairs: 4076,
+    embedding: {
+      models: [MINILM, BERT_BASE_RANDOM],
+      batchSizes: [1, 8, 32],
+      maxLens: [64, 128],
+      onnxFiles: ['onnx/model.onnx', 'onnx/model_quantized.onnx'],
+      paddings: ['max-length', 'dynamic'],
+      pairs: 512,
+      secondsCap: 6,
+    },
+    training: { rows: 512, testRows: 128, epochs: 2, backends: ['wasm', 'cpu'] },
+    accuracy: { trainRows: Number.POSITIVE_INFINITY, testRows: Number.POSITIVE_INFINITY, epochs: 3 },
+    prediction: { warmRequests: 200, coldStarts: 3 },
+    maxLen: 64,
+    batchSize: 32,
+    seed: 42,
+    validationSplit: 0.1,
+    referenceEmbedPairs: 512,
+    interopPairs: 100,
+  },
+};

@@ -1,0 +1,145 @@
+import type { AccuracyResult } from '../stages/accuracy.ts';
+import { embeddingKey, type EmbeddingConfigResult } from '../stages/embedding.ts';
+import type { InteropResult } from '../stages/interop.ts';
+import type { PredictionResult } from '../stages/prediction.ts';
+import type { StageProfile } from '../stages/profile.ts';
+import type { SizeEntry } from '../stages/sizes.ts';
+import type { TokenizerResult } from '../stages/tokenizer.ts';
+import type { TrainingResult } from '../stages/training.ts';
+import type { BenchContext, Figure } from './context.ts';
+import { mean, ratio, steadyEpochSeconds } from './stats.ts';
+
+const MiB = 2 ** 20;
+
+/** Builds the results table from every stage's raw results and the reference's. */
+export function buildFigures(ctx: BenchContext): Figure[] {
+  const f: Figure[] = [];
+  // A failed stage left { error }: one row saying so, and no figures from it.
+  const results: Record<string, unknown> = {};
+  for (const [stage, value] of Object.entries(ctx.results)) {
+    if (value && typeof value === 'object' && 'error' in value) {
+      f.push({ section: stage, name: 'stage failed', value: 'FAILED', unit: '', note: String((value as { error: unknown }).error).split('\n')[0].slice(0, 120) });
+    } else results[stage] = value;
+  }
+  const r = results as {
+    tokenizer?: TokenizerResult;
+    embedding?: EmbeddingConfigResult[];
+    training?: TrainingResult;
+    accuracy?: AccuracyResult;
+    prediction?: PredictionResult;
+    sizes?: SizeEntry[];
+    interop?: InteropResult | { skipped: string };
+    profile?: StageProfile[];
+  };
+  const ref = ctx.reference;
+
+  if (r.tokenizer) {
+    const refTok = ref?.tokenizer.pairsPerSecond;
+    f.push({ section: 'tokenizer', name: `MRPC train pairs, maxLen ${r.tokenizer.maxLen}, batches of 32`, value: r.tokenizer.pairsPerSecond, unit: 'pairs/s', reference: refTok, ratio: ratio(r.tokenizer.pairsPerSecond, refTok), note: 'ref: slow BertTokenizer' });
+  }
+
+  if (r.embedding) {
+    const tfBy = new Map((ref?.tfEmbedding ?? []).map((s) => [embeddingKey(s), s.pairsPerSecond]));
+    const ortBy = new Map((ref?.ortEmbedding ?? []).map((s) => [embeddingKey(s), s.pairsPerSecond]));
+    const maxLenBy = new Map(r.embedding.filter((e) => e.padding === 'max-length').map((e) => [embeddingKey(e), e.pairsPerSecond]));
+    for (const e of r.embedding) {
+      const key = embeddingKey({ ...e, padding: 'max-length' });
+      const tf = e.padding === 'max-length' ? tfBy.get(key) : undefined;
+      const ort = e.padding === 'max-length' ? ortBy.get(key) : undefined;
+      const speedup = e.padding === 'dynamic' ? ratio(e.pairsPerSecond, maxLenBy.get(key)) : undefined;
+      f.push({
+        section: 'embedding',
+        name: `${e.model} ${e.dtype} ${e.padding} L${e.maxLen} b${e.batchSize}`,
+        value: e.pairsPerSecond,
+        unit: 'pairs/s',
+        reference: tf,
+        ratio: ratio(e.pairsPerSecond, tf),
+        ortPython: ort,
+        ortRatio: ratio(e.pairsPerSecond, ort),
+        note: speedup !== undefined ? `${speedup.toFixed(2)}x max-length; mean ${e.meanRunTokens.toFixed(0)} tokens run` : e.dtype === 'int8' && tf === undefined ? 'TF runs float32 only' : undefined,
+      });
+    }
+  }
+
+  const recipe = ref?.recipe;
+  const accMax = r.accuracy?.variants.find((v) => v.padding === 'max-length');
+  if (r.training) {
+    for (const b of r.training.backends) {
+      if (!b.ok) {
+        f.push({ section: 'training', name: `backend ${b.backend}`, value: 'not available', unit: '', note: b.error.slice(0, 90) });
+        continue;
+      }
+      const steady = steadyEpochSeconds(b.run.epochSeconds);
+      // tf-keras keeps ceil(n * 0.9) rows for training, simpair n - ceil(n * 0.1): one row apart.
+      const sameRows = recipe && ctx.mode === 'quick' && Math.abs(recipe.trainRows - b.run.trainRows) <= 1 ? steadyEpochSeconds(recipe.epochSeconds) : undefined;
+      f.push({
+        section: 'training',
+        name: `s/epoch, ${b.run.backend}${b.run.backendDetails ? ` (${b.run.backendDetails})` : ''}, ${b.run.trainRows} rows`,
+        value: steady,
+        unit: 's',
+        reference: sameRows,
+        ratio: ratio(steady, sameRows),
+        note: `epochs ${b.run.epochSeconds.map((s) => s.toFixed(1)).join(', ')}${sameRows ? `; ref: Keras, ${recipe!.trainRows} rows, epoch 1 excluded` : ''}`,
+      });
+      f.push({ section: 'training', name: `peak RSS, ${b.run.backend}`, value: b.run.peakRssMiB, unit: 'MiB', note: `RSS before fit ${b.run.rssBeforeTrainingMiB.toFixed(0)} MiB` });
+    }
+  }
+  if (accMax && recipe) {
+    const steady = accMax.steadyEpochSeconds;
+    const refSteady = steadyEpochSeconds(recipe.epochSeconds);
+    f.push({ section: 'training', name: `s/epoch, ${accMax.backend}, accuracy run (${accMax.trainRows} rows)`, value: steady, unit: 's', reference: refSteady, ratio: ratio(steady, refSteady), note: `Keras ${recipe.trainRows} rows; epoch 1 excluded both sides` });
+  }
+
+  if (r.accuracy) {
+    for (const v of r.accuracy.variants) {
+      const isDefault = v.padding === 'max-length';
+      const refAcc = isDefault ? recipe?.metrics.accuracy : undefined;
+      const refF1 = isDefault ? recipe?.metrics.f1 : undefined;
+      const note = `${v.trainRows} train / ${v.testRows} test rows, ${r.accuracy.epochs} epochs, ${v.steadyEpochSeconds.toFixed(1)} s/epoch, embed ${v.embedPairsPerSecond.toFixed(0)} pairs/s`;
+      f.push({ section: 'accuracy', name: `${v.name}: accuracy`, value: v.metrics.accuracy, unit: '', reference: refAcc, ratio: ratio(v.metrics.accuracy, refAcc), note: refAcc !== undefined ? `${(100 * (v.metrics.accuracy - refAcc)).toFixed(1)} points vs ref; ${note}` : note });
+      f.push({ section: 'accuracy', name: `${v.name}: F1`, value: v.metrics.f1, unit: '', reference: refF1, ratio: ratio(v.metrics.f1, refF1) });
+    }
+    const baseline = r.accuracy.variants[0]?.metrics.majorityBaseline;
+    f.push({ section: 'accuracy', name: 'majority baseline (always "similar")', value: baseline, unit: '', reference: recipe?.metrics.majorityBaseline });
+  } else if (r.training) {
+    // Quick mode: the training stage's wasm run on the same rows as the reference.
+    const wasm = r.training.backends.find((b) => b.ok && b.run.backend === 'wasm');
+    if (wasm?.ok) {
+      const m = wasm.run.metrics;
+      f.push({ section: 'accuracy', name: `accuracy (training-stage rows, ${m.n} test pairs)`, value: m.accuracy, unit: '', reference: recipe?.metrics.accuracy, ratio: ratio(m.accuracy, recipe?.metrics.accuracy), note: 'quick sizes: a smoke test, not the accuracy report' });
+      f.push({ section: 'accuracy', name: 'F1 (training-stage rows)', value: m.f1, unit: '', reference: recipe?.metrics.f1, ratio: ratio(m.f1, recipe?.metrics.f1) });
+    }
+  }
+  if (recipe) {
+    const ours = accMax?.embedPairsPerSecond ?? (ctx.stores.size ? mean([...ctx.stores.values()].filter((s) => s.padding === 'max-length').map((s) => (s.train.rows + s.test.rows) / (s.train.seconds + s.test.seconds))) : undefined);
+    f.push({ section: 'embedding', name: `end to end: tokenize + BERT, MiniLM float32 L${ctx.sizes.maxLen} b32, MRPC`, value: ours, unit: 'pairs/s', reference: recipe.embedPairsPerSecond, ratio: ratio(ours, recipe.embedPairsPerSecond), note: 'ref: recipe (BertTokenizer + TFBertModel eager); ours incl. shard writing' });
+  }
+
+  if (r.prediction) {
+    const p = r.prediction;
+    f.push({ section: 'prediction', name: 'warm latency p50, one pair, POST /predict', value: p.warm.p50, unit: 'ms', note: `${p.warmRequests} sequential requests` });
+    f.push({ section: 'prediction', name: 'warm latency p95', value: p.warm.p95, unit: 'ms' });
+    f.push({ section: 'prediction', name: 'warm latency p99', value: p.warm.p99, unit: 'ms' });
+    f.push({ section: 'prediction', name: 'cold start: spawn to first answer', value: mean(p.coldStartMs), unit: 'ms', note: `runs: ${p.coldStartMs.map((m) => m.toFixed(0)).join(', ')}` });
+    if (p.serverPeakRssMiB) f.push({ section: 'prediction', name: 'server peak RSS', value: p.serverPeakRssMiB, unit: 'MiB' });
+  }
+
+  for (const s of r.sizes ?? []) {
+    const small = s.bytes !== undefined && s.bytes < MiB;
+    f.push({ section: 'sizes', name: s.what, value: s.bytes === undefined ? undefined : s.bytes / (small ? 1024 : MiB), unit: s.bytes === undefined ? '' : small ? 'KiB' : 'MiB', note: s.note });
+  }
+
+  if (r.interop) {
+    if ('skipped' in r.interop) f.push({ section: 'interop', name: 'Keras interop', value: 'skipped', unit: '', note: r.interop.skipped });
+    else {
+      f.push({ section: 'interop', name: `tfjs -> Keras H5, max abs diff (${r.interop.n} pairs)`, value: r.interop.maxAbsDiff, unit: '', note: `mean ${r.interop.meanAbsDiff.toExponential(2)}; same decision ${r.interop.sameDecision}/${r.interop.n}; tensorflowjs ${r.interop.tensorflowjs}` });
+    }
+  }
+
+  for (const p of r.profile ?? []) {
+    for (const e of p.top.filter((x) => x.function !== '(idle)' || p.stage === 'embedding').slice(0, 3)) {
+      f.push({ section: 'profile', name: `${p.stage}: ${e.function}`, value: e.percent, unit: '%', note: e.where || undefined });
+    }
+  }
+  return f;
+}

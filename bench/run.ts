@@ -1,0 +1,142 @@
+/**
+ * simpair's bench: speed, memory and accuracy of every stage, side by side with the Python
+ * recipe. `npm run bench -- --quick` (< 5 min on 2 cores) or `npm run bench` (full).
+ * Prints a Markdown table on stdout, progress on stderr, and writes
+ * bench/results/<timestamp>-<mode>.json. See bench/README.md.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SIZES, type BenchMode } from './lib/config.ts';
+import { renderTable, type BenchContext } from './lib/context.ts';
+import { buildFigures } from './lib/figures.ts';
+import { note } from './lib/log.ts';
+import { cpuSnapshot, machineInfo, otherCpuLoad } from './lib/machine.ts';
+import { findReferencePython } from './lib/python.ts';
+import { runAccuracyStage } from './stages/accuracy.ts';
+import { runEmbeddingStage } from './stages/embedding.ts';
+import { runInteropStage } from './stages/interop.ts';
+import { runPredictionStage } from './stages/prediction.ts';
+import { runProfileStage } from './stages/profile.ts';
+import { runReferenceStage } from './stages/reference.ts';
+import { runSizesStage } from './stages/sizes.ts';
+import { runTokenizerStage } from './stages/tokenizer.ts';
+import { runTrainingStage } from './stages/training.ts';
+
+const STAGES = ['tokenizer', 'embedding', 'training', 'accuracy', 'reference', 'prediction', 'interop', 'sizes', 'profile'] as const;
+type Stage = (typeof STAGES)[number];
+const DEFAULT_STAGES: Record<BenchMode, readonly Stage[]> = {
+  quick: ['tokenizer', 'embedding', 'training', 'reference', 'prediction', 'interop', 'sizes'],
+  full: STAGES,
+};
+
+const USAGE = `Usage: npm run bench -- [--quick] [--only STAGE[,STAGE...]] [--no-reference] [--keep-work]
+
+  --quick         small sizes, under 5 minutes on 2 cores (default: full mode)
+  --only LIST     run only these stages: ${STAGES.join(', ')}
+  --no-reference  do not run the Python reference (bench/reference/reference.py)
+  --keep-work     keep the temporary directory (embedding stores, model, profiles)
+
+The reference runs with SIMPAIR_REF_PYTHON or .venv-ref/bin/python (scripts/bench-python-setup.sh).`;
+
+function parseCli(): { mode: BenchMode; stages: Stage[]; reference: boolean; keepWork: boolean } {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'no-reference': { type: 'boolean', default: false },
+      'keep-work': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(0);
+  }
+  const mode: BenchMode = values.quick ? 'quick' : 'full';
+  let stages = [...DEFAULT_STAGES[mode]];
+  if (values.only) {
+    const asked = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = asked.filter((s) => !(STAGES as readonly string[]).includes(s));
+    if (unknown.length) {
+      process.stderr.write(`bench: unknown stage(s) ${unknown.join(', ')}; stages are ${STAGES.join(', ')}.\n`);
+      process.exit(2);
+    }
+    stages = STAGES.filter((s) => asked.includes(s));
+  }
+  return { mode, stages, reference: !values['no-reference'], keepWork: values['keep-work'] };
+}
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = parseCli();
+const started = new Date();
+const loadAtStart = loadavg();
+const cpuAtStart = cpuSnapshot();
+const otherLoadByStage: Record<string, number | undefined> = {};
+const workDir = await mkdtemp(join(tmpdir(), 'simpair-bench-'));
+const refPython = cli.reference ? await findReferencePython(root) : undefined;
+const ctx: BenchContext = { root, mode: cli.mode, sizes: SIZES[cli.mode], workDir, refPython, figures: [], results: {}, stores: new Map() };
+note(`mode ${cli.mode}; stages ${cli.stages.join(', ')}; work dir ${workDir}; reference python ${refPython ?? 'none'}`);
+
+const failures: string[] = [];
+async function stage(name: Stage, fn: () => Promise<unknown>): Promise<void> {
+  if (!cli.stages.includes(name)) return;
+  const t0 = performance.now();
+  const cpu0 = cpuSnapshot();
+  note(`stage ${name}: start`);
+  try {
+    ctx.results[name] = await fn();
+  } catch (err) {
+    failures.push(name);
+    ctx.results[name] = { error: (err as Error).message };
+    note(`stage ${name} FAILED: ${(err as Error).stack ?? err}`);
+  }
+  const other = otherCpuLoad(cpu0, cpuSnapshot());
+  otherLoadByStage[name] = other;
+  note(`stage ${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s${other !== undefined ? `; other processes used ${other.toFixed(2)} cores meanwhile` : ''}`);
+}
+
+try {
+  await stage('tokenizer', () => runTokenizerStage(ctx));
+  await stage('embedding', () => runEmbeddingStage(ctx));
+  await stage('training', () => runTrainingStage(ctx));
+  await stage('accuracy', () => runAccuracyStage(ctx));
+  await stage('reference', () => runReferenceStage(ctx));
+  if (cli.stages.includes('accuracy') && !cli.stages.includes('reference') && ctx.refPython) {
+    // The accuracy report alone still needs the recipe's accuracy (not its throughput figures).
+    cli.stages.push('reference');
+    await stage('reference', () => runReferenceStage(ctx, { skipSpeed: true }));
+  }
+  await stage('prediction', () => runPredictionStage(ctx));
+  await stage('interop', () => runInteropStage(ctx));
+  await stage('sizes', () => runSizesStage(ctx));
+  await stage('profile', () => runProfileStage(ctx));
+} finally {
+  if (!cli.keepWork) await rm(workDir, { recursive: true, force: true });
+  else note(`kept work dir ${workDir}`);
+}
+
+const figures = buildFigures(ctx);
+const otherCores = otherCpuLoad(cpuAtStart, cpuSnapshot());
+const seconds = (Date.now() - started.getTime()) / 1000;
+const machine = machineInfo(root);
+const table = renderTable(figures);
+process.stdout.write(
+  `\nsimpair bench, ${cli.mode} mode, ${started.toISOString()}, ${seconds.toFixed(0)} s\n` +
+    `${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, onnxruntime-node ${machine.packages['onnxruntime-node']}, tfjs ${machine.packages['@tensorflow/tfjs-core']}\n` +
+    (otherCores !== undefined ? `other processes kept ${otherCores.toFixed(2)} of ${machine.cores} cores busy on average during the run${otherCores > 0.2 ? ' (figures are slower than on an idle machine)' : ''}\n` : '') +
+    '\n' +
+    table,
+);
+const resultsDir = join(root, 'bench/results');
+await mkdir(resultsDir, { recursive: true });
+const file = join(resultsDir, `${started.toISOString().replace(/[:.]/g, '-')}-${cli.mode}.json`);
+const sizes = JSON.parse(JSON.stringify(ctx.sizes, (_k, v) => (v === Number.POSITIVE_INFINITY ? 'all' : v)));
+await writeFile(file, JSON.stringify({ mode: cli.mode, startedAt: started.toISOString(), seconds, stages: cli.stages, failures, machine, loadAverage: { atStart: loadAtStart, atEnd: loadavg() }, otherProcessesCores: { run: otherCores, byStage: otherLoadByStage }, sizes, results: ctx.results, figures }, null, 2) + '\n');
+note(`results written to ${file}`);
+if (failures.length) {
+  note(`failed stages: ${failures.join(', ')}`);
+  process.exitCode = 1;
+}
