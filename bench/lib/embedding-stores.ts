@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { BertEmbedder } from '../../src/embedder/index.ts';
-import { writeEmbeddingManifest, writeEmbeddingShard, type ShardInfo } from '../../src/embeddings/index.ts';
-import { embedPairsToStore, type PairRow } from '../../src/pipeline/embed-pairs.ts';
+import { embedPairsToStore } from '../../src/pipeline/embed-pairs.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import { PairTokenizer } from '../../src/tokenizer/index.ts';
 import type { BenchContext } from './context.ts';
@@ -10,14 +9,12 @@ import { note } from './log.ts';
 import { loadMrpc } from './mrpc.ts';
 
 /**
- * How the stored embeddings are padded:
- * - `max-length`: BERT on all maxLen positions, simpair's default (embedPairsToStore);
- * - `dynamic-zeroed`: BERT on each batch up to its longest row (BertEmbedder's 'dynamic'),
- *   then every position past the row's own length set to 0, so a Masking(0) layer sees
- *   exactly the real tokens. BertEmbedder's 'dynamic' alone leaves BERT's output on [PAD]
- *   between a row's end and the batch's longest row; the bench zeroes those itself.
+ * How the stored embeddings are padded (BertEmbedder's `padding`):
+ * - `max-length`: BERT on all maxLen positions, simpair's default, the recipe's computation;
+ * - `dynamic`: BERT on each batch up to its longest real row, every position past a row's own
+ *   tokens 0 (so a Masking(0) layer sees exactly the real tokens).
  */
-export type StorePadding = 'max-length' | 'dynamic-zeroed';
+export type StorePadding = 'max-length' | 'dynamic';
 
 /** One embedded split on disk. */
 export interface StoreInfo {
@@ -40,37 +37,6 @@ export interface StoreSet {
   readonly test: StoreInfo;
 }
 
-async function embedZeroed(
-  tokenizer: PairTokenizer,
-  embedder: BertEmbedder,
-  rows: readonly PairRow[],
-  store: FsObjectStore,
-  meta: { maxLen: number; modelId: string; datasetSha256: string },
-): Promise<void> {
-  const { maxLen } = meta;
-  const shardSize = 256;
-  const shards: ShardInfo[] = [];
-  for (let start = 0, index = 0; start < rows.length; start += shardSize, index++) {
-    const part = rows.slice(start, start + shardSize);
-    const hidden = embedder.hidden;
-    const data = new Float32Array(part.length * maxLen * hidden);
-    for (let b = 0; b < part.length; b += 32) {
-      const batch = tokenizer.encodePairs(
-        part.slice(b, b + 32).map((r) => [r.sentence1, r.sentence2] as const),
-        { maxLen },
-      );
-      const emb = await embedder.embed(batch);
-      for (let r = 0; r < batch.batchSize; r++) {
-        // positions >= the row's real length: zeros, not BERT's output on [PAD]
-        emb.data.fill(0, r * maxLen * hidden + batch.lengths[r] * hidden, (r + 1) * maxLen * hidden);
-      }
-      data.set(emb.data, b * maxLen * hidden);
-    }
-    shards.push(await writeEmbeddingShard(store, '', index, { data, batchSize: part.length, maxLen, hidden }, part.map((r) => r.label)));
-  }
-  await writeEmbeddingManifest(store, '', { modelId: meta.modelId, tokenizerSha256: tokenizer.sha256, maxLen, hidden: embedder.hidden, dtype: 'float32', datasetSha256: meta.datasetSha256 }, shards);
-}
-
 /**
  * Embeds the first `trainRows` / `testRows` rows of MRPC train/test with MiniLM at the
  * bench's maxLen into stores under the work dir, once per (padding, sizes) per run.
@@ -82,7 +48,7 @@ export async function ensureStores(ctx: BenchContext, padding: StorePadding, tra
   const { maxLen } = ctx.sizes;
   const modelDir = join(ctx.root, MINILM);
   const tokenizer = await PairTokenizer.fromDir(modelDir);
-  const embedder = await BertEmbedder.load(modelDir, { padding: padding === 'max-length' ? 'max-length' : 'dynamic' });
+  const embedder = await BertEmbedder.load(modelDir, { padding });
   const infos: Record<'train' | 'test', StoreInfo> = {} as Record<'train' | 'test', StoreInfo>;
   try {
     for (const split of ['train', 'test'] as const) {
@@ -93,11 +59,7 @@ export async function ensureStores(ctx: BenchContext, padding: StorePadding, tra
       note(`embedding MRPC ${split} (${rows.length} pairs, ${padding}, maxLen ${maxLen}) into ${dir}`);
       const t0 = performance.now();
       const meta = { maxLen, modelId: modelDir, datasetSha256: mrpc.sha256 };
-      if (padding === 'max-length') {
-        await embedPairsToStore(tokenizer, embedder, rows, store, '', { ...meta, batchSize: 32, label: `embed ${split}` });
-      } else {
-        await embedZeroed(tokenizer, embedder, rows, store, meta);
-      }
+      await embedPairsToStore(tokenizer, embedder, rows, store, '', { ...meta, batchSize: 32, label: `embed ${split}` });
       const seconds = (performance.now() - t0) / 1000;
       infos[split] = { dir, rows: rows.length, seconds, pairsPerSecond: rows.length / seconds, datasetSha256: mrpc.sha256 };
     }

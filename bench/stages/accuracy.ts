@@ -35,15 +35,15 @@ export interface AccuracyResult {
  * batch size and maxLen, TF.js default backend:
  * 1. max-length padding (simpair's default, parity with the recipe);
  * 2. dynamic padding (BERT on the batch's real length, zeros after each row's tokens), plain Bi-LSTM;
- * 3. the same embeddings with Masking(0) in front of the Bi-LSTM.
+ * 3. the same embeddings with Masking(0) in front of the Bi-LSTM (`buildBiLstm`'s `maskPadding`).
  * Variant 1 trains into `ctx.modelDir` when no model exists yet.
  */
 export async function runAccuracyStage(ctx: BenchContext): Promise<AccuracyResult> {
   const { trainRows, testRows, epochs } = ctx.sizes.accuracy;
   const plan = [
     { name: 'max-length padding (default)', padding: 'max-length', masked: false },
-    { name: 'dynamic padding, unmasked', padding: 'dynamic-zeroed', masked: false },
-    { name: 'dynamic padding, masked', padding: 'dynamic-zeroed', masked: true },
+    { name: 'dynamic padding, unmasked', padding: 'dynamic', masked: false },
+    { name: 'dynamic padding, masked', padding: 'dynamic', masked: true },
   ] as const;
   const variants: AccuracyVariant[] = [];
   for (const v of plan) {

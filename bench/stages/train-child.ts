@@ -14,7 +14,6 @@ import { EmbeddingStoreReader } from '../../src/embeddings/index.ts';
 import { computeMetrics } from '../../src/metrics/index.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import { peakRssMiB } from '../lib/child.ts';
-import { buildMaskedBiLstm } from '../lib/masked-bilstm.ts';
 
 /** What the child prints. */
 export interface TrainChildResult {
@@ -54,7 +53,8 @@ const seed = Number(values.seed);
 const trainReader = await EmbeddingStoreReader.open(new FsObjectStore(values.train), '');
 const testReader = await EmbeddingStoreReader.open(new FsObjectStore(values.test), '');
 const { maxLen, hidden } = trainReader.manifest;
-const model = variant === 'masked' ? buildMaskedBiLstm({ maxLen, hidden, seed }) : buildBiLstm({ maxLen, hidden, seed });
+// maskPadding: Masking(0) first; same seeded initial weights as the unmasked model.
+const model = buildBiLstm({ maxLen, hidden, seed, maskPadding: variant === 'masked' });
 const rssBeforeTrainingMiB = process.memoryUsage().rss / 2 ** 20;
 const training = { epochs: Number(values.epochs), batchSize: Number(values['batch-size']), validationSplit: Number(values['validation-split']), seed };
 const history = await trainClassifier(model, trainReader, {
