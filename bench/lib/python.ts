@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runJsonChild } from './child.ts';
 import { access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
@@ -25,34 +25,11 @@ export async function findReferencePython(root: string): Promise<string | undefi
  * stdout; stderr is forwarded (TensorFlow's start-up chatter filtered).
  */
 export function runPythonJson<T>(python: string, root: string, script: string, args: readonly string[], label: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const child = spawn(python, [join(root, script), ...args], {
-      cwd: root,
-      env: { ...process.env, TF_USE_LEGACY_KERAS: '1', HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', TF_CPP_MIN_LOG_LEVEL: '2', PYTHONUNBUFFERED: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderrTail = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      const text = d.toString();
-      stderrTail = (stderrTail + text).slice(-4000);
-      for (const line of text.split('\n')) {
-        if (line.trim() && /^\[ref\]|^\[interop\]|Error|Traceback/.test(line)) process.stderr.write(`  [${label}] ${line}\n`);
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const last = stdout.trim().split('\n').pop() ?? '';
-      if (code !== 0) {
-        reject(new Error(`${script} exited with ${code}; stderr ends:\n${stderrTail}`));
-        return;
-      }
-      try {
-        resolve(JSON.parse(last) as T);
-      } catch (err) {
-        reject(new Error(`${script} printed no JSON result line (got "${last.slice(0, 200)}")`, { cause: err }));
-      }
-    });
+  return runJsonChild<T>(python, [join(root, script), ...args], {
+    cwd: root,
+    env: { ...process.env, TF_USE_LEGACY_KERAS: '1', HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', TF_CPP_MIN_LOG_LEVEL: '2', PYTHONUNBUFFERED: '1' },
+    label,
+    name: script,
+    forward: (line) => /^\[ref\]|^\[interop\]|Error|Traceback/.test(line),
   });
 }

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { NotFoundError, RequestError, SimpairError } from '../../src/errors.ts';
+import type { SimpairError } from '../../src/errors.ts';
+import { statusFor } from '../../src/server/error-status.ts';
 import type { Logger } from './logger.ts';
 
 /** Body of every error answer. */
@@ -18,14 +19,7 @@ export function jsonResponse(statusCode: number, body: unknown, requestId: strin
   };
 }
 
-/** HTTP status for an error: what the caller can fix is 4xx, anything else 500. */
-export function statusFor(err: unknown): number {
-  if (err instanceof RequestError) return 400;
-  if (err instanceof NotFoundError) return 404;
-  // Well-formed but unusable input: a bad dataset, a model that does not fit its embedder.
-  if (err instanceof SimpairError) return 422;
-  return 500;
-}
+export { statusFor };
 
 /**
  * Maps an error to an answer. 4xx answers carry the error's own message (it says what to

@@ -1,4 +1,4 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ModelSourceError } from '../errors.ts';
@@ -120,7 +120,10 @@ async function resolveS3(source: string, onnxFile: string, options: ResolveModel
       throw new ModelSourceError(`${source} lacks ${f}. Upload the model directory in the hub layout (config.json, tokenizer.json, ${onnxFile}).`);
     }
     await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, await store.get(f));
+    // Write then rename: a copy cut short must not be taken for a cached file next time.
+    const tmp = `${target}.${process.pid}.incomplete`;
+    await writeFile(tmp, await store.get(f));
+    await rename(tmp, target);
   }
   return { dir, onnxFile, modelId: source };
 }

@@ -115,7 +115,7 @@ export async function getRun(store: ObjectStore, runId: string): Promise<RunReco
  */
 export async function startRun(
   store: ObjectStore,
-  input: { datasetKey: string; options?: Partial<RunOptions> },
+  input: { datasetKey: string; options?: Partial<RunOptions>; datasetBytes?: Uint8Array },
 ): Promise<{ runId: string; duplicate: boolean }> {
   const { datasetKey } = input;
   if (typeof datasetKey !== 'string' || !datasetKey.startsWith(PREFIX.datasets) || datasetKey.includes('..')) {
@@ -127,7 +127,7 @@ export async function startRun(
   }
   let bytes: Uint8Array;
   try {
-    bytes = await store.get(datasetKey);
+    bytes = input.datasetBytes ?? (await store.get(datasetKey));
   } catch (err) {
     if (err instanceof NotFoundError) throw new NotFoundError(`Dataset ${datasetKey} is not in ${store.location}; upload it first.`, { cause: err });
     throw err;
@@ -155,10 +155,18 @@ export async function startRun(
   return { runId, duplicate: false };
 }
 
-/** Validates the whole dataset (every bad row reported) and splits it into row shards. */
-export async function validateAndSplit(store: ObjectStore, input: { runId: string }): Promise<{ runId: string; shards: ShardRef[] }> {
+/**
+ * Validates the whole dataset (every bad row reported) and splits it into row shards.
+ * `datasetBytes`, when the caller has already read the dataset, saves a second download; they
+ * are used only if their sha256 is the run's.
+ */
+export async function validateAndSplit(
+  store: ObjectStore,
+  input: { runId: string; datasetBytes?: Uint8Array },
+): Promise<{ runId: string; shards: ShardRef[] }> {
   const run = await getRun(store, input.runId);
-  const bytes = await store.get(run.datasetKey);
+  const given = input.datasetBytes;
+  const bytes = given && createHash('sha256').update(given).digest('hex') === run.datasetSha256 ? given : await store.get(run.datasetKey);
   const data = parseDataset(bytes, run.datasetKey, run.options.dataset);
   const shards: ShardRef[] = [];
   const size = run.options.shardSize;
@@ -308,16 +316,17 @@ export async function failRun(store: ObjectStore, input: { runId: string; step: 
  * recorded in the run and re-thrown; the live model stays as it was.
  */
 export async function runPipeline(store: ObjectStore, input: { datasetKey: string; options?: Partial<RunOptions> }): Promise<RunRecord> {
-  const { runId, duplicate } = await startRun(store, input);
+  const datasetBytes = await store.get(input.datasetKey).catch(() => undefined); // startRun explains a missing one
+  const { runId, duplicate } = await startRun(store, { ...input, datasetBytes });
   if (duplicate) return getRun(store, runId);
-  return runSteps(store, runId);
+  return runSteps(store, runId, datasetBytes);
 }
 
-/** Runs the steps after {@link startRun} for a registered run. */
-export async function runSteps(store: ObjectStore, runId: string): Promise<RunRecord> {
+/** Runs the steps after {@link startRun} for a registered run (`datasetBytes`: see validateAndSplit). */
+export async function runSteps(store: ObjectStore, runId: string, datasetBytes?: Uint8Array): Promise<RunRecord> {
   let step = 'validate';
   try {
-    const { shards } = await validateAndSplit(store, { runId });
+    const { shards } = await validateAndSplit(store, { runId, datasetBytes });
     step = 'embed';
     for (const shard of shards) await embedShard(store, { runId, shard });
     step = 'finalize';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { NotFoundError, RequestError, SimpairError } from '../errors.ts';
+import { RequestError } from '../errors.ts';
+import { statusFor } from './error-status.ts';
 import { log } from '../util/log.ts';
 import { DEFAULT_PREDICT_LIMITS, parsePredictRequest, type PredictLimits, type PredictResponse } from './predict-request.ts';
 
@@ -31,9 +32,8 @@ function answer(statusCode: number, value: unknown): ApiResponse {
  * a 500 with a request id, logged with its stack, never sent to the caller.
  */
 export function errorResponse(err: unknown, requestId: string = randomUUID()): ApiResponse {
-  if (err instanceof NotFoundError) return answer(404, { error: err.name, message: err.message });
-  if (err instanceof RequestError) return answer(400, { error: err.name, message: err.message });
-  if (err instanceof SimpairError) return answer(422, { error: err.name, message: err.message });
+  const status = statusFor(err);
+  if (status !== 500) return answer(status, { error: (err as Error).name, message: (err as Error).message });
   log('error', 'internal error', { requestId, error: (err as Error)?.stack ?? String(err) });
   return answer(500, { error: 'InternalError', message: `Internal error; quote request id ${requestId} when reporting it.`, requestId });
 }
