@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { SimpairError } from '../errors.ts';
 import { log } from '../util/log.ts';
+import { ensureGradientFixes } from './gradient-fixes.ts';
 import { ensureChainedOps } from './tensor-chained-ops.ts';
 
 /** A backend simpair knows how to set up, fastest first. */
@@ -206,6 +207,7 @@ export function initTfBackend(options: InitTfBackendOptions = {}): Promise<TfBac
   pending ??= choose(prefer).then(
     (info) => {
       ensureChainedOps();
+      ensureGradientFixes();
       chosen = info;
       log('info', `TensorFlow.js backend: ${info.backend} (${info.package}@${info.version}${info.details ? `, ${info.details}` : ''})`);
       return info;
