@@ -1,6 +1,8 @@
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type * as tf from '@tensorflow/tfjs-core';
 import { SimpairError } from '../errors.ts';
+import { log } from '../util/log.ts';
+import { useFusedLstm } from './fused-lstm/use-fused-lstm.ts';
 import type { EmbeddingStoreReader } from '../embeddings/index.ts';
 import { assertFitsModel } from './model-input.ts';
 import { ShardDataset, splitRanges } from './shard-dataset.ts';
@@ -20,10 +22,14 @@ export interface EpochRecord {
 
 /** Logs of one finished batch. */
 export interface BatchLogs {
-  readonly loss: number;
-  readonly acc: number;
   /** Rows in the batch. */
   readonly size: number;
+  /**
+   * Running mean loss and accuracy of the epoch so far; only on every
+   * `progressEvery`-th batch (reading them waits for the device).
+   */
+  readonly loss?: number;
+  readonly acc?: number;
 }
 
 /** Options of {@link trainClassifier}. */
@@ -46,7 +52,7 @@ export interface TrainOptions {
   readonly seed?: number;
   /**
    * Stop when `monitor` has not improved for `patience` epochs (Keras' EarlyStopping,
-   * without restore_best_weights). Needs a validation split.
+   * min_delta 0). Needs a validation split.
    * @default undefined (train all epochs)
    */
   readonly earlyStopping?: {
@@ -64,6 +70,19 @@ export interface TrainOptions {
   readonly onEpochEnd?: (epoch: number, logs: EpochRecord) => void | Promise<void>;
   /** Called after every batch. @default undefined */
   readonly onBatchEnd?: (batch: number, logs: BatchLogs) => void | Promise<void>;
+  /**
+   * Read the running loss and accuracy from the device every this many batches and pass
+   * them to `onBatchEnd`. Each read waits for the device to finish the queued work, so
+   * the default reads them once per epoch only.
+   * @default 0 (once per epoch)
+   */
+  readonly progressEvery?: number;
+  /**
+   * `fused` runs the Bi-LSTM layers through simpair's fused implementation for the backend
+   * (see useFusedLstm); `layers` through tfjs-layers' own step-by-step LSTM.
+   * @default process.env.SIMPAIR_LSTM ?? 'fused'
+   */
+  readonly lstm?: 'fused' | 'layers';
 }
 
 /** What {@link trainClassifier} returns. */
@@ -75,6 +94,8 @@ export interface TrainingHistory {
   readonly stoppedEarly: boolean;
   readonly trainRows: number;
   readonly validationRows: number;
+  /** The LSTM path that ran, e.g. `fused-tensorflow` (see useFusedLstm). */
+  readonly lstmPath: string;
 }
 
 function positiveInteger(name: string, value: number): void {
@@ -85,8 +106,15 @@ function positiveInteger(name: string, value: number): void {
 
 /**
  * Trains a compiled model (see {@link buildBiLstm}) on an embeddings store, streaming one
- * shard at a time through `model.fitDataset`, so memory does not grow with the dataset.
- * Checks first that the store's `[maxLen, hidden]` matches the model's input.
+ * shard at a time, so memory does not grow with the dataset. Checks first that the
+ * store's `[maxLen, hidden]` matches the model's input.
+ *
+ * The loop is `model.fit`'s (the compiled optimizer over the trainable weights, binary
+ * cross-entropy, accuracy at 0.5, batch-size-weighted epoch means, Keras' EarlyStopping)
+ * with two differences that make it fast: the Bi-LSTM layers run through the fused path
+ * (see useFusedLstm; `lstm: 'layers'` or SIMPAIR_LSTM=layers turns it off), and the loss
+ * and accuracy stay on the device until the epoch ends instead of being read after every
+ * batch.
  *
  * @throws ShapeMismatchError when the embeddings do not fit the model's input.
  * @throws LabelError when a shard's labels are not 0/1 or do not align with its rows.
@@ -138,60 +166,148 @@ export async function trainClassifier(
   );
   const trainSet = new ShardDataset(reader, train, batchSize, seed);
   const validationSet = validationRows > 0 ? new ShardDataset(reader, validation, batchSize) : undefined;
+  const optimizer = model.optimizer;
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const fused = useFusedLstm(model, options.lstm ? { mode: options.lstm } : {});
+  log('info', `LSTM path: ${fused.summary} on the ${tf.getBackend()} backend`);
 
   const records: EpochRecord[] = [];
-  let epochStart = 0;
-  const callbacks: (tfl.CustomCallback | tfl.EarlyStopping)[] = [
-    new tfl.CustomCallback({
-      onEpochBegin: async (epoch) => {
-        trainSet.epoch = epoch; // fitDataset calls iterator() right after this
-        epochStart = performance.now();
-      },
-      onEpochEnd: async (epoch, logs = {}) => {
-        const entry: EpochRecord = {
-          epoch,
-          loss: logs.loss,
-          acc: logs.acc ?? logs.accuracy,
-          ...(validationSet ? { val_loss: logs.val_loss, val_acc: logs.val_acc ?? logs.val_accuracy } : {}),
-          seconds: (performance.now() - epochStart) / 1000,
-        };
-        records.push(entry);
-        await onEpochEnd?.(epoch, entry);
-      },
-      onBatchEnd: onBatchEnd
-        ? async (batch, logs = {}) => onBatchEnd(batch, { loss: logs.loss, acc: logs.acc ?? logs.accuracy, size: logs.size })
-        : undefined,
-    }),
-  ];
   let best: { loss: number; epoch: number; weights: tf.Tensor[] } | undefined;
-  if (earlyStopping) {
-    callbacks.push(tfl.callbacks.earlyStopping({ monitor: earlyStopping.monitor ?? 'val_loss', patience: earlyStopping.patience }));
-    if (earlyStopping.restoreBestWeights ?? true) {
-      callbacks.push(
-        new tfl.CustomCallback({
-          onEpochEnd: async (epoch, logs = {}) => {
-            if (best && !(logs.val_loss < best.loss)) return;
-            best?.weights.forEach((w) => w.dispose());
-            best = { loss: logs.val_loss, epoch, weights: model.getWeights().map((w) => w.clone()) };
-          },
-        }),
-      );
+  let wait = 0;
+  const restoreBest = earlyStopping ? (earlyStopping.restoreBestWeights ?? true) : false;
+  try {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const epochStart = performance.now();
+      trainSet.epoch = epoch;
+      const totals = await runEpoch(trainSet, (xs, ys) => trainStep(model, optimizer, variables, xs, ys), onBatchEnd, options.progressEvery ?? 0);
+      const entry: EpochRecord = {
+        epoch,
+        loss: totals.loss,
+        acc: totals.acc,
+        ...(validationSet ? await validate(model, validationSet) : {}),
+        seconds: (performance.now() - epochStart) / 1000,
+      };
+      records.push(entry);
+      await onEpochEnd?.(epoch, entry);
+      if (!earlyStopping) continue;
+      // Keras' EarlyStopping (min_delta 0, mode min) and restore_best_weights.
+      if (best === undefined || entry.val_loss! < best.loss) {
+        wait = 0;
+        best?.weights.forEach((w) => w.dispose());
+        best = { loss: entry.val_loss!, epoch, weights: restoreBest ? model.getWeights().map((w) => w.clone()) : [] };
+      } else if (++wait >= earlyStopping.patience) {
+        break;
+      }
     }
+  } finally {
+    fused.restore();
   }
-
-  await model.fitDataset(trainSet, {
-    epochs,
-    ...(validationSet ? { validationData: validationSet } : {}),
-    callbacks,
-    verbose: 0,
-    // No UI thread to yield to (CLI, Batch job); yielding costs a macrotask per batch.
-    yieldEvery: 'never',
-  });
   let bestEpoch: number | undefined;
-  if (best) {
+  if (best && restoreBest) {
     bestEpoch = best.epoch;
     if (best.epoch !== records.length - 1) model.setWeights(best.weights);
-    best.weights.forEach((w) => w.dispose());
   }
-  return { epochs: records, stoppedEarly: records.length < epochs, trainRows, validationRows, ...(bestEpoch !== undefined ? { bestEpoch } : {}) };
+  best?.weights.forEach((w) => w.dispose());
+  return {
+    epochs: records,
+    stoppedEarly: records.length < epochs,
+    trainRows,
+    validationRows,
+    lstmPath: fused.summary,
+    ...(bestEpoch !== undefined ? { bestEpoch } : {}),
+  };
+}
+
+/** Sums of one pass, kept on the device until the pass ends. */
+interface DeviceTotals {
+  loss: tf.Scalar;
+  correct: tf.Scalar;
+}
+
+/**
+ * Runs `step` over every batch of `dataset`, accumulating the batch-size-weighted loss and
+ * the number of correct predictions on the device; reads them once at the end (and every
+ * `progressEvery` batches for `onBatchEnd`). Returns the means, as Keras' BaseLogger.
+ */
+async function runEpoch(
+  dataset: ShardDataset,
+  step: (xs: tf.Tensor3D, ys: tf.Tensor2D) => { loss: tf.Scalar; correct: tf.Scalar },
+  onBatchEnd: TrainOptions['onBatchEnd'],
+  progressEvery: number,
+): Promise<{ loss: number; acc: number }> {
+  const iterator = await dataset.iterator();
+  const totals: DeviceTotals = { loss: tf.scalar(0), correct: tf.scalar(0) };
+  let rows = 0;
+  const read = async () => {
+    const [loss, correct] = await Promise.all([totals.loss.data(), totals.correct.data()]);
+    return { loss: loss[0] / rows, acc: correct[0] / rows };
+  };
+  try {
+    for (let batch = 0; ; batch++) {
+      const next = await iterator.next();
+      if (next.done) break;
+      const { xs, ys } = next.value;
+      const size = xs.shape[0];
+      try {
+        const result = step(xs, ys);
+        const loss = tf.tidy(() => tf.add(totals.loss, tf.mul(result.loss, size)) as tf.Scalar);
+        const correct = tf.tidy(() => tf.add(totals.correct, result.correct) as tf.Scalar);
+        tf.dispose([totals.loss, totals.correct, result.loss, result.correct]);
+        totals.loss = loss;
+        totals.correct = correct;
+      } finally {
+        tf.dispose([xs, ys]);
+      }
+      rows += size;
+      if (onBatchEnd) {
+        const withMetrics = progressEvery > 0 && (batch + 1) % progressEvery === 0;
+        await onBatchEnd(batch, withMetrics ? { size, ...(await read()) } : { size });
+      }
+    }
+    if (rows === 0) throw new SimpairError(`trainClassifier: the dataset yielded no rows.`);
+    return await read();
+  } finally {
+    tf.dispose([totals.loss, totals.correct]);
+  }
+}
+
+/**
+ * One optimizer step on a batch: the compiled loss (binary cross-entropy, tfjs-layers'
+ * clipping) and accuracy (threshold 0.5), as `model.fit` computes them.
+ */
+function trainStep(
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  variables: tf.Variable[],
+  xs: tf.Tensor3D,
+  ys: tf.Tensor2D,
+): { loss: tf.Scalar; correct: tf.Scalar } {
+  let predictions: tf.Tensor | undefined;
+  const loss = optimizer.minimize(
+    () => {
+      const p = model.apply(xs, { training: true }) as tf.Tensor;
+      predictions = tf.keep(p);
+      return tf.mean(tfl.metrics.binaryCrossentropy(ys, p)) as tf.Scalar;
+    },
+    true,
+    variables,
+  ) as tf.Scalar;
+  const correct = tf.tidy(() => tf.sum(tfl.metrics.binaryAccuracy(ys, predictions!)) as tf.Scalar);
+  predictions!.dispose();
+  return { loss, correct };
+}
+
+/** Validation loss and accuracy over a whole pass (Keras' val_loss / val_acc). */
+async function validate(model: tfl.LayersModel, dataset: ShardDataset): Promise<{ val_loss: number; val_acc: number }> {
+  const { loss, acc } = await runEpoch(
+    dataset,
+    (xs, ys) =>
+      tf.tidy(() => {
+        const p = model.apply(xs, { training: false }) as tf.Tensor;
+        return { loss: tf.mean(tfl.metrics.binaryCrossentropy(ys, p)) as tf.Scalar, correct: tf.sum(tfl.metrics.binaryAccuracy(ys, p)) as tf.Scalar };
+      }),
+    undefined,
+    0,
+  );
+  return { val_loss: loss, val_acc: acc };
 }

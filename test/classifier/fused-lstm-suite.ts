@@ -1,0 +1,143 @@
+// Test helper (not a test file): the fused-vs-layers equivalence suite, run once per
+// TF.js backend by fused-lstm.<backend>.test.ts (each test file is its own process, so
+// each can force its backend before initTfBackend).
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { describe, expect, it } from 'vitest';
+import { buildBiLstm, withoutOrthogonalWarning } from '../../src/classifier/bilstm.ts';
+import { useFusedLstm, type LstmPath } from '../../src/classifier/fused-lstm/use-fused-lstm.ts';
+import { seededRandom } from '../../src/classifier/seeded-random.ts';
+import { trainClassifier } from '../../src/classifier/train.ts';
+import { writeSyntheticStore } from './synthetic-store.ts';
+
+const HIDDEN = 12;
+const UNITS = 5;
+
+/** One `Bidirectional(LSTM(UNITS))` with Keras' defaults, optionally behind Masking(0). */
+function singleLayerModel(maxLen: number, returnSequences: boolean, masked: boolean, seed: number): tfl.LayersModel {
+  return tf.tidy(() =>
+    withoutOrthogonalWarning(() => {
+      const model = tfl.sequential();
+      if (masked) model.add(tfl.layers.masking({ maskValue: 0, inputShape: [maxLen, HIDDEN] }));
+      const lstm = tfl.layers.lstm({
+        units: UNITS,
+        returnSequences,
+        recurrentActivation: 'sigmoid',
+        kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+        recurrentInitializer: tfl.initializers.orthogonal({ gain: 1, seed: seed + 1 }),
+        unitForgetBias: true,
+      });
+      model.add(tfl.layers.bidirectional({ layer: lstm, ...(masked ? {} : { inputShape: [maxLen, HIDDEN] }) }));
+      // Different forward/backward weights and non-trivial biases, so a mix-up of directions or gates shows.
+      const random = seededRandom(seed + 2);
+      for (const w of model.trainableWeights) {
+        const values = Float32Array.from({ length: w.shape.reduce((a, b) => a * b, 1) }, () => (random() - 0.5) * 1.2);
+        w.write(tf.tensor(values, w.shape));
+      }
+      return model;
+    }),
+  );
+}
+
+/** Random inputs; with `masked`, each row is right-padded with zeros to a random length (0..maxLen). */
+function inputs(batch: number, maxLen: number, masked: boolean, seed: number): tf.Tensor3D {
+  const random = seededRandom(seed);
+  const data = new Float32Array(batch * maxLen * HIDDEN);
+  for (let b = 0; b < batch; b++) {
+    const length = masked ? (b === 0 ? maxLen : Math.floor(random() * (maxLen + 1))) : maxLen;
+    for (let t = 0; t < length; t++) {
+      for (let h = 0; h < HIDDEN; h++) data[(b * maxLen + t) * HIDDEN + h] = random() * 2 - 1;
+    }
+  }
+  return tf.tensor3d(data, [batch, maxLen, HIDDEN]);
+}
+
+/** Output, and the gradient of every trainable weight, of `sum(output * projection)`. */
+function outputAndGradients(model: tfl.LayersModel, x: tf.Tensor3D, projection: tf.Tensor) {
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const output = tf.tidy(() => (model.apply(x) as tf.Tensor).dataSync());
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x, { training: true }) as tf.Tensor, projection)) as tf.Scalar, variables);
+  const gradients = variables.map((v) => ({ name: v.name, values: grads[v.name].dataSync() }));
+  tf.dispose([value, ...Object.values(grads)]);
+  return { output, gradients };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+/** max |a - b| / max |a|: the error relative to the gradient's scale. */
+function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]));
+  return maxAbsDiff(a, b) / Math.max(scale, 1e-12);
+}
+
+/**
+ * The fused path equals tfjs-layers' LSTM: outputs, gradients of every weight, whole
+ * trainings. `expectedPath` is the path the backend takes for unmasked layers.
+ */
+export function fusedLstmEquivalenceSuite(expectedPath: LstmPath): void {
+  const cases: [batch: number, maxLen: number, returnSequences: boolean, masked: boolean][] = [];
+  for (const batch of [1, 7, 32]) for (const maxLen of [1, 3, 64]) for (const rs of [true, false]) for (const masked of [false, true]) cases.push([batch, maxLen, rs, masked]);
+
+  describe('fused Bidirectional(LSTM) = tfjs-layers Bidirectional(LSTM)', () => {
+    it.each(cases)('batch %i, maxLen %i, returnSequences %s, masked %s: outputs within 1e-5, weight gradients within 1e-4', (batch, maxLen, returnSequences, masked) => {
+      const seed = batch * 1000 + maxLen * 10 + (returnSequences ? 1 : 0) + (masked ? 5 : 0);
+      const model = singleLayerModel(maxLen, returnSequences, masked, seed);
+      const x = inputs(batch, maxLen, masked, seed + 3);
+      const outShape = returnSequences ? [batch, maxLen, 2 * UNITS] : [batch, 2 * UNITS];
+      const projection = tf.randomNormal(outShape, 0, 1, 'float32', seed + 4);
+      const before = tf.memory().numTensors;
+
+      const layers = outputAndGradients(model, x, projection);
+      const fused = useFusedLstm(model, { mode: 'fused' });
+      expect(fused.paths).toEqual([masked && expectedPath === 'fused-tensorflow' ? 'fused-generic' : expectedPath]);
+      let viaFused: ReturnType<typeof outputAndGradients>;
+      try {
+        viaFused = outputAndGradients(model, x, projection);
+      } finally {
+        fused.restore();
+      }
+      expect(tf.memory().numTensors).toBe(before); // neither path leaks
+
+      expect(maxAbsDiff(layers.output, viaFused.output)).toBeLessThanOrEqual(1e-5);
+      expect(viaFused.gradients.map((g) => g.name)).toEqual(layers.gradients.map((g) => g.name));
+      expect(layers.gradients).toHaveLength(6); // kernel, recurrent kernel, bias per direction
+      layers.gradients.forEach((g, i) => {
+        expect({ weight: g.name, relative: relativeDiff(g.values, viaFused.gradients[i].values) <= 1e-4 }).toEqual({ weight: g.name, relative: true });
+      });
+      // After restore() the model is tfjs-layers' own again.
+      expect(maxAbsDiff(outputAndGradients(model, x, projection).output, layers.output)).toBe(0);
+      tf.dispose([x, projection]);
+      model.dispose();
+    });
+  });
+
+  describe('trainClassifier on the fused path = on the layers path', () => {
+    for (const maskPadding of [false, true]) {
+      it(`gives the same losses for two seeded epochs (maskPadding ${maskPadding}) and leaks no tensors`, async () => {
+        const { reader } = await writeSyntheticStore({ maxLen: 6, hidden: HIDDEN, shardSizes: [40, 33], seed: 5 });
+        const losses: Record<string, number[]> = {};
+        for (const lstm of ['layers', 'fused'] as const) {
+          const model = buildBiLstm({ maxLen: 6, hidden: HIDDEN, units: 8, seed: 9, maskPadding });
+          const counts: number[] = [];
+          const history = await trainClassifier(model, reader, {
+            epochs: 2,
+            batchSize: 16,
+            seed: 3,
+            lstm,
+            onEpochEnd: () => void counts.push(tf.memory().numTensors),
+          });
+          expect(history.lstmPath).toContain(lstm === 'layers' ? 'layers' : 'fused');
+          expect(counts[1]).toBe(counts[0]); // flat across epochs
+          losses[lstm] = history.epochs.flatMap((e) => [e.loss, e.val_loss!, e.acc, e.val_acc!]);
+          model.dispose();
+        }
+        expect(maxAbsDiff(losses.layers, losses.fused)).toBeLessThanOrEqual(1e-4);
+      });
+    }
+  });
+}
