@@ -50,6 +50,8 @@ export const classifierMetadataSchema = z.object({
   datasetSha256: sha256Hex,
   /** TF.js backend that trained it (`tensorflow`, `wasm`, `cpu`). */
   backend: z.string().min(1),
+  /** How the Bi-LSTM trained: `fused-tensorflow`, `fused-generic` or `layers` (see useFusedLstm). Absent in models saved before 0.2. */
+  lstmPath: z.string().min(1).optional(),
   createdAt: z.iso.datetime(),
   /** Per-epoch training history, as {@link trainClassifier} returns it in `epochs`. */
   history: z
@@ -85,6 +87,8 @@ export interface SaveClassifierOptions {
   readonly hidden?: number;
   /** @default the backend initTfBackend chose */
   readonly backend?: string;
+  /** `TrainingHistory.lstmPath`. @default undefined (not stored) */
+  readonly lstmPath?: string;
   /** @default 0.5 */
   readonly threshold?: number;
   /** @default 'max-length' */
@@ -162,6 +166,7 @@ export async function saveClassifier(
       training: options.training,
       datasetSha256: options.datasetSha256,
       backend: options.backend ?? tfBackendInfo()?.backend ?? tf.getBackend(),
+      ...(options.lstmPath ? { lstmPath: options.lstmPath } : {}),
       createdAt,
       ...(options.history ? { history: options.history } : {}),
     },

@@ -280,6 +280,7 @@ export async function trainRun(store: ObjectStore, input: { runId: string }): Pr
       training: { ...training, earlyStopping: null },
       datasetSha256: run.datasetSha256,
       backend,
+      lstmPath: history.lstmPath,
       history: history.epochs,
     },
     metrics,

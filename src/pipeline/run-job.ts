@@ -161,6 +161,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       training,
       datasetSha256: train.sha256,
       backend,
+      lstmPath: history.lstmPath,
       history: history.epochs,
     }, { ...metrics, evaluatedOn });
     classifier.dispose();

@@ -15,10 +15,11 @@ const UNITS = 5;
 
 /** One `Bidirectional(LSTM(UNITS))` with Keras' defaults, optionally behind Masking(0). */
 function singleLayerModel(maxLen: number, returnSequences: boolean, masked: boolean, seed: number): tfl.LayersModel {
-  return tf.tidy(() =>
+  let model: tfl.Sequential | undefined;
+  tf.tidy(() =>
     withoutOrthogonalWarning(() => {
-      const model = tfl.sequential();
-      if (masked) model.add(tfl.layers.masking({ maskValue: 0, inputShape: [maxLen, HIDDEN] }));
+      model = tfl.sequential();
+      if (masked) model!.add(tfl.layers.masking({ maskValue: 0, inputShape: [maxLen, HIDDEN] }));
       const lstm = tfl.layers.lstm({
         units: UNITS,
         returnSequences,
@@ -27,16 +28,17 @@ function singleLayerModel(maxLen: number, returnSequences: boolean, masked: bool
         recurrentInitializer: tfl.initializers.orthogonal({ gain: 1, seed: seed + 1 }),
         unitForgetBias: true,
       });
-      model.add(tfl.layers.bidirectional({ layer: lstm, ...(masked ? {} : { inputShape: [maxLen, HIDDEN] }) }));
+      model!.add(tfl.layers.bidirectional({ layer: lstm, ...(masked ? {} : { inputShape: [maxLen, HIDDEN] }) }));
       // Different forward/backward weights and non-trivial biases, so a mix-up of directions or gates shows.
       const random = seededRandom(seed + 2);
-      for (const w of model.trainableWeights) {
-        const values = Float32Array.from({ length: w.shape.reduce((a, b) => a * b, 1) }, () => (random() - 0.5) * 1.2);
-        w.write(tf.tensor(values, w.shape));
+      for (const w of model!.trainableWeights) {
+        const shape = w.shape as number[];
+        const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (random() - 0.5) * 1.2);
+        w.write(tf.tensor(values, shape));
       }
-      return model;
     }),
   );
+  return model!;
 }
 
 /** Random inputs; with `masked`, each row is right-padded with zeros to a random length (0..maxLen). */
