@@ -11,7 +11,7 @@ import { trainClassifier } from '../../src/classifier/train.ts';
 import { writeSyntheticStore } from './synthetic-store.ts';
 
 const HIDDEN = 12;
-const UNITS = 5;
+const UNITS = 6;
 
 /** One `Bidirectional(LSTM(UNITS))` with Keras' defaults, optionally behind Masking(0). */
 function singleLayerModel(maxLen: number, returnSequences: boolean, masked: boolean, seed: number): tfl.LayersModel {
