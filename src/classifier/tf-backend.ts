@@ -20,6 +20,7 @@ import { SimpairError } from '../errors.ts';
 import { log } from '../util/log.ts';
 import { ensureGradientFixes } from './gradient-fixes.ts';
 import { ensureChainedOps } from './tensor-chained-ops.ts';
+import { ensureWasmSliceKernels } from './wasm-slice-kernels.ts';
 
 /** A backend simpair knows how to set up, fastest first. */
 export type TfBackendChoice = 'node-gpu' | 'node' | 'wasm' | 'cpu';
@@ -131,6 +132,7 @@ async function setUpWasm(pkg: string): Promise<TfBackendInfo> {
   const distDir = dirname(createRequire(import.meta.url).resolve(pkg)) + sep;
   if (tf.findBackend('wasm') == null) setWasmPaths(distDir);
   if (!(await tf.setBackend('wasm'))) throw new SimpairError(`${pkg} failed to initialise (wasm files in ${distDir}).`);
+  ensureWasmSliceKernels();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return {
     backend: 'wasm',
