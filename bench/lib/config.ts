@@ -16,8 +16,11 @@ export interface EmbeddingGrid {
 export interface BenchSizes {
   readonly tokenizerPairs: number;
   readonly embedding: EmbeddingGrid;
-  /** Training per TF.js backend: rows of MRPC train, epochs. */
-  readonly training: { readonly rows: number; readonly testRows: number; readonly epochs: number; readonly backends: readonly string[] };
+  /**
+   * Training per path (TF.js backend x LSTM path, and Keras on the same embeddings): rows
+   * of MRPC train (Infinity = all), test rows, epochs, and how many alternating rounds.
+   */
+  readonly training: { readonly rows: number; readonly testRows: number; readonly epochs: number; readonly rounds: number; readonly paths: readonly TrainingPath[] };
   /** Accuracy report: rows (Infinity = all), epochs; maxLen, batch and seed are shared below. */
   readonly accuracy: { readonly trainRows: number; readonly testRows: number; readonly epochs: number };
   readonly prediction: { readonly warmRequests: number; readonly coldStarts: number };
@@ -29,6 +32,17 @@ export interface BenchSizes {
   readonly referenceEmbedPairs: number;
   readonly interopPairs: number;
 }
+
+/** One training configuration: Keras (Python) or a TF.js backend with an LSTM path. */
+export type TrainingPath = { readonly kind: 'keras' } | { readonly kind: 'tfjs'; readonly backend: 'node' | 'wasm' | 'cpu'; readonly lstm: 'fused' | 'layers' };
+
+const TRAINING_PATHS: readonly TrainingPath[] = [
+  { kind: 'keras' },
+  { kind: 'tfjs', backend: 'node', lstm: 'fused' },
+  { kind: 'tfjs', backend: 'node', lstm: 'layers' },
+  { kind: 'tfjs', backend: 'wasm', lstm: 'fused' },
+  { kind: 'tfjs', backend: 'wasm', lstm: 'layers' },
+];
 
 export const MINILM = 'models/all-MiniLM-L6-v2';
 export const BERT_BASE_RANDOM = 'models/bert-base-random';
@@ -45,7 +59,7 @@ export const SIZES: Record<BenchMode, BenchSizes> = {
       pairs: 256,
       secondsCap: 10,
     },
-    training: { rows: 192, testRows: 128, epochs: 2, backends: ['wasm', 'cpu'] },
+    training: { rows: 512, testRows: 256, epochs: 2, rounds: 1, paths: TRAINING_PATHS },
     accuracy: { trainRows: 192, testRows: 128, epochs: 2 },
     prediction: { warmRequests: 60, coldStarts: 1 },
     maxLen: 64,
@@ -66,7 +80,7 @@ export const SIZES: Record<BenchMode, BenchSizes> = {
       pairs: 512,
       secondsCap: 6,
     },
-    training: { rows: 512, testRows: 128, epochs: 2, backends: ['wasm', 'cpu'] },
+    training: { rows: Number.POSITIVE_INFINITY, testRows: Number.POSITIVE_INFINITY, epochs: 3, rounds: 1, paths: [...TRAINING_PATHS, { kind: 'tfjs', backend: 'cpu', lstm: 'fused' }] },
     accuracy: { trainRows: Number.POSITIVE_INFINITY, testRows: Number.POSITIVE_INFINITY, epochs: 3 },
     prediction: { warmRequests: 200, coldStarts: 3 },
     maxLen: 64,

@@ -5,7 +5,7 @@ import type { PredictionResult } from '../stages/prediction.ts';
 import type { StageProfile } from '../stages/profile.ts';
 import type { SizeEntry } from '../stages/sizes.ts';
 import type { TokenizerResult } from '../stages/tokenizer.ts';
-import type { TrainingResult } from '../stages/training.ts';
+import type { PathTraining, TrainingResult } from '../stages/training.ts';
 import type { BenchContext, Figure } from './context.ts';
 import { mean, ratio, steadyEpochSeconds } from './stats.ts';
 
@@ -64,24 +64,46 @@ export function buildFigures(ctx: BenchContext): Figure[] {
   const recipe = ref?.recipe;
   const accMax = r.accuracy?.variants.find((v) => v.padding === 'max-length');
   if (r.training) {
-    for (const b of r.training.backends) {
-      if (!b.ok) {
-        f.push({ section: 'training', name: `backend ${b.backend}`, value: 'not available', unit: '', note: b.error.slice(0, 90) });
+    const t = r.training;
+    const byLabel = new Map<string, PathTraining[]>();
+    for (const run of t.runs) byLabel.set(run.label, [...(byLabel.get(run.label) ?? []), run]);
+    const secondsOf = (label: string): number | undefined => {
+      const ok = (byLabel.get(label) ?? []).filter((x) => x.ok);
+      return ok.length ? mean(ok.map((x) => steadyEpochSeconds(x.run.epochSeconds))) : undefined;
+    };
+    const keras = secondsOf('keras');
+    const kerasRun = t.runs.find((x) => x.ok && x.kind === 'keras');
+    for (const [label, runs] of byLabel) {
+      const failed = runs.find((x) => !x.ok);
+      const ok = runs.filter((x) => x.ok);
+      if (!ok.length) {
+        f.push({ section: 'training', name: `${label}`, value: 'not available', unit: '', note: failed && !failed.ok ? failed.error.slice(0, 90) : undefined });
         continue;
       }
-      const steady = steadyEpochSeconds(b.run.epochSeconds);
-      // tf-keras keeps ceil(n * 0.9) rows for training, simpair n - ceil(n * 0.1): one row apart.
-      const sameRows = recipe && ctx.mode === 'quick' && Math.abs(recipe.trainRows - b.run.trainRows) <= 1 ? steadyEpochSeconds(recipe.epochSeconds) : undefined;
+      const seconds = secondsOf(label)!;
+      const first = ok[0];
+      const layers = label.endsWith(' fused') ? secondsOf(label.replace(/ fused$/, ' layers')) : undefined;
+      const detail = first.kind === 'tfjs' ? `${first.run.lstmPath}${first.run.backendDetails ? `, ${first.run.backendDetails}` : ''}` : `tf ${first.run.tensorflow}`;
       f.push({
         section: 'training',
-        name: `s/epoch, ${b.run.backend}${b.run.backendDetails ? ` (${b.run.backendDetails})` : ''}, ${b.run.trainRows} rows`,
-        value: steady,
+        name: `s/epoch, ${label}, ${t.rows} rows`,
+        value: seconds,
         unit: 's',
-        reference: sameRows,
-        ratio: ratio(steady, sameRows),
-        note: `epochs ${b.run.epochSeconds.map((s) => s.toFixed(1)).join(', ')}${sameRows ? `; ref: Keras, ${recipe!.trainRows} rows, epoch 1 excluded` : ''}`,
+        reference: label === 'keras' ? undefined : keras,
+        ratio: label === 'keras' ? undefined : ratio(seconds, keras),
+        note: `${detail}; epochs ${ok.flatMap((x) => x.run.epochSeconds.map((s) => s.toFixed(1))).join(', ')}${layers ? `; ${(layers / seconds).toFixed(1)}x faster than layers` : ''}`,
       });
-      f.push({ section: 'training', name: `peak RSS, ${b.run.backend}`, value: b.run.peakRssMiB, unit: 'MiB', note: `RSS before fit ${b.run.rssBeforeTrainingMiB.toFixed(0)} MiB` });
+      f.push({ section: 'training', name: `peak RSS, ${label}`, value: first.run.peakRssMiB, unit: 'MiB', reference: label === 'keras' ? undefined : kerasRun?.run.peakRssMiB, note: `RSS before training ${first.run.rssBeforeTrainingMiB.toFixed(0)} MiB` });
+      const accuracy = first.kind === 'tfjs' ? first.run.metrics.accuracy : first.run.accuracy;
+      const kerasAccuracy = kerasRun?.kind === 'keras' ? kerasRun.run.accuracy : undefined;
+      f.push({
+        section: 'training',
+        name: `test accuracy, ${label} (${t.testRows} pairs)`,
+        value: accuracy,
+        unit: '',
+        reference: label === 'keras' ? undefined : kerasAccuracy,
+        note: kerasAccuracy !== undefined && label !== 'keras' ? `${(100 * (accuracy - kerasAccuracy)).toFixed(1)} points vs Keras` : undefined,
+      });
     }
   }
   if (accMax && recipe) {
@@ -103,8 +125,8 @@ export function buildFigures(ctx: BenchContext): Figure[] {
     f.push({ section: 'accuracy', name: 'majority baseline (always "similar")', value: baseline, unit: '', reference: recipe?.metrics.majorityBaseline });
   } else if (r.training) {
     // Quick mode: the training stage's wasm run on the same rows as the reference.
-    const wasm = r.training.backends.find((b) => b.ok && b.run.backend === 'wasm');
-    if (wasm?.ok) {
+    const wasm = r.training.runs.find((b) => b.ok && b.kind === 'tfjs' && b.run.backend === 'wasm' && b.lstm === 'fused');
+    if (wasm?.ok && wasm.kind === 'tfjs') {
       const m = wasm.run.metrics;
       f.push({ section: 'accuracy', name: `accuracy (training-stage rows, ${m.n} test pairs)`, value: m.accuracy, unit: '', reference: recipe?.metrics.accuracy, ratio: ratio(m.accuracy, recipe?.metrics.accuracy), note: 'quick sizes: a smoke test, not the accuracy report' });
       f.push({ section: 'accuracy', name: 'F1 (training-stage rows)', value: m.f1, unit: '', reference: recipe?.metrics.f1, ratio: ratio(m.f1, recipe?.metrics.f1) });

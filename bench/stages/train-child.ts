@@ -6,7 +6,7 @@
  *
  * node bin/run-ts.js bench/stages/train-child.ts --train DIR --test DIR --backend wasm
  *   [--epochs 3] [--batch-size 32] [--seed 42] [--validation-split 0.1] [--variant plain|masked]
- *   [--save-model DIR --embedding-model DIR]
+ *   [--lstm fused|layers] [--save-model DIR --embedding-model DIR]
  */
 import { parseArgs } from 'node:util';
 import { buildBiLstm, evaluateStore, initTfBackend, saveClassifier, trainClassifier } from '../../src/classifier/index.ts';
@@ -20,6 +20,8 @@ export interface TrainChildResult {
   readonly backend: string;
   readonly backendDetails?: string;
   readonly variant: 'plain' | 'masked';
+  /** The LSTM path that ran (TrainingHistory.lstmPath). */
+  readonly lstmPath: string;
   readonly trainRows: number;
   readonly validationRows: number;
   readonly epochSeconds: number[];
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     'validation-split': { type: 'string', default: '0.1' },
     variant: { type: 'string', default: 'plain' },
+    lstm: { type: 'string', default: 'fused' },
     'save-model': { type: 'string' },
     'embedding-model': { type: 'string' },
   },
@@ -59,6 +62,7 @@ const rssBeforeTrainingMiB = process.memoryUsage().rss / 2 ** 20;
 const training = { epochs: Number(values.epochs), batchSize: Number(values['batch-size']), validationSplit: Number(values['validation-split']), seed };
 const history = await trainClassifier(model, trainReader, {
   ...training,
+  lstm: values.lstm === 'layers' ? 'layers' : 'fused',
   onEpochEnd: (epoch, logs) => {
     process.stderr.write(`epoch ${epoch + 1}: ${logs.seconds.toFixed(1)} s, loss ${logs.loss.toFixed(4)}, val_acc ${logs.val_acc?.toFixed(4) ?? '-'}\n`);
   },
@@ -82,6 +86,7 @@ const result: TrainChildResult = {
   backend: info.backend,
   ...(info.details ? { backendDetails: info.details } : {}),
   variant,
+  lstmPath: history.lstmPath,
   trainRows: history.trainRows,
   validationRows: history.validationRows,
   epochSeconds: history.epochs.map((e) => e.seconds),

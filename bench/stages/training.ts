@@ -3,23 +3,45 @@ import { runTsChild } from '../lib/child.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { ensureStores, type StoreSet } from '../lib/embedding-stores.ts';
 import { note } from '../lib/log.ts';
+import { findReferencePython, runPythonJson } from '../lib/python.ts';
+import type { TrainingPath } from '../lib/config.ts';
 import type { TrainChildResult } from './train-child.ts';
 
-/** Training on one backend, or why that backend could not be used. */
-export type BackendTraining = { readonly backend: string; readonly ok: true; readonly run: TrainChildResult } | { readonly backend: string; readonly ok: false; readonly error: string };
+/** Keras' figures on the same embeddings (bench/reference/keras_train.py). */
+export interface KerasTraining {
+  readonly epochSeconds: number[];
+  readonly accuracy: number;
+  readonly rocAuc: number | null;
+  readonly peakRssMiB: number;
+  readonly rssBeforeTrainingMiB: number;
+  readonly tensorflow: string;
+  readonly threads: { intra: number; inter: number };
+}
+
+/** One training path's run, or why it could not run. */
+export type PathTraining =
+  | { readonly label: string; readonly round: number; readonly ok: true; readonly kind: 'tfjs'; readonly lstm: 'fused' | 'layers'; readonly run: TrainChildResult }
+  | { readonly label: string; readonly round: number; readonly ok: true; readonly kind: 'keras'; readonly run: KerasTraining }
+  | { readonly label: string; readonly round: number; readonly ok: false; readonly error: string };
 
 /** Training stage result. */
 export interface TrainingResult {
   readonly rows: number;
+  readonly testRows: number;
   readonly epochs: number;
-  readonly backends: BackendTraining[];
+  readonly runs: PathTraining[];
+}
+
+/** `keras`, `tensorflow fused`, `wasm layers`, ... */
+export function pathLabel(path: TrainingPath): string {
+  return path.kind === 'keras' ? 'keras' : `${path.backend === 'node' ? 'tensorflow' : path.backend} ${path.lstm}`;
 }
 
 /** Runs the training child on `stores` with one backend; returns its JSON result. */
 export function trainInChild(
   ctx: BenchContext,
   stores: StoreSet,
-  options: { backend: string; epochs: number; variant?: 'plain' | 'masked'; saveModel?: string; nodeArgs?: string[]; label?: string },
+  options: { backend: string; epochs: number; variant?: 'plain' | 'masked'; lstm?: 'fused' | 'layers'; saveModel?: string; nodeArgs?: string[]; label?: string },
 ): Promise<TrainChildResult> {
   const { sizes } = ctx;
   const args = [
@@ -31,6 +53,7 @@ export function trainInChild(
     '--seed', String(sizes.seed),
     '--validation-split', String(sizes.validationSplit),
     '--variant', options.variant ?? 'plain',
+    '--lstm', options.lstm ?? 'fused',
     ...(options.saveModel ? ['--save-model', options.saveModel, '--embedding-model', stores.modelDir] : []),
   ];
   return runTsChild<TrainChildResult>(ctx.root, 'bench/stages/train-child.ts', args, {
@@ -52,27 +75,40 @@ export async function ensureModelDir(ctx: BenchContext): Promise<string> {
 }
 
 /**
- * Seconds per epoch and peak RSS of `trainClassifier` (fitDataset streaming safetensors
- * shards) on MRPC embeddings (MiniLM, maxLen 64, max-length padding), one child process per
- * TF.js backend. A backend that cannot be loaded here is reported with the reason.
+ * Seconds per epoch, peak RSS and test accuracy of every training path on the SAME
+ * embeddings (MRPC, MiniLM, maxLen 64, max-length padding): Keras (tf-keras, Python) and
+ * trainClassifier per TF.js backend (tensorflow = tfjs-node, wasm, cpu) and LSTM path
+ * (fused, layers), each in a process of its own, in alternating order over `rounds`.
+ * A path that cannot run here (no tfjs-node, no Python reference) is listed with the reason.
  */
 export async function runTrainingStage(ctx: BenchContext): Promise<TrainingResult> {
   const { training } = ctx.sizes;
   const stores = await ensureStores(ctx, 'max-length', training.rows, training.testRows);
-  const backends: BackendTraining[] = [];
-  for (const backend of ['node', ...training.backends]) {
-    const saveModel = backend === 'wasm' && !ctx.modelDir ? join(ctx.workDir, 'model') : undefined;
-    note(`training on backend ${backend}: ${training.rows} rows x ${training.epochs} epochs`);
-    try {
-      const run = await trainInChild(ctx, stores, { backend, epochs: training.epochs, saveModel });
-      if (saveModel) ctx.modelDir = saveModel;
-      backends.push({ backend, ok: true, run });
-    } catch (err) {
-      const message = (err as Error).message;
-      const reason = /could not be used: ([^\n]*)/.exec(message)?.[1] ?? message.split('\n').slice(-3).join(' ');
-      note(`backend ${backend} unavailable: ${reason.slice(0, 200)}`);
-      backends.push({ backend, ok: false, error: reason.slice(0, 300) });
+  const python = await findReferencePython(ctx.root);
+  const runs: PathTraining[] = [];
+  for (let round = 0; round < training.rounds; round++) {
+    for (const path of training.paths) {
+      const label = pathLabel(path);
+      note(`training ${label} (round ${round + 1}/${training.rounds}): ${stores.train.rows} rows x ${training.epochs} epochs`);
+      try {
+        if (path.kind === 'keras') {
+          if (!python) throw new Error('no Python reference (.venv-ref, made by scripts/bench-python-setup.sh, or SIMPAIR_REF_PYTHON)');
+          const args = ['--train', stores.train.dir, '--test', stores.test.dir, '--epochs', String(training.epochs), '--batch-size', String(ctx.sizes.batchSize), '--seed', String(ctx.sizes.seed), '--validation-split', String(ctx.sizes.validationSplit)];
+          const run = await runPythonJson<KerasTraining>(python, ctx.root, 'bench/reference/keras_train.py', args, 'train keras');
+          runs.push({ label, round, ok: true, kind: 'keras', run });
+        } else {
+          const saveModel = path.backend === 'wasm' && path.lstm === 'fused' && !ctx.modelDir ? join(ctx.workDir, 'model') : undefined;
+          const run = await trainInChild(ctx, stores, { backend: path.backend, lstm: path.lstm, epochs: training.epochs, saveModel, label: `train ${label}` });
+          if (saveModel) ctx.modelDir = saveModel;
+          runs.push({ label, round, ok: true, kind: 'tfjs', lstm: path.lstm, run });
+        }
+      } catch (err) {
+        const message = (err as Error).message;
+        const reason = /could not be used: ([^\n]*)/.exec(message)?.[1] ?? message.split('\n').slice(-3).join(' ');
+        note(`${label} unavailable: ${reason.slice(0, 200)}`);
+        runs.push({ label, round, ok: false, error: reason.slice(0, 300) });
+      }
     }
   }
-  return { rows: training.rows, epochs: training.epochs, backends };
+  return { rows: stores.train.rows, testRows: stores.test.rows, epochs: training.epochs, runs };
 }

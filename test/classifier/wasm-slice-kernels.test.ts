@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 
 /** The same op on the cpu backend (tfjs' reference kernels) and on wasm (simpair's replacements). */
-function onBothBackends(make: () => tf.Tensor | tf.Tensor[]): { cpu: number[][]; wasm: number[][]; shapes: number[][][] } {
+function onBothBackends(make: () => tf.Tensor | tf.Tensor[]): { cpu: number[][]; wasm: number[][]; shapes: number[][] } {
   const run = (backend: string) => {
     tf.setBackend(backend);
     return tf.tidy(() => {

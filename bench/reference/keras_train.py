@@ -1,0 +1,97 @@
+"""Trains the recipe's Keras Bi-LSTM on a simpair embeddings store (the very embeddings the
+TF.js paths train on), so bench/'s training stage compares seconds per epoch, peak RSS and
+accuracy on identical inputs. Prints one JSON line.
+
+  python bench/reference/keras_train.py --train DIR --test DIR [--epochs 2] [--batch-size 32]
+      [--seed 42] [--validation-split 0.1]
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+
+def log(message: str) -> None:
+    print(f"[ref] {message}", file=sys.stderr, flush=True)
+
+
+def read_store(directory: str):
+    from safetensors.numpy import load_file
+
+    with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    xs, ys = [], []
+    for shard in manifest["shards"]:
+        tensors = load_file(os.path.join(directory, shard["key"]))
+        xs.append(tensors["embeddings"].astype(np.float32))
+        ys.append(tensors["labels"].astype(np.float32))
+    return np.concatenate(xs), np.concatenate(ys), manifest
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--train", required=True)
+    ap.add_argument("--test", required=True)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--validation-split", type=float, default=0.1)
+    args = ap.parse_args()
+
+    import tensorflow as tf
+    import tf_keras as keras
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    x_train, y_train, manifest = read_store(args.train)
+    x_test, y_test, _ = read_store(args.test)
+    max_len, hidden = manifest["maxLen"], manifest["hidden"]
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    keras.utils.set_random_seed(args.seed)
+    model = keras.Sequential(
+        [
+            keras.layers.Bidirectional(keras.layers.LSTM(64, return_sequences=True), input_shape=(max_len, hidden)),
+            keras.layers.Bidirectional(keras.layers.LSTM(64)),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.t)
+            log(f"keras epoch {epoch + 1}: {self.seconds[-1]:.1f} s, loss {logs['loss']:.4f}")
+
+    timer = EpochTimer()
+    history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+                        validation_split=args.validation_split, callbacks=[timer], verbose=0)
+    probs = model.predict(x_test, batch_size=64, verbose=0).reshape(-1)
+    y = y_test.astype(np.int32)
+    positives = int(y.sum())
+    print(json.dumps({
+        "path": "keras",
+        "tensorflow": tf.__version__,
+        "threads": {"intra": tf.config.threading.get_intra_op_parallelism_threads(),
+                    "inter": tf.config.threading.get_inter_op_parallelism_threads()},
+        "epochSeconds": timer.seconds,
+        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+        "accuracy": float(accuracy_score(y, (probs > 0.5).astype(np.int32))),
+        "rocAuc": float(roc_auc_score(y, probs)) if 0 < positives < len(y) else None,
+        "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rssBeforeTrainingMiB": rss_before,
+    }))
+
+
+if __name__ == "__main__":
+    main()
