@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { SimpairError } from '../../errors.ts';
 import { tfBackendInfo } from '../tf-backend.ts';
+import { biLstmGradients } from './bilstm-generic.ts';
+import { blockRecurrent, gateScale } from './bilstm-layout.ts';
 import { biLstmCustomGrad, type FusedBiLstmOptions, type FusedBiLstmRun, type LstmDirectionWeights } from './bilstm-weights.ts';
 
 /** The part of tfjs-node's `NodeJSKernelBackend` used here: TF eager op execution by name. */
@@ -43,9 +45,10 @@ function tensorflowBackend(): TensorflowBackend {
 const BLOCK_LSTM_OUTPUTS = ['i', 'cs', 'f', 'o', 'ci', 'co', 'h'] as const;
 
 /**
- * `Bidirectional(LSTM)` on TensorFlow's fused kernels: one `BlockLSTMV2` op per direction
- * forward and one `BlockLSTMGradV2` per direction backward, executed eagerly through
- * tfjs-node's backend and wrapped in `tf.customGrad` over the layer's own variables.
+ * `Bidirectional(LSTM)` on TensorFlow's fused kernel: one `BlockLSTMV2` op per direction
+ * forward, executed eagerly through tfjs-node's backend, and the shared hand-written BPTT
+ * of the generic path ({@link biLstmGradients}) backward, in `tf.customGrad` over the
+ * layer's own variables.
  *
  * BlockLSTMV2 is Keras' LSTM cell exactly: gate order i, f, c, o, sigmoid gates, tanh,
  * no forget bias added by the op (Keras' unit forget bias lives in the bias variable), no
@@ -73,22 +76,17 @@ export function fusedBiLstmTensorflow(
   const typeAttr: OpAttr = { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT };
   const peephole: OpAttr = { name: 'use_peephole', type: binding.TF_ATTR_BOOL, value: false };
   const forwardAttrs = [{ name: 'cell_clip', type: binding.TF_ATTR_FLOAT, value: 0 }, peephole, typeAttr];
-  const gradAttrs = [peephole, typeAttr];
 
   const run: FusedBiLstmRun = (xIn, weights, save) => {
     const [kF, rF, bF, kB, rB, bB] = weights;
     const zerosState = tf.zeros([batch, units]);
     const noPeephole = tf.zeros([units]);
     const xF = tf.transpose(xIn, [1, 0, 2]); // [T, B, D]
-    const xB = tf.reverse(xF, 0);
-    const wF = tf.concat([kF, rF], 0); // [D + U, 4U]: BlockLSTM multiplies [x, h] by it
-    const wB = tf.concat([kB, rB], 0);
-    const block = (xDir: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
-      backend.executeMultipleOutputs('BlockLSTMV2', forwardAttrs, [seqLenMax, xDir, zerosState, zerosState, w, noPeephole, noPeephole, noPeephole, b], BLOCK_LSTM_OUTPUTS.length);
-    const outF = block(xF, wF, bF);
-    const outB = block(xB, wB, bB);
-    const hF = outF[6];
-    const hB = outB[6]; // backward direction, in its processing order
+    const block = (xDir: tf.Tensor, k: tf.Tensor, r: tf.Tensor, b: tf.Tensor) =>
+      backend.executeMultipleOutputs('BlockLSTMV2', forwardAttrs, [seqLenMax, xDir, zerosState, zerosState, tf.concat([k, r], 0), noPeephole, noPeephole, noPeephole, b], BLOCK_LSTM_OUTPUTS.length);
+    // Outputs [T, B, U] each: i, cs, f, o, ci (= tanh of the c-gate pre-activation), co, h.
+    const [iF, csF, fF, oF, ciF, , hF] = block(xF, kF, rF, bF);
+    const [iB, csB, fB, oB, ciB, , hB] = block(tf.reverse(xF, 0), kB, rB, bB); // in its processing order
     let value: tf.Tensor;
     if (returnSequences) {
       value = tf.concat([tf.transpose(hF, [1, 0, 2]), tf.transpose(tf.reverse(hB, 0), [1, 0, 2])], 2);
@@ -96,37 +94,19 @@ export function fusedBiLstmTensorflow(
       const last = (h: tf.Tensor) => tf.reshape(tf.slice(h, [steps - 1, 0, 0], [1, batch, units]), [batch, units]);
       value = tf.concat([last(hF), last(hB)], 1);
     }
-    save([xF, xB, wF, wB, bF, bB, ...outF, ...outB]);
-
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-      const [sxF, sxB, swF, swB, sbF, sbB] = saved;
-      const savedF = saved.slice(6, 13);
-      const savedB = saved.slice(13, 20);
-      let hGradF: tf.Tensor;
-      let hGradB: tf.Tensor;
-      if (returnSequences) {
-        const [dF, dB] = tf.split(tf.transpose(dy, [1, 0, 2]), 2, 2); // [T, B, U]
-        hGradF = dF;
-        hGradB = tf.reverse(dB, 0);
-      } else {
-        const [dF, dB] = tf.split(dy, 2, 1); // [B, U]
-        const atLast = (d: tf.Tensor) => tf.concat([tf.zeros([steps - 1, batch, units]), tf.expandDims(d, 0)], 0);
-        hGradF = atLast(dF);
-        hGradB = atLast(dB);
-      }
-      const zeros = tf.zeros([batch, units]);
-      const noPeep = tf.zeros([units]);
-      const csGrad = tf.zeros([steps, batch, units]);
-      const grad = (xDir: tf.Tensor, w: tf.Tensor, b: tf.Tensor, outs: tf.Tensor[], hGrad: tf.Tensor) =>
-        backend.executeMultipleOutputs('BlockLSTMGradV2', gradAttrs, [seqLenMax, xDir, zeros, zeros, w, noPeep, noPeep, noPeep, b, ...outs, csGrad, hGrad], 8);
-      const [dxF, , , dwF, , , , dbF] = grad(sxF, swF, sbF, savedF, hGradF);
-      const [dxB, , , dwB, , , , dbB] = grad(sxB, swB, sbB, savedB, hGradB);
-      const [dkF, drF] = tf.split(dwF, [inputDim, units], 0);
-      const [dkB, drB] = tf.split(dwB, [inputDim, units], 0);
-      const weightGrads = [dkF, drF, dbF, dkB, drB, dbB];
-      if (!inputGradient) return weightGrads;
-      return [tf.transpose(tf.add(dxF, tf.reverse(dxB, 0)), [1, 0, 2]), ...weightGrads];
-    };
+    // What the shared BPTT (biLstmGradients) needs, in its layout. BlockLSTMGradV2 would
+    // accumulate the weight gradients with a small matMul per time step; measured 2-4x
+    // slower here than the shared backward pass, whose weight gradients are single matMuls.
+    const rows = (t: tf.Tensor) => tf.reshape(t, [steps * batch, units]);
+    const bothDirections = (f: tf.Tensor, b: tf.Tensor) => tf.concat([rows(f), rows(b)], 1); // [T*B, 2U]
+    const sigmoidOf2z = (ci: tf.Tensor) => tf.div(tf.add(ci, 1), 2); // sigmoid(2z) = (tanh(z) + 1) / 2
+    const gates = tf.concat([bothDirections(iF, iB), bothDirections(fF, fB), bothDirections(sigmoidOf2z(ciF), sigmoidOf2z(ciB)), bothDirections(oF, oB)], 1);
+    const scaleNatural = gateScale(units, 'natural');
+    const kernels = tf.mul(tf.concat([kF, kB], 1), scaleNatural);
+    const recurrent = tf.mul(blockRecurrent(rF, rB, units), gateScale(units, 'gate-major'));
+    const xRows = tf.reshape(xF, [steps * batch, inputDim]);
+    save([gates, bothDirections(hF, hB), bothDirections(csF, csB), xRows, kernels, recurrent]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => biLstmGradients(dy, saved, { batch, steps, inputDim, units, returnSequences, inputGradient });
     return { value, gradFunc };
   };
 
