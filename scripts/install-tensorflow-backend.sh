@@ -8,7 +8,7 @@
 # Usage (from the repository root, after `npm ci`):
 #   bash scripts/install-tensorflow-backend.sh              # pip-downloads the wheel (cached)
 #   bash scripts/install-tensorflow-backend.sh WHEEL.whl    # uses that wheel
-#   bash scripts/install-tensorflow-backend.sh --no-strip   # keeps the libraries' debug sections
+#   bash scripts/install-tensorflow-backend.sh --no-strip   # keeps the libraries whole
 #
 # Environment:
 #   SIMPAIR_TF_WHEEL_CACHE  cache directory (default ${XDG_CACHE_HOME:-$HOME/.cache}/simpair/tf-wheel):
@@ -21,8 +21,8 @@
 #
 # What it does, each step skipped when already done:
 #   1. wheel: `pip download tensorflow-cpu==2.21.0 --no-deps` into the cache (or the given path);
-#   2. extracts libtensorflow_cc.so.2 and libtensorflow_framework.so.2 (stripped of debug
-#      sections unless --no-strip: 853 MB -> 634 MB, same exports) and the C API headers the
+#   2. extracts libtensorflow_cc.so.2 and libtensorflow_framework.so.2 (static symbol tables
+#      stripped unless --no-strip: 853 MB -> 634 MB, same exports) and the C API headers the
 #      binding includes into the cache;
 #   3. `npm install --no-save --ignore-scripts` of a one-line local package depending on
 #      @tensorflow/tfjs-node@4.22.0 (npm skips a --no-save install of an optional peer, which
@@ -159,8 +159,8 @@ with zipfile.ZipFile(wheel) as z:
 PY
   if [[ $strip_libs == 1 ]]; then
     need strip "install binutils, or pass --no-strip."
-    say "    stripping debug sections (keeps the exported symbols) ..."
-    strip --strip-debug "$extracted.partial"/libtensorflow_cc.so.2 "$extracted.partial"/libtensorflow_framework.so.2
+    say "    stripping the static symbol tables (--strip-unneeded: the exported symbols stay) ..."
+    strip --strip-unneeded "$extracted.partial"/libtensorflow_cc.so.2 "$extracted.partial"/libtensorflow_framework.so.2
   fi
   touch "$extracted.partial/.complete"
   rm -rf "$extracted"
