@@ -9,11 +9,13 @@
 #   bash scripts/install-tensorflow-backend.sh              # pip-downloads the wheel (cached)
 #   bash scripts/install-tensorflow-backend.sh WHEEL.whl    # uses that wheel
 #   bash scripts/install-tensorflow-backend.sh --no-strip   # keeps the libraries whole
+#   bash scripts/install-tensorflow-backend.sh --rebuild    # builds the addon even if one is cached
 #
 # Environment:
 #   SIMPAIR_TF_WHEEL_CACHE  cache directory (default ${XDG_CACHE_HOME:-$HOME/.cache}/simpair/tf-wheel):
-#                           holds the wheel and the extracted libraries + headers, so a re-run
-#                           after `npm ci` (which wipes node_modules) neither downloads nor unzips.
+#                           holds the wheel, the extracted libraries + headers and the built
+#                           addon, so a re-run after `npm ci` (which wipes node_modules) neither
+#                           downloads, unzips nor compiles.
 #   SIMPAIR_ROOT            the simpair checkout to install into (default: the current directory
 #                           when it holds simpair's package.json, else this script's checkout).
 #   SIMPAIR_NODEDIR         Node.js headers prefix (default: the prefix of `node` when it has
@@ -31,7 +33,7 @@
 #   4. links the libraries into node_modules/@tensorflow/tfjs-node/deps/lib under the names
 #      the addon links with (libtensorflow.so, libtensorflow_framework.so) and the name
 #      tfjs-node's install.js checks to skip its download (libtensorflow.so.2.9.1);
-#   5. builds the addon: `node-pre-gyp install --build-from-source`;
+#   5. builds the addon: `node-pre-gyp install --build-from-source` (kept in the cache too);
 #   6. checks with nm that the libraries export every TF_*/TFE_* symbol the addon imports;
 #   7. smoke test: initTfBackend() with SIMPAIR_TF_BACKEND=node, a matMul and a tiny LSTM fit.
 # tfjs-node-gpu (the cloud GPU image) runs the same TensorFlow kernels; it needs no script.
@@ -49,10 +51,12 @@ now() { date +%s; }
 started="$(now)"
 
 strip_libs=1
+rebuild=0
 wheel_arg=""
 for arg in "$@"; do
   case "$arg" in
     --no-strip) strip_libs=0 ;;
+    --rebuild) rebuild=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option '$arg'; see --help." ;;
     *) [[ -z "$wheel_arg" ]] || die "more than one wheel given ('$wheel_arg', '$arg')."; wheel_arg="$arg" ;;
@@ -226,18 +230,29 @@ ln -s libtensorflow_framework.so.2 "$deps/lib/libtensorflow_framework.so"
 cp -R "$extracted/include" "$deps/include"
 
 # ---- 5. the addon -----------------------------------------------------------------------
-say "5/7 building the addon (node-pre-gyp --build-from-source, Node.js headers from $nodedir) ..."
-t="$(now)"
-pre_gyp="$(cd "$tfjs_node" && node -p 'require.resolve("@mapbox/node-pre-gyp/bin/node-pre-gyp")')"
-build_log="$cache/addon-build.log"
-if ! (cd "$tfjs_node" && node "$pre_gyp" install --build-from-source --nodedir="$nodedir") >"$build_log" 2>&1; then
-  tail -n 30 "$build_log" >&2
-  die "building the tfjs-node addon failed (last lines above, full log: $build_log)."
-fi
-# Where tfjs-node's dist/index.js will load it from (node-pre-gyp picks the N-API version).
+# Where tfjs-node's dist/index.js loads it from (node-pre-gyp picks the N-API version).
 addon="$(cd "$tfjs_node" && node -p 'require(require.resolve("@mapbox/node-pre-gyp")).find(require("path").resolve("package.json"))')"
-[[ -f "$addon" ]] || die "the build finished but $addon is missing (log: $build_log)."
-say "    built $addon in $(($(now) - t)) s"
+# An N-API addon does not depend on the Node.js version: one build per wheel variant and
+# tfjs-node version, kept in the cache, serves every later run (steps 6 and 7 still check it).
+cached_addon="$cache/addon/$variant/tfjs-node-$TFJS_NODE_VERSION-$(basename "$(dirname "$addon")")/tfjs_binding.node"
+if [[ $rebuild == 0 && -f "$cached_addon" ]]; then
+  mkdir -p "$(dirname "$addon")"
+  cp "$cached_addon" "$addon"
+  say "5/7 addon: $cached_addon (cached; --rebuild builds it again)"
+else
+  say "5/7 building the addon (node-pre-gyp --build-from-source, Node.js headers from $nodedir) ..."
+  t="$(now)"
+  pre_gyp="$(cd "$tfjs_node" && node -p 'require.resolve("@mapbox/node-pre-gyp/bin/node-pre-gyp")')"
+  build_log="$cache/addon-build.log"
+  if ! (cd "$tfjs_node" && node "$pre_gyp" install --build-from-source --nodedir="$nodedir") >"$build_log" 2>&1; then
+    tail -n 30 "$build_log" >&2
+    die "building the tfjs-node addon failed (last lines above, full log: $build_log)."
+  fi
+  [[ -f "$addon" ]] || die "the build finished but $addon is missing (log: $build_log)."
+  mkdir -p "$(dirname "$cached_addon")"
+  cp "$addon" "$cached_addon.partial" && mv "$cached_addon.partial" "$cached_addon"
+  say "    built $addon in $(($(now) - t)) s"
+fi
 
 # ---- 6. symbols ---------------------------------------------------------------------------
 # The addon is a shared object, so undefined symbols link fine and would only fail at load
