@@ -40,6 +40,7 @@
 set -euo pipefail
 
 TF_VERSION="2.21.0"
+WHEEL_PYTHON="3.11"
 TFJS_NODE_VERSION="4.22.0"
 # tfjs-node 4.22's install.js looks for this file name to decide libtensorflow is present.
 TFJS_NODE_LIB_NAME="libtensorflow.so.2.9.1"
@@ -110,7 +111,10 @@ else
     python3 -m pip --version >/dev/null 2>&1 || die "pip not found for python3 (needed to download tensorflow-cpu==$TF_VERSION): 'apt-get install python3-pip', or give a wheel path as argument."
     say "1/7 wheel: pip download tensorflow-cpu==$TF_VERSION (about 274 MB) ..."
     t="$(now)"
-    python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$cache" "tensorflow-cpu==$TF_VERSION" ||
+    # The C libraries are the same in every cpXY wheel; pin the one this script is tested
+    # with, whatever Python runs pip.
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version "$WHEEL_PYTHON" \
+      --dest "$cache" "tensorflow-cpu==$TF_VERSION" ||
       die "pip could not download tensorflow-cpu==$TF_VERSION (pip's message above); check the network/PyPI index, or give a wheel path as argument."
     wheel="$(find "$cache" -maxdepth 1 -name "tensorflow_cpu-$TF_VERSION-*.whl" | sort | head -n 1)"
     [[ -n "$wheel" ]] || die "pip reported success but no tensorflow_cpu-$TF_VERSION-*.whl is in $cache."
