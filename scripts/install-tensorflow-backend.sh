@@ -2,7 +2,7 @@
 # Installs the TensorFlow.js `tensorflow` backend (@tensorflow/tfjs-node) into simpair's
 # node_modules WITHOUT Google's download: the native addon is built against the TensorFlow
 # C API shipped inside the PyPI wheel `tensorflow-cpu`. For machines that reach PyPI and
-# npm but not storage.googleapis.com (tfjs-node's own install script crashes there and npm
+# npm but not Google's storage (tfjs-node's own install script crashes there and npm
 # rolls the whole install back).
 #
 # Usage (from the repository root, after `npm ci`):
@@ -36,7 +36,8 @@
 #   5. builds the addon: `node-pre-gyp install --build-from-source` (kept in the cache too);
 #   6. checks with nm that the libraries export every TF_*/TFE_* symbol the addon imports;
 #   7. smoke test: initTfBackend() with SIMPAIR_TF_BACKEND=node, a matMul and a tiny LSTM fit.
-# tfjs-node-gpu (the cloud GPU image) runs the same TensorFlow kernels; it needs no script.
+# tfjs-node-gpu (the cloud GPU image) installs the usual way and is the same backend on
+# Google's libtensorflow 2.9.1 GPU build (same TensorFlow ops); it needs no script.
 set -euo pipefail
 
 TF_VERSION="2.21.0"
@@ -123,7 +124,8 @@ else
 fi
 
 # ---- 2. libraries and headers, extracted once per wheel into the cache --------------------
-variant="$(basename "$wheel" .whl)$([[ $strip_libs == 1 ]] && echo -stripped)"
+variant="$(basename "$wheel" .whl)"
+[[ $strip_libs == 0 ]] || variant+="-stripped"
 extracted="$cache/extracted/$variant"
 if [[ -f "$extracted/.complete" ]]; then
   say "2/7 libraries + headers: $extracted (cached)"
