@@ -76,7 +76,13 @@ else
 fi
 is_simpair "$root" || die "$root is not a simpair checkout (no package.json named simpair); run from the repository root or set SIMPAIR_ROOT."
 [[ -d "$root/node_modules/@tensorflow/tfjs-core" ]] || die "$root/node_modules has no @tensorflow/tfjs-core; run 'npm ci' in $root first."
-cache="${SIMPAIR_TF_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simpair/tf-wheel}"
+if [[ -n "${SIMPAIR_TF_WHEEL_CACHE:-}" ]]; then
+  cache="$SIMPAIR_TF_WHEEL_CACHE"
+elif [[ -n "${XDG_CACHE_HOME:-}" || -n "${HOME:-}" ]]; then
+  cache="${XDG_CACHE_HOME:-$HOME/.cache}/simpair/tf-wheel"
+else
+  cache="$root/.cache/tf-wheel" # no HOME (some CI runners): the checkout's git-ignored .cache/
+fi
 say "installing @tensorflow/tfjs-node@$TFJS_NODE_VERSION into $root/node_modules (cache: $cache)"
 
 # ---- tools ------------------------------------------------------------------------------
