@@ -1,10 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { initTfBackend, tfBackendInfo } from '../../src/classifier/tf-backend.ts';
+import { hasTensorflowBackend, useTfBackend } from '../helpers/tf-backends.ts';
+
+// initTfBackend's own order, as in production: no SIMPAIR_TF_BACKEND.
+useTfBackend('default');
 
 describe('initTfBackend', () => {
-  it('falls back to wasm when no tfjs-node package is installed, and says so', async () => {
-    // tfjs-node(-gpu) are optional peers, absent in this checkout.
+  it.skipIf(hasTensorflowBackend)('falls back to wasm when no tfjs-node package is installed, and says so', async () => {
+    // tfjs-node(-gpu) are optional peers, absent unless scripts/install-tensorflow-backend.sh ran.
     const info = await initTfBackend();
     expect(info).toMatchObject({ backend: 'wasm', package: '@tensorflow/tfjs-backend-wasm', version: tf.version_core });
     expect(info.details).toMatch(/simd|no simd/);
@@ -12,10 +16,17 @@ describe('initTfBackend', () => {
     expect(tfBackendInfo()).toBe(info);
   });
 
+  it.skipIf(!hasTensorflowBackend)('picks tfjs-node\'s tensorflow backend first when it is installed, and records package and version', async () => {
+    const info = await initTfBackend();
+    expect(info).toEqual({ backend: 'tensorflow', package: '@tensorflow/tfjs-node', version: '4.22.0' });
+    expect(tf.getBackend()).toBe('tensorflow');
+    expect(tfBackendInfo()).toBe(info);
+  });
+
   it('is idempotent: later calls return the same promise result, whatever they prefer', async () => {
     const first = await initTfBackend();
     expect(await initTfBackend({ prefer: 'cpu' })).toBe(first);
-    expect(tf.getBackend()).toBe('wasm');
+    expect(tf.getBackend()).toBe(first.backend);
   });
 
   it('installs the chained tensor methods tfjs-layers relies on, and gradients work', async () => {
