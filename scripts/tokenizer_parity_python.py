@@ -10,7 +10,8 @@ quoting (a '"' is part of the text).
 
 Usage: PYTHON=${PYTHON:-.venv/bin/python}
        $PYTHON scripts/tokenizer_parity_python.py OUT.jsonl [--max-len 128] [--compare-fast]
-              [--mrpc FILE ...]   (default: /work/shared/datasets/mrpc/msr_paraphrase_{train,test}.txt)
+              [--mrpc FILE ...]   (default: ../shared/datasets/mrpc/msr_paraphrase_{train,test}.txt
+                                   relative to the repository root)
 """
 from __future__ import annotations
 
@@ -24,10 +25,9 @@ sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bert_common as bc  # noqa: E402
 
-DEFAULT_MRPC = [
-    Path("/work/shared/datasets/mrpc/msr_paraphrase_train.txt"),
-    Path("/work/shared/datasets/mrpc/msr_paraphrase_test.txt"),
-]
+# MRPC lives in ../shared beside the repository root (never copied in: non-commercial licence).
+MRPC_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "mrpc"
+DEFAULT_MRPC = [MRPC_DIR / "msr_paraphrase_train.txt", MRPC_DIR / "msr_paraphrase_test.txt"]
 HEADER = ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"]
 
 

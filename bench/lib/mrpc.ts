@@ -1,8 +1,16 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readDataset } from '../../src/data/index.ts';
 import type { PairRow } from '../../src/pipeline/embed-pairs.ts';
 
-/** MRPC as shipped in the shared datasets folder. */
-export const MRPC_DIR = process.env.SIMPAIR_MRPC_DIR ?? '/work/shared/datasets/mrpc';
+/** Repository root (bench/lib/ is two levels down). */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * MRPC as shipped in the shared datasets folder: `../shared/datasets/mrpc` beside the
+ * repository root (never copied in: non-commercial licence); `SIMPAIR_MRPC_DIR` overrides.
+ */
+export const MRPC_DIR = process.env.SIMPAIR_MRPC_DIR ?? join(ROOT, '..', 'shared', 'datasets', 'mrpc');
 export const MRPC_FILES = {
   train: `${MRPC_DIR}/msr_paraphrase_train.txt`,
   test: `${MRPC_DIR}/msr_paraphrase_test.txt`,
