@@ -1,5 +1,7 @@
+import { setImmediate } from 'node:timers/promises';
 import * as tf from '@tensorflow/tfjs-core';
-import type { EmbeddingStoreReader } from '../embeddings/index.ts';
+import type { EmbeddingShard, EmbeddingStoreReader } from '../embeddings/index.ts';
+import { SimpairError } from '../errors.ts';
 import { deriveSeed, seededRandom, shuffleInPlace } from './seeded-random.ts';
 
 /** Rows `[from, to)` of one shard. */
@@ -37,10 +39,33 @@ export function splitRanges(shardCounts: readonly number[], validationRows: numb
   return { train, validation };
 }
 
+/** What {@link ShardDataset} reads: an {@link EmbeddingStoreReader} or anything shaped like it. */
+export type ShardSource = Pick<EmbeddingStoreReader, 'manifest' | 'readShard'>;
+
+/** Options of {@link ShardDataset}. */
+export interface ShardDatasetOptions {
+  /**
+   * Shards read and decoded in the background ahead of the one being batched, so the
+   * trainer does not wait on storage at a shard boundary. Memory holds at most
+   * `prefetch + 1` decoded shards. 0 reads each shard when batching reaches it.
+   * @default 1
+   */
+  readonly prefetch?: number;
+}
+
+/** A shard read in flight (or done), with the row order drawn for it. */
+interface PendingShard {
+  readonly order: Uint32Array;
+  readonly shard: Promise<EmbeddingShard>;
+  settled: boolean;
+}
+
 /**
- * Streams batches out of an embeddings store one shard at a time, so memory holds one
- * shard and one batch whatever the dataset size. Batches run across shard boundaries (the
- * rest of one shard fills up with the next), so only the epoch's last batch is short.
+ * Streams batches out of an embeddings store one shard at a time, so memory holds
+ * `prefetch + 1` shards and one batch whatever the dataset size. Batches run across shard
+ * boundaries (the rest of one shard fills up with the next), so only the epoch's last batch
+ * is short. While one shard is batched, the next `prefetch` shards are already being read
+ * and decoded; the batches are the same, in the same order, at every prefetch depth.
  *
  * With a seed, every `iterator()` call shuffles the shard order and the rows within each
  * shard, from a seed derived from (seed, epoch): the same seed gives the same batches.
@@ -52,19 +77,36 @@ export function splitRanges(shardCounts: readonly number[], validationRows: numb
  * Implements the `Dataset` shape tfjs-layers' `fitDataset` / `evaluateDataset` accept
  * (`iterator()` resolving to `{ next(): Promise<IteratorResult> }`, plus `size` in batches);
  * @tensorflow/tfjs-data is not needed.
+ *
+ * @example
+ * const { train } = splitRanges(reader.manifest.shards.map((s) => s.count), 0);
+ * const dataset = new ShardDataset(reader, train, 32, 42, { prefetch: 2 });
+ * dataset.epoch = 0;
+ * const it = await dataset.iterator();
+ * for (let r = await it.next(); !r.done; r = await it.next()) {
+ *   const { xs, ys } = r.value; // [batch, maxLen, hidden], [batch, 1]
+ *   tf.dispose([xs, ys]);
+ * }
  */
 export class ShardDataset {
   /** Batches per epoch (fitDataset uses it for progress only). */
   readonly size: number;
   /** Epoch the next `iterator()` call is for; set by the trainer before each epoch. */
   epoch = 0;
+  private readonly prefetch: number;
 
   constructor(
-    private readonly reader: EmbeddingStoreReader,
+    private readonly reader: ShardSource,
     private readonly ranges: readonly ShardRange[],
     private readonly batchSize: number,
     private readonly shuffleSeed?: number,
+    options: ShardDatasetOptions = {},
   ) {
+    const { prefetch = 1 } = options;
+    if (!Number.isInteger(prefetch) || prefetch < 0) {
+      throw new SimpairError(`ShardDataset: prefetch must be an integer >= 0, received ${prefetch}; use 0 to read each shard when it is needed.`);
+    }
+    this.prefetch = prefetch;
     const rows = ranges.reduce((a, r) => a + (r.to - r.from), 0);
     this.size = Math.ceil(rows / batchSize);
   }
@@ -81,28 +123,49 @@ export class ShardDataset {
       random = seededRandom(deriveSeed(this.shuffleSeed, this.epoch));
       shuffleInPlace(ranges, random);
     }
-    const { reader, batchSize } = this;
+    const { reader, batchSize, prefetch } = this;
     const { maxLen, hidden } = reader.manifest;
     const rowSize = maxLen * hidden;
-    let rangeIndex = 0;
-    let shard: { embeddings: Float32Array; labels: Float32Array } | undefined;
+    let nextRange = 0;
+    const ahead: PendingShard[] = [];
+    let shard: EmbeddingShard | undefined;
     let order = new Uint32Array(0);
     let pos = 0;
 
+    // Row orders are drawn when a read starts, and reads start in shard order, so the
+    // random sequence (and so every batch) is the same at every prefetch depth.
+    const startRead = (): void => {
+      const range = ranges[nextRange++];
+      const rows = new Uint32Array(range.to - range.from);
+      for (let i = 0; i < rows.length; i++) rows[i] = range.from + i;
+      if (random) shuffleInPlace(rows, random);
+      const pending: PendingShard = { order: rows, shard: reader.readShard(range.shard), settled: false };
+      // Observed here so a read that fails ahead of time is not an unhandled rejection; the
+      // error reaches the trainer when batching gets to this shard.
+      pending.shard.then(
+        () => (pending.settled = true),
+        () => (pending.settled = true),
+      );
+      ahead.push(pending);
+    };
+
     const next = async (): Promise<IteratorResult<TensorBatch>> => {
+      // The trainer may await nothing but this call; a macrotask turn lets reads in flight
+      // take their I/O callbacks (a microtask-only loop would starve them).
+      if (ahead.some((p) => !p.settled)) await setImmediate();
       // A fresh buffer per batch: backends may keep the array as the tensor's storage.
       const xs = new Float32Array(batchSize * rowSize);
       const ys = new Float32Array(batchSize);
       let filled = 0;
       while (filled < batchSize) {
         if (shard === undefined || pos >= order.length) {
-          shard = undefined; // drop the previous shard before reading the next one
-          if (rangeIndex >= ranges.length) break;
-          const range = ranges[rangeIndex++];
-          shard = await reader.readShard(range.shard);
-          order = new Uint32Array(range.to - range.from);
-          for (let i = 0; i < order.length; i++) order[i] = range.from + i;
-          if (random) shuffleInPlace(order, random);
+          shard = undefined; // drop the previous shard before holding another
+          if (ahead.length === 0 && nextRange < ranges.length) startRead();
+          const current = ahead.shift();
+          if (current === undefined) break;
+          while (ahead.length < prefetch && nextRange < ranges.length) startRead();
+          shard = await current.shard;
+          order = current.order;
           pos = 0;
         }
         const take = Math.min(batchSize - filled, order.length - pos);

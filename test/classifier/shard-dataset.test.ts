@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ShardDataset, splitRanges, type TensorBatch } from '../../src/classifier/shard-dataset.ts';
+import { ShardDataset, splitRanges, type ShardRange, type ShardSource, type TensorBatch } from '../../src/classifier/shard-dataset.ts';
+import { deriveSeed, seededRandom, shuffleInPlace } from '../../src/classifier/seeded-random.ts';
 import { initTfBackend } from '../../src/classifier/tf-backend.ts';
+import type { EmbeddingStoreReader } from '../../src/embeddings/index.ts';
 import { writeSyntheticStore } from './synthetic-store.ts';
 
 beforeAll(async () => {
@@ -58,5 +60,159 @@ describe('ShardDataset', () => {
     expect((await drain(b)).firsts).toEqual(ea.firsts);
     a.epoch = 1;
     expect((await drain(a)).firsts).not.toEqual(ea.firsts);
+  });
+});
+
+/** All batches of one pass, as plain arrays (tensors disposed). */
+async function batches(ds: ShardDataset): Promise<{ xs: Float32Array; ys: Float32Array; shape: number[] }[]> {
+  const it = await ds.iterator();
+  const out: { xs: Float32Array; ys: Float32Array; shape: number[] }[] = [];
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    const { xs, ys } = r.value;
+    out.push({ xs: xs.dataSync() as Float32Array, ys: ys.dataSync() as Float32Array, shape: xs.shape });
+    tf.dispose([xs, ys]);
+  }
+  return out;
+}
+
+/**
+ * The batches the two-level shuffle defines, computed from whole shards independently of
+ * ShardDataset: shard order shuffled first, then the rows of each shard in that order.
+ */
+async function expectedBatches(reader: EmbeddingStoreReader, ranges: ShardRange[], batchSize: number, seed: number | undefined, epoch: number): Promise<{ xs: number[]; ys: number[] }[]> {
+  const { maxLen, hidden } = reader.manifest;
+  const rowSize = maxLen * hidden;
+  const order = [...ranges];
+  const random = seed === undefined ? undefined : seededRandom(deriveSeed(seed, epoch));
+  if (random) shuffleInPlace(order, random);
+  const rows: { x: Float32Array; y: number }[] = [];
+  for (const range of order) {
+    const shard = await reader.readShard(range.shard);
+    const idx = Uint32Array.from({ length: range.to - range.from }, (_, i) => range.from + i);
+    if (random) shuffleInPlace(idx, random);
+    for (const r of idx) rows.push({ x: shard.embeddings.subarray(r * rowSize, (r + 1) * rowSize), y: shard.labels[r] });
+  }
+  const out: { xs: number[]; ys: number[] }[] = [];
+  for (let i = 0; i < rows.length; i += batchSize) {
+    const part = rows.slice(i, i + batchSize);
+    out.push({ xs: part.flatMap((p) => [...p.x]), ys: part.map((p) => p.y) });
+  }
+  return out;
+}
+
+/** A reader that counts shard reads and lets each read finish only on a later event-loop turn. */
+function countingReader(reader: EmbeddingStoreReader): { source: ShardSource; started: number[]; finished: number[] } {
+  const started: number[] = [];
+  const finished: number[] = [];
+  const source: ShardSource = {
+    manifest: reader.manifest,
+    async readShard(index: number) {
+      started.push(index);
+      const shard = await reader.readShard(index);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      finished.push(index);
+      return shard;
+    },
+  };
+  return { source, started, finished };
+}
+
+describe('ShardDataset prefetch', () => {
+  const layouts: { shards: number[]; validation: number; batch: number }[] = [
+    { shards: [7, 5, 6], validation: 0, batch: 4 },
+    { shards: [3], validation: 0, batch: 5 },
+    { shards: [1, 1, 1, 1, 1], validation: 0, batch: 2 },
+    { shards: [9, 2, 9, 4], validation: 6, batch: 3 },
+    { shards: [4, 4, 4], validation: 0, batch: 4 },
+  ];
+  for (const { shards, validation, batch } of layouts) {
+    it(`gives the same batches in the same order at every depth: shards [${shards}], batch ${batch}`, async () => {
+      const { reader } = await writeSyntheticStore({ shardSizes: shards, maxLen: 3, hidden: 4 });
+      const { train, validation: held } = splitRanges(shards, validation);
+      for (const ranges of held.length ? [train, held] : [train]) {
+        for (const seed of [undefined, 1, 42]) {
+          for (const epoch of [0, 3]) {
+            const expected = await expectedBatches(reader, ranges, batch, seed, epoch);
+            for (const prefetch of [0, 1, 2, 5]) {
+              const ds = new ShardDataset(reader, ranges, batch, seed, { prefetch });
+              ds.epoch = epoch;
+              const got = await batches(ds);
+              expect(got.map((b) => ({ xs: [...b.xs], ys: [...b.ys] })), `seed ${seed}, epoch ${epoch}, prefetch ${prefetch}`).toEqual(expected);
+              expect(got.length).toBe(ds.size);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  it('reads the next shards while the current one is batched, never more than depth ahead', async () => {
+    const sizes = [6, 6, 6, 6, 6, 6];
+    const { reader } = await writeSyntheticStore({ shardSizes: sizes, maxLen: 2, hidden: 3 });
+    for (const prefetch of [0, 1, 2]) {
+      const { source, started, finished } = countingReader(reader);
+      const ds = new ShardDataset(source, splitRanges(sizes, 0).train, 3, 5, { prefetch });
+      const it = await ds.iterator();
+      let yielded = 0;
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        yielded += r.value.xs.shape[0];
+        tf.dispose([r.value.xs, r.value.ys]);
+        // The shard holding the last row yielded is position `current` in read order: reads
+        // never run more than `prefetch` shards past it (memory: prefetch + 1 shards).
+        const current = Math.ceil(yielded / 6) - 1;
+        expect(started.length, `prefetch ${prefetch}`).toBeLessThanOrEqual(current + 1 + prefetch);
+        if (yielded % 6 === 3) {
+          // Half-way through a shard the reads ahead of it have been started...
+          expect(started.length).toBe(Math.min(current + 1 + prefetch, sizes.length));
+        }
+      }
+      expect(started).toHaveLength(sizes.length);
+      expect(finished).toHaveLength(sizes.length);
+    }
+  });
+
+  it('lets a prefetched read finish while the consumer never leaves the microtask queue', async () => {
+    // The trainer may await nothing but next(): prefetched I/O must still progress.
+    const sizes = [6, 6];
+    const { reader } = await writeSyntheticStore({ shardSizes: sizes, maxLen: 2, hidden: 3 });
+    const loaded = [await reader.readShard(0), await reader.readShard(1)];
+    let done = 0;
+    const source: ShardSource = {
+      manifest: reader.manifest,
+      async readShard(index: number) {
+        // Shard 0 is ready at once; shard 1 needs three event-loop turns, as a real read does.
+        for (let turn = 0; turn < (index === 0 ? 0 : 3); turn++) await new Promise((resolve) => setImmediate(resolve));
+        done++;
+        return loaded[index];
+      },
+    };
+    const it = await new ShardDataset(source, splitRanges(sizes, 0).train, 1, undefined, { prefetch: 1 }).iterator();
+    for (let i = 0; i < 6; i++) {
+      const r = await it.next();
+      if (!r.done) tf.dispose([r.value.xs, r.value.ys]);
+    }
+    expect(done).toBe(2); // shard 1 is decoded before batching reaches it
+  });
+
+  it('reports a failed prefetch when its shard is reached, not as an unhandled rejection', async () => {
+    const sizes = [4, 4, 4];
+    const { reader } = await writeSyntheticStore({ shardSizes: sizes, maxLen: 2, hidden: 3 });
+    const source: ShardSource = {
+      manifest: reader.manifest,
+      readShard: (index: number) => (index === 2 ? Promise.reject(new Error('shard 2 is gone')) : reader.readShard(index)),
+    };
+    const it = await new ShardDataset(source, splitRanges(sizes, 0).train, 4, undefined, { prefetch: 2 }).iterator();
+    const first = await it.next();
+    if (!first.done) tf.dispose([first.value.xs, first.value.ys]);
+    await new Promise((resolve) => setTimeout(resolve, 10)); // the rejection has happened by now
+    const second = await it.next();
+    if (!second.done) tf.dispose([second.value.xs, second.value.ys]);
+    await expect(it.next()).rejects.toThrow('shard 2 is gone');
+  });
+
+  it('rejects a prefetch depth that is not a non-negative integer', async () => {
+    const { reader } = await writeSyntheticStore({ shardSizes: [2], maxLen: 2, hidden: 3 });
+    expect(() => new ShardDataset(reader, splitRanges([2], 0).train, 1, undefined, { prefetch: -1 })).toThrow(/prefetch must be an integer >= 0, received -1/);
+    expect(() => new ShardDataset(reader, splitRanges([2], 0).train, 1, undefined, { prefetch: 1.5 })).toThrow(/prefetch/);
   });
 });
