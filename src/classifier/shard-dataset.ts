@@ -129,7 +129,7 @@ export class ShardDataset {
     let nextRange = 0;
     const ahead: PendingShard[] = [];
     let shard: EmbeddingShard | undefined;
-    let order = new Uint32Array(0);
+    let order: Uint32Array = new Uint32Array(0);
     let pos = 0;
 
     // Row orders are drawn when a read starts, and reads start in shard order, so the
