@@ -64,7 +64,7 @@ export class EmbeddingStoreReader {
     }
     const key = joinKey(this.prefix, entry.key);
     const where = `Embeddings shard ${index} (${this.store.location}/${key})`;
-    const file = await this.store.get(key);
+    const file = await this.store.get(key, { expectedBytes: entry.bytes });
     const sha256 = createHash('sha256').update(file).digest('hex');
     if (file.byteLength !== entry.bytes || sha256 !== entry.sha256) {
       throw new SimpairError(

@@ -10,7 +10,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NotFoundError, SimpairError } from '../errors.ts';
-import type { ObjectStore } from './object-store.ts';
+import { runPool } from '../util/run-pool.ts';
+import { parseContentRange, planByteRanges, rangeHeader, type ByteRange } from './byte-ranges.ts';
+import type { GetOptions, ObjectStore } from './object-store.ts';
 
 const MIB = 1024 * 1024;
 /** S3 refuses multipart parts under 5 MiB (except the last one). */
@@ -38,6 +40,10 @@ export interface S3ObjectStoreOptions {
   readonly uploadConcurrency?: number;
   /** Keys per ListObjectsV2 page (S3 caps it at 1000). @default 1000 */
   readonly listPageSize?: number;
+  /** `get` reads objects larger than this in ranged GETs of this many bytes. @default 8 MiB */
+  readonly readPartSize?: number;
+  /** Ranged GETs of one `get` in flight at once. @default 8 */
+  readonly readConcurrency?: number;
 }
 
 /**
@@ -59,6 +65,8 @@ export class S3ObjectStore implements ObjectStore {
   private readonly partSize: number;
   private readonly uploadConcurrency: number;
   private readonly listPageSize: number;
+  private readonly readPartSize: number;
+  private readonly readConcurrency: number;
 
   constructor(options: S3ObjectStoreOptions) {
     const {
@@ -72,12 +80,16 @@ export class S3ObjectStore implements ObjectStore {
       partSize = 8 * MIB,
       uploadConcurrency = 4,
       listPageSize = 1000,
+      readPartSize = 8 * MIB,
+      readConcurrency = 8,
     } = options;
     const problems: string[] = [];
     if (!bucket) problems.push('bucket must be a non-empty bucket name');
     if (partSize < MIN_PART_SIZE) problems.push(`partSize is ${partSize} bytes; S3 needs at least ${MIN_PART_SIZE} (5 MiB)`);
     if (!(listPageSize >= 1 && listPageSize <= 1000)) problems.push(`listPageSize is ${listPageSize}; use 1..1000`);
     if (!(uploadConcurrency >= 1)) problems.push(`uploadConcurrency is ${uploadConcurrency}; use 1 or more`);
+    if (!(Number.isSafeInteger(readPartSize) && readPartSize >= 1)) problems.push(`readPartSize is ${readPartSize}; use a whole number of bytes >= 1`);
+    if (!(Number.isInteger(readConcurrency) && readConcurrency >= 1)) problems.push(`readConcurrency is ${readConcurrency}; use 1 or more`);
     if (prefix.startsWith('/')) problems.push(`prefix "${prefix}" starts with "/"; S3 keys have no leading slash`);
     if (problems.length) throw new SimpairError(`Invalid S3ObjectStore options: ${problems.join('; ')}.`);
 
@@ -92,6 +104,8 @@ export class S3ObjectStore implements ObjectStore {
     this.partSize = partSize;
     this.uploadConcurrency = uploadConcurrency;
     this.listPageSize = listPageSize;
+    this.readPartSize = readPartSize;
+    this.readConcurrency = readConcurrency;
   }
 
   private key(key: string): string {
@@ -101,15 +115,14 @@ export class S3ObjectStore implements ObjectStore {
     return this.prefix + key;
   }
 
-  async get(key: string): Promise<Uint8Array> {
-    const body = await this.getBody(key);
-    if (body === undefined) return new Uint8Array();
-    if (typeof (body as { transformToByteArray?: unknown }).transformToByteArray === 'function') {
-      return (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(Buffer.from(chunk));
-    return Buffer.concat(chunks);
+  /**
+   * Whole object. With `expectedBytes` over `readPartSize` (a manifest knows the size), it
+   * comes in parallel ranged GETs ({@link getInParts}); otherwise in one GET.
+   */
+  async get(key: string, options: GetOptions = {}): Promise<Uint8Array> {
+    const { expectedBytes } = options;
+    if (expectedBytes !== undefined && expectedBytes > this.readPartSize) return this.getInParts(key, expectedBytes);
+    return bodyBytes(await this.getBody(key));
   }
 
   async getStream(key: string): Promise<Readable> {
@@ -128,6 +141,56 @@ export class S3ObjectStore implements ObjectStore {
       if (isNotFound(err)) throw new NotFoundError(`No object "${key}" in ${this.location}.`, { cause: err });
       throw err;
     }
+  }
+
+  /**
+   * Whole object of `totalBytes` through ranged GETs of `readPartSize` bytes (cut by
+   * {@link planByteRanges}), `readConcurrency` in flight: one S3 connection tops out far
+   * below an instance's bandwidth, parallel ranges do not. Every range must report the same
+   * ETag, so an object replaced mid-read is an error, never a mix of two versions. When the
+   * object is not `totalBytes` long (or the server ignores ranges) it falls back to one
+   * plain GET, so the caller's own size check reports it.
+   *
+   * @throws NotFoundError when the object is absent.
+   * @example
+   * const bytes = await store.getInParts('embeddings/run-1/shard-00000.safetensors', entry.bytes);
+   */
+  async getInParts(key: string, totalBytes: number): Promise<Uint8Array> {
+    const parts = planByteRanges(totalBytes, this.readPartSize);
+    const out = new Uint8Array(totalBytes);
+    const etags = new Set<string | undefined>();
+    let sizeDiffers = false;
+    try {
+      await runPool(parts, this.readConcurrency, async (part) => {
+        const got = await this.getRange(key, part);
+        if (got?.range?.total !== totalBytes || got.range.start !== part.start || got.bytes.byteLength !== part.end - part.start + 1) {
+          sizeDiffers = true;
+          throw new SimpairError('size differs'); // stops the pool; handled below
+        }
+        etags.add(got.etag);
+        out.set(got.bytes, part.start);
+      });
+    } catch (err) {
+      if (!sizeDiffers) throw err;
+      return bodyBytes(await this.getBody(key));
+    }
+    if (etags.size > 1) {
+      throw new SimpairError(`Object "${key}" in ${this.location} was replaced while being read in ranges (ETags ${[...etags].join(', ')}). Retry.`);
+    }
+    return out;
+  }
+
+  /** One ranged GET; undefined when the range is not satisfiable (past the object's end). */
+  private async getRange(key: string, part: ByteRange): Promise<{ bytes: Uint8Array; range?: { start: number; end: number; total: number }; etag?: string } | undefined> {
+    let out;
+    try {
+      out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key), Range: rangeHeader(part) }));
+    } catch (err) {
+      if (isNotFound(err)) throw new NotFoundError(`No object "${key}" in ${this.location}.`, { cause: err });
+      if (errorName(err) === 'InvalidRange' || httpStatus(err) === 416) return undefined;
+      throw err;
+    }
+    return { bytes: await bodyBytes(out.Body), range: parseContentRange(out.ContentRange), etag: out.ETag };
   }
 
   async put(key: string, body: Uint8Array | string): Promise<void> {
@@ -176,6 +239,26 @@ export class S3ObjectStore implements ObjectStore {
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
   }
+}
+
+/** An SDK response body (a Readable in Node, a web stream elsewhere) as bytes. */
+async function bodyBytes(body: unknown): Promise<Uint8Array> {
+  if (body === undefined) return new Uint8Array();
+  if (typeof (body as { transformToByteArray?: unknown }).transformToByteArray === 'function') {
+    return (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Uint8Array | string>) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+function errorName(err: unknown): string | undefined {
+  const e = err as { name?: string; Code?: string };
+  return e?.name ?? e?.Code;
+}
+
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
 
 function isNotFound(err: unknown): boolean {

@@ -119,3 +119,90 @@ describe('S3ObjectStore', () => {
     expect(new S3ObjectStore({ bucket: 'b', client }).location).toBe('s3://b/');
   });
 });
+
+/** A fake S3 object answering GetObject ranges as S3 does (206, Content-Range, ETag). */
+function serveObject(body: Uint8Array, options: { etag?: (call: number) => string; delayMs?: number } = {}): { inFlight: () => number; maxInFlight: () => number } {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let call = 0;
+  s3.on(GetObjectCommand).callsFake(async (input: { Range?: string }) => {
+    const n = call++;
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try {
+      if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+      const ETag = options.etag?.(n) ?? '"v1"';
+      const m = input.Range ? /^bytes=(\d+)-(\d+)$/.exec(input.Range) : null;
+      if (!m) return { Body: Readable.from([Buffer.from(body)]), ETag };
+      const start = Number(m[1]);
+      if (start >= body.length) throw Object.assign(new Error('The requested range is not satisfiable'), { name: 'InvalidRange', $metadata: { httpStatusCode: 416 } });
+      const end = Math.min(Number(m[2]), body.length - 1);
+      return { Body: Readable.from([Buffer.from(body.subarray(start, end + 1))]), ContentRange: `bytes ${start}-${end}/${body.length}`, ETag };
+    } finally {
+      inFlight--;
+    }
+  });
+  return { inFlight: () => inFlight, maxInFlight: () => maxInFlight };
+}
+
+describe('S3ObjectStore ranged reads', () => {
+  const body = Uint8Array.from({ length: 20 }, (_, i) => i * 7);
+
+  it('reads an object of known size over readPartSize as parallel ranged GETs', async () => {
+    serveObject(body);
+    const got = await store({ readPartSize: 8 }).get('emb/shard.bin', { expectedBytes: 20 });
+    expect(Buffer.from(got).equals(Buffer.from(body))).toBe(true);
+    const inputs = s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input);
+    expect(inputs).toEqual([
+      { Bucket: 'b', Key: 'p/emb/shard.bin', Range: 'bytes=0-7' },
+      { Bucket: 'b', Key: 'p/emb/shard.bin', Range: 'bytes=8-15' },
+      { Bucket: 'b', Key: 'p/emb/shard.bin', Range: 'bytes=16-19' },
+    ]);
+  });
+
+  it('uses one plain GET without a size or for an object of one part', async () => {
+    serveObject(body);
+    expect([...(await store({ readPartSize: 8 }).get('x'))]).toEqual([...body]);
+    expect([...(await store({ readPartSize: 64 }).get('x', { expectedBytes: 20 }))]).toEqual([...body]);
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Range)).toEqual([undefined, undefined]);
+  });
+
+  it('keeps at most readConcurrency ranges in flight', async () => {
+    const big = Uint8Array.from({ length: 100 }, (_, i) => i);
+    const fake = serveObject(big, { delayMs: 5 });
+    const got = await store({ readPartSize: 10, readConcurrency: 3 }).getInParts('big', 100);
+    expect([...got]).toEqual([...big]);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(10);
+    expect(fake.maxInFlight()).toBe(3);
+  });
+
+  it('falls back to one plain GET when the object is not the expected size', async () => {
+    for (const expectedBytes of [30, 12]) {
+      s3.reset();
+      serveObject(body);
+      const got = await store({ readPartSize: 8, readConcurrency: 1 }).get('x', { expectedBytes });
+      expect([...got]).toEqual([...body]); // the caller's own size check reports the difference
+      expect(s3.commandCalls(GetObjectCommand).at(-1)?.args[0].input.Range).toBeUndefined();
+    }
+  });
+
+  it('takes the whole body from a server that ignores Range', async () => {
+    s3.on(GetObjectCommand).callsFake(async () => ({ Body: Readable.from([Buffer.from(body)]) }));
+    expect([...(await store({ readPartSize: 8, readConcurrency: 1 }).get('x', { expectedBytes: 20 }))]).toEqual([...body]);
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Range)).toEqual(['bytes=0-7', undefined]);
+  });
+
+  it('fails, naming the key, when the object is replaced between ranges', async () => {
+    serveObject(body, { etag: (call) => (call === 0 ? '"v1"' : '"v2"') });
+    await expect(store({ readPartSize: 8 }).get('moving', { expectedBytes: 20 })).rejects.toThrow(/"moving" in s3:\/\/b\/p\/ was replaced while being read/);
+  });
+
+  it('maps a missing object to NotFoundError on the ranged path', async () => {
+    s3.on(GetObjectCommand).rejects(notFound());
+    await expect(store({ readPartSize: 8 }).getInParts('gone', 20)).rejects.toThrow(NotFoundError);
+  });
+
+  it('rejects read options out of range', () => {
+    expect(() => store({ readPartSize: 0, readConcurrency: 0 })).toThrow(/readPartSize is 0.*; readConcurrency is 0/);
+  });
+});
