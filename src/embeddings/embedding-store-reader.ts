@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ShapeMismatchError, SimpairError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { log } from '../util/log.ts';
 import { float16ArrayToFloat32 } from './float16.ts';
-import { MANIFEST_FILE, joinKey, parseEmbeddingManifest, type EmbeddingManifest } from './manifest.ts';
+import { MANIFEST_FILE, joinKey, parseEmbeddingManifest, type EmbeddingManifest, type EmbeddingShardEntry } from './manifest.ts';
 import { asFloat16Bits, asFloat32, decodeSafetensors, type SafetensorsEntry } from './safetensors.ts';
+import type { ShardCache } from './shard-cache.ts';
 import { checkLabels } from './write-embedding-shard.ts';
 
 /** One shard in memory: embeddings `[count, maxLen, hidden]` row-major, labels 0/1. */
@@ -13,12 +15,24 @@ export interface EmbeddingShard {
   readonly count: number;
 }
 
+/** Options of {@link EmbeddingStoreReader.open}. */
+export interface EmbeddingStoreReaderOptions {
+  /**
+   * Local copies of the shards: the first read of a shard from the store writes one, later
+   * reads (later epochs) come from it. Every copy is checked against the manifest's size
+   * and SHA-256 like a remote read; a bad copy is dropped and the shard read again.
+   * @default undefined (every read goes to the store)
+   */
+  readonly cache?: ShardCache;
+}
+
 /**
  * Reads an embeddings prefix written by {@link writeEmbeddingShard} and
  * {@link writeEmbeddingManifest}, one shard at a time so memory stays at one shard.
  *
  * @example
  * const reader = await EmbeddingStoreReader.open(store, 'embeddings/run-1/');
+ * const cached = await EmbeddingStoreReader.open(s3Store, 'embeddings/run-1/', { cache: await ShardCache.create() });
  * for (let i = 0; i < reader.manifest.shards.length; i++) {
  *   const { embeddings, labels, count } = await reader.readShard(i);
  * }
@@ -29,10 +43,11 @@ export class EmbeddingStoreReader {
     readonly prefix: string,
     /** The validated manifest. */
     readonly manifest: EmbeddingManifest,
+    private readonly cache?: ShardCache,
   ) {}
 
   /** Reads and validates `manifest.json` under `prefix`. */
-  static async open(store: ObjectStore, prefix: string): Promise<EmbeddingStoreReader> {
+  static async open(store: ObjectStore, prefix: string, options: EmbeddingStoreReaderOptions = {}): Promise<EmbeddingStoreReader> {
     const key = joinKey(prefix, MANIFEST_FILE);
     const bytes = await store.get(key);
     let json: unknown;
@@ -41,7 +56,7 @@ export class EmbeddingStoreReader {
     } catch (err) {
       throw new SimpairError(`${store.location}/${key} is not JSON: ${(err as Error).message}.`, { cause: err });
     }
-    return new EmbeddingStoreReader(store, prefix, parseEmbeddingManifest(json, `${store.location}/${key}`));
+    return new EmbeddingStoreReader(store, prefix, parseEmbeddingManifest(json, `${store.location}/${key}`), options.cache);
   }
 
   /** Number of shards. */
@@ -64,14 +79,7 @@ export class EmbeddingStoreReader {
     }
     const key = joinKey(this.prefix, entry.key);
     const where = `Embeddings shard ${index} (${this.store.location}/${key})`;
-    const file = await this.store.get(key, { expectedBytes: entry.bytes });
-    const sha256 = createHash('sha256').update(file).digest('hex');
-    if (file.byteLength !== entry.bytes || sha256 !== entry.sha256) {
-      throw new SimpairError(
-        `${where} is ${file.byteLength} bytes with SHA-256 ${sha256}, the manifest says ${entry.bytes} bytes and ${entry.sha256}; ` +
-          `the shard was changed or truncated. Re-create the embeddings.`,
-      );
-    }
+    const file = await this.fetchVerified(entry, key, where);
     const { tensors } = decodeSafetensors(file, where);
     const emb = required(tensors, 'embeddings', where);
     const lab = required(tensors, 'labels', where);
@@ -94,6 +102,31 @@ export class EmbeddingStoreReader {
     const embeddings = emb.dtype === 'F16' ? float16ArrayToFloat32(asFloat16Bits(emb)) : asFloat32(emb);
     return { embeddings, labels: Float32Array.from(labels), count };
   }
+
+  /** The shard's bytes, from the cache when it has a good copy, checked against the manifest. */
+  private async fetchVerified(entry: EmbeddingShardEntry, key: string, where: string): Promise<Uint8Array> {
+    const { cache } = this;
+    const local = await cache?.read(entry.key, entry.bytes);
+    if (local !== undefined && cache !== undefined) {
+      if (sha256Hex(local) === entry.sha256) return local;
+      log('warn', 'Cached embeddings shard does not match the manifest; reading it from the store again', { shard: key, cacheDir: cache.dir });
+      await cache.evict(entry.key);
+    }
+    const file = await this.store.get(key, { expectedBytes: entry.bytes });
+    const sha256 = sha256Hex(file);
+    if (file.byteLength !== entry.bytes || sha256 !== entry.sha256) {
+      throw new SimpairError(
+        `${where} is ${file.byteLength} bytes with SHA-256 ${sha256}, the manifest says ${entry.bytes} bytes and ${entry.sha256}; ` +
+          `the shard was changed or truncated. Re-create the embeddings.`,
+      );
+    }
+    await cache?.write(entry.key, file);
+    return file;
+  }
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function required(tensors: ReadonlyMap<string, SafetensorsEntry>, name: string, where: string): SafetensorsEntry {
