@@ -1,13 +1,16 @@
 /**
  * Entry point of the AWS Batch training container: trains the run named by SIMPAIR_RUN_ID
  * from its embedding shards in SIMPAIR_BUCKET and writes the model and metrics back, through
- * the core's trainRun. Exit code 1 on failure, so Batch marks the job failed and the state
- * machine's Catch records the run as FAILED.
+ * the core's trainRun. Shards are read from S3 in the first epoch and from a local-disk copy
+ * after that (removed when the job ends). Exit code 1 on failure, so Batch marks the job
+ * failed and the state machine's Catch records the run as FAILED.
  */
 import { ENV_NAMES } from '../functions/commons/env-names.ts';
 import { requireEnv } from '../functions/commons/env.ts';
 import { createLogger } from '../functions/commons/logger.ts';
+import { ShardCache, type ShardCacheOptions } from '../src/embeddings/shard-cache.ts';
 import { trainRun } from '../src/pipeline/cloud-steps.ts';
+import type { ObjectStore } from '../src/storage/object-store.ts';
 import { S3ObjectStore } from '../src/storage/s3-object-store.ts';
 
 const logger = createLogger({ service: 'training' });
@@ -19,9 +22,24 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<{ runI
   const store = new S3ObjectStore({ bucket });
   logger.info('Training started', { runId, bucket, backend: env.SIMPAIR_TF_BACKEND ?? 'auto' });
   const started = Date.now();
-  const result = await trainRun(store, { runId });
+  const result = await trainCachingShards(store, runId);
   logger.info('Training finished', { runId, modelVersion: result.modelVersion, seconds: Math.round((Date.now() - started) / 1000) });
   return result;
+}
+
+/**
+ * Trains a run with a local-disk cache of its embedding shards (in the OS temporary folder
+ * unless `parentDir` says otherwise): the first epoch reads each shard from the store,
+ * later epochs from disk. The cache is removed when training ends, failed or not.
+ */
+export async function trainCachingShards(store: ObjectStore, runId: string, cacheOptions: ShardCacheOptions = {}): Promise<{ runId: string; modelVersion: string }> {
+  const shardCache = await ShardCache.create(cacheOptions);
+  try {
+    return await trainRun(store, { runId }, { shardCache });
+  } finally {
+    logger.info('Shard cache', { dir: shardCache.dir, bytes: shardCache.bytes, ...shardCache.stats });
+    await shardCache.clear();
+  }
 }
 
 const isEntry = process.argv[1]?.endsWith('training/entry.ts');

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parseDataset, type DatasetOptions } from '../data/index.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
-import { EmbeddingStoreReader, writeEmbeddingManifest, writeEmbeddingShard, type ShardInfo } from '../embeddings/index.ts';
+import { EmbeddingStoreReader, writeEmbeddingManifest, writeEmbeddingShard, type ShardCache, type ShardInfo } from '../embeddings/index.ts';
 import { buildBiLstm, initTfBackend, saveClassifier, trainClassifier } from '../classifier/index.ts';
 import { NotFoundError, RequestError, SimpairError } from '../errors.ts';
 import { resolveModelSource } from '../model-source/index.ts';
@@ -253,11 +253,14 @@ export async function finalizeEmbeddings(store: ObjectStore, input: { runId: str
   return { runId: run.runId, count: manifest.count };
 }
 
-/** Trains the Bi-LSTM streaming the run's embedding shards; saves it under models/{version}/ (not yet live). */
-export async function trainRun(store: ObjectStore, input: { runId: string }): Promise<{ runId: string; modelVersion: string }> {
+/**
+ * Trains the Bi-LSTM streaming the run's embedding shards; saves it under models/{version}/ (not yet live).
+ * With `shardCache` (the Batch job) only the first epoch reads shards from the store.
+ */
+export async function trainRun(store: ObjectStore, input: { runId: string }, options: { shardCache?: ShardCache } = {}): Promise<{ runId: string; modelVersion: string }> {
   const run = await getRun(store, input.runId);
   const { backend } = await initTfBackend();
-  const reader = await EmbeddingStoreReader.open(store, keys.embeddings(run.runId));
+  const reader = await EmbeddingStoreReader.open(store, keys.embeddings(run.runId), { cache: options.shardCache });
   const { maxLen, hidden } = reader.manifest;
   const masked = reader.manifest.padding === 'dynamic';
   const model = buildBiLstm({ maxLen, hidden, seed: run.options.seed, maskPadding: masked });
