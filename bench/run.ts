@@ -16,6 +16,7 @@ import { note } from './lib/log.ts';
 import { cpuSnapshot, machineInfo, otherCpuLoad } from './lib/machine.ts';
 import { findReferencePython } from './lib/python.ts';
 import { runAccuracyStage } from './stages/accuracy.ts';
+import { runDatapathStage } from './stages/datapath.ts';
 import { runEmbeddingStage } from './stages/embedding.ts';
 import { runInteropStage } from './stages/interop.ts';
 import { runPredictionStage } from './stages/prediction.ts';
@@ -25,10 +26,10 @@ import { runSizesStage } from './stages/sizes.ts';
 import { runTokenizerStage } from './stages/tokenizer.ts';
 import { runTrainingStage } from './stages/training.ts';
 
-const STAGES = ['tokenizer', 'embedding', 'training', 'accuracy', 'reference', 'prediction', 'interop', 'sizes', 'profile'] as const;
+const STAGES = ['tokenizer', 'embedding', 'training', 'datapath', 'accuracy', 'reference', 'prediction', 'interop', 'sizes', 'profile'] as const;
 type Stage = (typeof STAGES)[number];
 const DEFAULT_STAGES: Record<BenchMode, readonly Stage[]> = {
-  quick: ['tokenizer', 'embedding', 'training', 'reference', 'prediction', 'interop', 'sizes'],
+  quick: ['tokenizer', 'embedding', 'training', 'datapath', 'reference', 'prediction', 'interop', 'sizes'],
   full: STAGES,
 };
 
@@ -102,6 +103,7 @@ try {
   await stage('tokenizer', () => runTokenizerStage(ctx));
   await stage('embedding', () => runEmbeddingStage(ctx));
   await stage('training', () => runTrainingStage(ctx));
+  await stage('datapath', () => runDatapathStage(ctx));
   await stage('accuracy', () => runAccuracyStage(ctx));
   await stage('reference', () => runReferenceStage(ctx));
   if (cli.stages.includes('accuracy') && !cli.stages.includes('reference') && ctx.refPython) {

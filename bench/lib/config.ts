@@ -31,6 +31,8 @@ export interface BenchSizes {
   /** Pairs the Python reference embeds for its throughput figures. */
   readonly referenceEmbedPairs: number;
   readonly interopPairs: number;
+  /** Data path at bert-base shape: synthetic shards of [maxLen, hidden] rows. */
+  readonly datapath: { readonly shards: number; readonly rowsPerShard: number; readonly maxLen: number; readonly hidden: number };
 }
 
 /** One training configuration: Keras (Python) or a TF.js backend with an LSTM path. */
@@ -68,6 +70,7 @@ export const SIZES: Record<BenchMode, BenchSizes> = {
     validationSplit: 0.1,
     referenceEmbedPairs: 256,
     interopPairs: 100,
+    datapath: { shards: 4, rowsPerShard: 64, maxLen: 128, hidden: 768 },
   },
   full: {
     tokenizerPairs: 4076,
@@ -89,5 +92,6 @@ export const SIZES: Record<BenchMode, BenchSizes> = {
     validationSplit: 0.1,
     referenceEmbedPairs: 512,
     interopPairs: 100,
+    datapath: { shards: 8, rowsPerShard: 128, maxLen: 128, hidden: 768 },
   },
 };

@@ -1,4 +1,5 @@
 import type { AccuracyResult } from '../stages/accuracy.ts';
+import type { DatapathResult } from '../stages/datapath.ts';
 import { embeddingKey, type EmbeddingConfigResult } from '../stages/embedding.ts';
 import type { InteropResult } from '../stages/interop.ts';
 import type { PredictionResult } from '../stages/prediction.ts';
@@ -6,7 +7,7 @@ import type { StageProfile } from '../stages/profile.ts';
 import type { SizeEntry } from '../stages/sizes.ts';
 import type { TokenizerResult } from '../stages/tokenizer.ts';
 import type { PathTraining, TrainingResult } from '../stages/training.ts';
-import type { BenchContext, Figure } from './context.ts';
+import { fmt, type BenchContext, type Figure } from './context.ts';
 import { mean, ratio, steadyEpochSeconds } from './stats.ts';
 
 const MiB = 2 ** 20;
@@ -25,6 +26,7 @@ export function buildFigures(ctx: BenchContext): Figure[] {
     tokenizer?: TokenizerResult;
     embedding?: EmbeddingConfigResult[];
     training?: TrainingResult;
+    datapath?: DatapathResult;
     accuracy?: AccuracyResult;
     prediction?: PredictionResult;
     sizes?: SizeEntry[];
@@ -137,6 +139,8 @@ export function buildFigures(ctx: BenchContext): Figure[] {
     f.push({ section: 'embedding', name: `end to end: tokenize + BERT, MiniLM float32 L${ctx.sizes.maxLen} b32, MRPC`, value: ours, unit: 'pairs/s', reference: recipe.embedPairsPerSecond, ratio: ratio(ours, recipe.embedPairsPerSecond), note: 'ref: recipe (BertTokenizer + TFBertModel eager); ours incl. shard writing' });
   }
 
+  if (r.datapath) datapathFigures(r.datapath, f);
+
   if (r.prediction) {
     const p = r.prediction;
     f.push({ section: 'prediction', name: 'warm latency p50, one pair, POST /predict', value: p.warm.p50, unit: 'ms', note: `${p.warmRequests} sequential requests` });
@@ -164,4 +168,37 @@ export function buildFigures(ctx: BenchContext): Figure[] {
     }
   }
   return f;
+}
+
+/** Data path rows: what the GPU needs, what each source delivers, the prefetch effect. */
+function datapathFigures(d: DatapathResult, f: Figure[]): void {
+  const shape = `bert-base [${d.maxLen}, ${d.hidden}]`;
+  for (const [dtype, bytes] of Object.entries(d.bytesPerRow)) {
+    f.push({
+      section: 'datapath',
+      name: `needed by the GPU, ${dtype}, ${shape}, batch ${d.batchSize}`,
+      value: (d.neededRowsPerSecond * bytes) / 1e6,
+      unit: 'MB/s',
+      note: `${fmt(d.neededRowsPerSecond)} rows/s at an assumed ${d.assumedGpuStepMs} ms GPU step; ${fmt(bytes / 1024)} KiB/row`,
+    });
+  }
+  for (const run of d.runs.filter((x) => x.stepMs === 0)) {
+    f.push({
+      section: 'datapath',
+      name: `reader, ${run.dtype}, ${run.source}`,
+      value: run.rowsPerSecond,
+      unit: 'rows/s',
+      note: `${fmt(run.megabytesPerSecond)} MB/s; ${fmt(run.rowsPerSecond / d.neededRowsPerSecond, 2)}x the GPU's need; peak RSS ${fmt(run.peakRssMiB)} MiB; ${d.rows} rows in shards of ${d.rowsPerShard}`,
+    });
+  }
+  for (const run of d.runs.filter((x) => x.stepMs > 0)) {
+    const computeSeconds = run.epochSeconds - run.waitSeconds;
+    f.push({
+      section: 'datapath',
+      name: `epoch with a ${run.stepMs} ms step, ${run.dtype}, ${run.source}, prefetch ${run.prefetch}`,
+      value: run.epochSeconds,
+      unit: 's',
+      note: `waited ${fmt(run.waitSeconds)} s for data (${fmt((100 * run.waitSeconds) / run.epochSeconds)}%), steps ${fmt(computeSeconds)} s; peak RSS ${fmt(run.peakRssMiB)} MiB`,
+    });
+  }
 }
