@@ -17,6 +17,7 @@ import { FsObjectStore } from '../storage/fs-object-store.ts';
 import { startProgress } from '../util/progress.ts';
 import { addDatasetOptions, datasetOptionsFrom } from './dataset-options.ts';
 import { table } from './format.ts';
+import { checkOutputPaths } from './output-paths.ts';
 import { writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 
@@ -54,10 +55,15 @@ function print(json: boolean, value: unknown, human: string): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human);
 }
 
-/** Writes skipped rows (with --skip-invalid) to a report in the working directory, never beside read-only data. */
+/** Where --skip-invalid's report of `data` goes: --skipped-report, else the working directory (never beside read-only data). */
+function skippedReportPath(data: string, reportPath: string | undefined): string {
+  return reportPath ?? `${basename(data)}.skipped.jsonl`;
+}
+
+/** Writes skipped rows (with --skip-invalid) to their report. */
 async function reportSkipped(result: DatasetReadResult, reportPath: string | undefined): Promise<void> {
   if (!result.skipped.length) return;
-  const path = reportPath ?? `${basename(result.file)}.skipped.jsonl`;
+  const path = skippedReportPath(result.file, reportPath);
   await writeSkippedReport(path, result.skipped);
   process.stderr.write(`simpair: skipped ${result.skipped.length} invalid rows of ${result.file}; see ${path}\n`);
 }
@@ -79,6 +85,7 @@ export function buildCli(): Command {
       .requiredOption('--data <file>', 'dataset file (MRPC TSV, or TSV/CSV/JSONL with sentence1/sentence2/label)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (opts) => {
+    if (opts.skipInvalid) await checkOutputPaths([{ flag: '--skipped-report', path: skippedReportPath(opts.data, opts.skippedReport) }], [{ flag: '--data', path: opts.data }]);
     const result = await readDataset(opts.data, datasetOptionsFrom(opts));
     await reportSkipped(result, opts.skippedReport);
     const value = { file: result.file, format: result.format, ...result.counts, columns: result.columns, sha256: result.sha256 };
@@ -189,6 +196,11 @@ export function buildCli(): Command {
       .option('--report <file>', 'also write an HTML report with the ROC curve')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (opts) => {
+    const outputs = [
+      ...(opts.report ? [{ flag: '--report', path: opts.report as string }] : []),
+      ...(opts.skipInvalid ? [{ flag: '--skipped-report', path: skippedReportPath(opts.data, opts.skippedReport) }] : []),
+    ];
+    await checkOutputPaths(outputs, [{ flag: '--data', path: opts.data }]);
     const data = await readDataset(opts.data, datasetOptionsFrom(opts));
     await reportSkipped(data, opts.skippedReport);
     const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model });
