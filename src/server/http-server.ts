@@ -41,7 +41,7 @@ class PayloadTooLarge extends SimpairError {
 
 function send(res: ServerResponse, answer: ApiResponse, requestId: string): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(answer.statusCode, { ...answer.headers, 'x-request-id': requestId });
+  res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)), 'x-request-id': requestId });
   res.end(answer.body);
 }
 
@@ -97,7 +97,8 @@ export async function startHttpServer(backend: ApiBackend, options: HttpServerOp
     if (declared > MAX_BODY_BYTES) {
       req.resume();
       res.setHeader('connection', 'close');
-      return send(res, errorResponse(new PayloadTooLarge(), requestId), requestId);
+      const tooLarge = new PayloadTooLarge();
+      return send(res, refuse(413, tooLarge.name, tooLarge.message, requestId), requestId);
     }
     const path = requestPath(req.url);
     const body = await readBody(req);
