@@ -112,7 +112,7 @@ describe('loadClassifier: damaged model files', () => {
     const store = await saved();
     const weights = await store.get('m/group1-shard1of1.bin');
     await store.put('m/group1-shard1of1.bin', weights.subarray(0, 100));
-    const err = await loadClassifier(store, 'm/').catch((e: unknown) => e as Error);
+    const err = (await loadClassifier(store, 'm/').catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(DamagedModelError);
     expect(err.message).toMatch(/m\/group1-shard1of1\.bin holds 100 bytes of weights where model\.json lists \d+/);
     expect(err.message).toMatch(/Re-run the training \(simpair run\) or restore/);
