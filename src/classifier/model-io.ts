@@ -218,14 +218,12 @@ export async function loadClassifier(store: ObjectStore, prefix: string): Promis
   const where = (file: string) => `${store.location}/${joinKey(prefix, file)}`;
   const damaged = (file: string, why: string, cause?: unknown) =>
     new DamagedModelError(`${where(file)} ${why}: the model is damaged or incomplete. Re-run the training (simpair run) or restore the model directory from a copy.`, { cause });
+  const read = (file: string): Promise<Uint8Array> =>
+    store.get(joinKey(prefix, file)).catch((err: unknown) => {
+      throw err instanceof NotFoundError ? damaged(file, 'is missing', err) : err;
+    });
   const readJson = async (file: string): Promise<unknown> => {
-    let bytes: Uint8Array;
-    try {
-      bytes = await store.get(joinKey(prefix, file));
-    } catch (err) {
-      if (err instanceof NotFoundError) throw damaged(file, 'is missing', err);
-      throw err;
-    }
+    const bytes = await read(file);
     try {
       return JSON.parse(Buffer.from(bytes).toString('utf8'));
     } catch (err) {
@@ -244,13 +242,7 @@ export async function loadClassifier(store: ObjectStore, prefix: string): Promis
     const expected = group.weights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * bytesPerValue(w.dtype), 0);
     let got = 0;
     for (const path of group.paths) {
-      let bytes: Uint8Array;
-      try {
-        bytes = await store.get(joinKey(prefix, path));
-      } catch (err) {
-        if (err instanceof NotFoundError) throw damaged(path, 'is missing', err);
-        throw err;
-      }
+      const bytes = await read(path);
       got += bytes.byteLength;
       buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
     }
