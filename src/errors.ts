@@ -64,6 +64,14 @@ export class ModelMismatchError extends SimpairError {
   }
 }
 
+/** A saved model whose files are missing, truncated or corrupt (the file is named in the message). */
+export class DamagedModelError extends SimpairError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DamagedModelError';
+  }
+}
+
 /** A request (HTTP body, CLI option) that fails validation. */
 export class RequestError extends SimpairError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RequestError } from '../../src/errors.ts';
+import { datasetKeyProblem } from '../../src/server/dataset-key.ts';
 
 /**
  * Schemas of the events the handlers receive, checked at the edge (Powertools' parser
@@ -58,7 +59,10 @@ export const runOptions = z
 /** Body of `POST /train`. */
 export const trainRequest = z
   .object({
-    datasetKey: z.string().startsWith('datasets/', 'must be a key under datasets/ (e.g. "datasets/qqp.tsv")').max(1024),
+    datasetKey: z.string().superRefine((key, ctx) => {
+      const problem = datasetKeyProblem(key);
+      if (problem) ctx.addIssue({ code: 'custom', message: `must be a key under datasets/ naming a file (e.g. "datasets/qqp.tsv"); this one ${problem}` });
+    }),
     options: runOptions.optional(),
   })
   .strict();

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { ModelMismatchError, ShapeMismatchError, SimpairError } from '../errors.ts';
+import { DamagedModelError, ModelMismatchError, NotFoundError, ShapeMismatchError, SimpairError } from '../errors.ts';
 import { joinKey } from '../embeddings/manifest.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { getJson, putJson } from '../storage/object-store.ts';
+import { putJson } from '../storage/object-store.ts';
 import { COMPILE_CONFIG } from './bilstm.ts';
 import { modelInputShape } from './model-input.ts';
 import { tfBackendInfo } from './tf-backend.ts';
@@ -216,18 +216,39 @@ export interface LoadedClassifier {
  */
 export async function loadClassifier(store: ObjectStore, prefix: string): Promise<LoadedClassifier> {
   const where = (file: string) => `${store.location}/${joinKey(prefix, file)}`;
-  const metadata = parseMetadata(await getJson<unknown>(store, joinKey(prefix, MODEL_FILES.metadata)), where(MODEL_FILES.metadata));
-  const modelJson = await getJson<ModelJson>(store, joinKey(prefix, MODEL_FILES.modelJson));
-  if (modelJson.format !== 'layers-model' || modelJson.modelTopology == null || !Array.isArray(modelJson.weightsManifest)) {
-    throw new SimpairError(`${where(MODEL_FILES.modelJson)} is not a TF.js layers-model (format "${modelJson.format}"); re-save the model.`);
+  const damaged = (file: string, why: string, cause?: unknown) =>
+    new DamagedModelError(`${where(file)} ${why}: the model is damaged or incomplete. Re-run the training (simpair run) or restore the model directory from a copy.`, { cause });
+  const read = (file: string): Promise<Uint8Array> =>
+    store.get(joinKey(prefix, file)).catch((err: unknown) => {
+      throw err instanceof NotFoundError ? damaged(file, 'is missing', err) : err;
+    });
+  const readJson = async (file: string): Promise<unknown> => {
+    const bytes = await read(file);
+    try {
+      return JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch (err) {
+      throw damaged(file, `is not valid JSON (${bytes.length} bytes; truncated?)`, err);
+    }
+  };
+  const metadata = parseMetadata(await readJson(MODEL_FILES.metadata), where(MODEL_FILES.metadata));
+  const modelJson = (await readJson(MODEL_FILES.modelJson)) as ModelJson;
+  if (modelJson?.format !== 'layers-model' || modelJson.modelTopology == null || !Array.isArray(modelJson.weightsManifest)) {
+    throw new SimpairError(`${where(MODEL_FILES.modelJson)} is not a TF.js layers-model (format "${modelJson?.format}"); re-save the model.`);
   }
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];
   for (const group of modelJson.weightsManifest) {
     weightSpecs.push(...group.weights);
+    const expected = group.weights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * bytesPerValue(w.dtype), 0);
+    let got = 0;
     for (const path of group.paths) {
-      const bytes = await store.get(joinKey(prefix, path));
+      const bytes = await read(path);
+      got += bytes.byteLength;
       buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    }
+    // Quantized weights (model.json from elsewhere) have other sizes; simpair never writes them.
+    if (got !== expected && !group.weights.some((w) => w.quantization)) {
+      throw damaged(group.paths.join(', '), `holds ${got} bytes of weights where ${MODEL_FILES.modelJson} lists ${expected}`);
     }
   }
   const handler = tf.io.fromMemory({
@@ -240,7 +261,12 @@ export async function loadClassifier(store: ObjectStore, prefix: string): Promis
     trainingConfig: modelJson.trainingConfig,
   });
   // Weights present: tfjs builds the layers with zeros (no initializers run), then loads them.
-  const model = await tfl.loadLayersModel(handler);
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel(handler);
+  } catch (err) {
+    throw damaged(MODEL_FILES.modelJson, `cannot be loaded with its weights (${(err as Error).message})`, err);
+  }
   if (model.optimizer == null) {
     // Porting Note: Keras' load_model leaves a model without training_config uncompiled;
     // simpair models always carry one, so this only covers model.json from elsewhere.
@@ -255,6 +281,10 @@ export async function loadClassifier(store: ObjectStore, prefix: string): Promis
     );
   }
   return { model, metadata };
+}
+
+function bytesPerValue(dtype: string | undefined): number {
+  return dtype === 'float16' ? 2 : dtype === 'bool' || dtype === 'uint8' || dtype === 'int8' ? 1 : 4;
 }
 
 /** What an embedder produces, to check a classifier against. */

@@ -6,7 +6,10 @@ import { computeMetrics, rocCurve } from '../metrics/index.ts';
 import { Predictor } from '../pipeline/predictor.ts';
 import { runJob } from '../pipeline/run-job.ts';
 import { renderTrainingReport } from '../report/index.ts';
-import { startHttpServer } from '../server/http-server.ts';
+import { startHttpServer, type RunningHttpServer } from '../server/http-server.ts';
+import { hasBackgroundRuns, type BackgroundRuns } from '../server/background-runs.ts';
+import { log } from '../util/log.ts';
+import { serveUntilSignalled } from './serve-until-signalled.ts';
 import { createStoreBackend } from '../server/store-backend.ts';
 import type { ApiBackend } from '../server/api-router.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -14,6 +17,7 @@ import { FsObjectStore } from '../storage/fs-object-store.ts';
 import { startProgress } from '../util/progress.ts';
 import { addDatasetOptions, datasetOptionsFrom } from './dataset-options.ts';
 import { table } from './format.ts';
+import { checkOutputPaths } from './output-paths.ts';
 import { writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 
@@ -33,14 +37,33 @@ function fraction(value: string): number {
   return n;
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The serve token from --token or SIMPAIR_TOKEN; refuses one that cannot travel in a header. */
+function serveToken(option: string | undefined): string | undefined {
+  const token = option ?? process.env.SIMPAIR_TOKEN;
+  if (token === undefined) return undefined;
+  if (!/^[\x21-\x7e]{8,}$/.test(token)) {
+    throw new SimpairError(`The token (${option === undefined ? 'SIMPAIR_TOKEN' : '--token'}) must be at least 8 printable ASCII characters without spaces; generate one with: openssl rand -hex 32`);
+  }
+  return token;
+}
+
 function print(json: boolean, value: unknown, human: string): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human);
 }
 
-/** Writes skipped rows (with --skip-invalid) to a report in the working directory, never beside read-only data. */
+/** Where --skip-invalid's report of `data` goes: --skipped-report, else the working directory (never beside read-only data). */
+function skippedReportPath(data: string, reportPath: string | undefined): string {
+  return reportPath ?? `${basename(data)}.skipped.jsonl`;
+}
+
+/** Writes skipped rows (with --skip-invalid) to their report. */
 async function reportSkipped(result: DatasetReadResult, reportPath: string | undefined): Promise<void> {
   if (!result.skipped.length) return;
-  const path = reportPath ?? `${basename(result.file)}.skipped.jsonl`;
+  const path = skippedReportPath(result.file, reportPath);
   await writeSkippedReport(path, result.skipped);
   process.stderr.write(`simpair: skipped ${result.skipped.length} invalid rows of ${result.file}; see ${path}\n`);
 }
@@ -62,6 +85,7 @@ export function buildCli(): Command {
       .requiredOption('--data <file>', 'dataset file (MRPC TSV, or TSV/CSV/JSONL with sentence1/sentence2/label)')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (opts) => {
+    if (opts.skipInvalid) await checkOutputPaths([{ flag: '--skipped-report', path: skippedReportPath(opts.data, opts.skippedReport) }], [{ flag: '--data', path: opts.data }]);
     const result = await readDataset(opts.data, datasetOptionsFrom(opts));
     await reportSkipped(result, opts.skippedReport);
     const value = { file: result.file, format: result.format, ...result.counts, columns: result.columns, sha256: result.sha256 };
@@ -172,6 +196,11 @@ export function buildCli(): Command {
       .option('--report <file>', 'also write an HTML report with the ROC curve')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (opts) => {
+    const outputs = [
+      ...(opts.report ? [{ flag: '--report', path: opts.report as string }] : []),
+      ...(opts.skipInvalid ? [{ flag: '--skipped-report', path: skippedReportPath(opts.data, opts.skippedReport) }] : []),
+    ];
+    await checkOutputPaths(outputs, [{ flag: '--data', path: opts.data }]);
     const data = await readDataset(opts.data, datasetOptionsFrom(opts));
     await reportSkipped(data, opts.skippedReport);
     const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model });
@@ -203,6 +232,8 @@ export function buildCli(): Command {
     .option('--bucket <name>', 'S3 bucket of the store')
     .option('--port <n>', 'port', int('--port', 0, 65535), 3000)
     .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--allowed-host <name>', 'also accept requests whose Host header names this (repeatable); the bound address and localhost names always are', collect, [])
+    .option('--token <token>', 'require "Authorization: Bearer <token>" on every request (default: $SIMPAIR_TOKEN; prefer the variable, arguments are visible to other users)')
     .option('--model <source>', 'embedding model: overrides metadata.json for predictions, and is the default for runs')
     .option('--max-len <n>', 'maxLen of runs started here', int('--max-len', 3, 512))
     .option('--epochs <n>', 'epochs of runs started here', int('--epochs', 1))
@@ -210,7 +241,9 @@ export function buildCli(): Command {
     .action(async (opts) => {
       const modes = [opts.modelDir, opts.store, opts.bucket].filter(Boolean).length;
       if (modes !== 1) throw new SimpairError('serve needs exactly one of --model-dir DIR, --store DIR, or --bucket NAME [--s3-endpoint URL].');
+      const token = serveToken(opts.token);
       let backend: ApiBackend;
+      let runs: BackgroundRuns | undefined;
       let close: () => Promise<void>;
       let what: string;
       if (opts.modelDir) {
@@ -227,20 +260,25 @@ export function buildCli(): Command {
         const storeBackend = createStoreBackend(store, { runDefaults });
         const stopWatching = opts.watch ? storeBackend.watchDatasets() : () => undefined;
         backend = storeBackend;
+        runs = hasBackgroundRuns(storeBackend) ? storeBackend : undefined;
         close = async () => {
           stopWatching();
           await storeBackend.close();
         };
         what = `${store.location} (POST /predict, POST /train, GET /runs/{id}${opts.watch ? '; watching datasets/' : ''})`;
       }
-      const { server, port } = await startHttpServer(backend, { port: opts.port, host: opts.host });
-      process.stderr.write(`simpair: serving ${what} on http://${opts.host}:${port}\n`);
-      await new Promise<void>((resolveStop) => {
-        process.once('SIGINT', () => resolveStop());
-        process.once('SIGTERM', () => resolveStop());
-      });
-      server.close();
-      await close();
+      let server: RunningHttpServer;
+      try {
+        server = await startHttpServer(backend, { port: opts.port, host: opts.host, allowedHosts: opts.allowedHost, token });
+      } catch (err) {
+        await close();
+        throw err;
+      }
+      if (!token && !['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
+        log('warn', `serving on ${opts.host} without a token: anyone who can reach this port can predict${runs ? ' and start runs' : ''}; set SIMPAIR_TOKEN`);
+      }
+      process.stderr.write(`simpair: serving ${what} on http://${opts.host}:${server.port}${token ? ' (Authorization: Bearer token required)' : ''}\n`);
+      await serveUntilSignalled({ server, runs, close });
     });
 
   return program;

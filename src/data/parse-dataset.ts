@@ -8,6 +8,8 @@ import type { LabeledPair, UnlabeledPair } from './pair.ts';
 import { checkRow } from './private/check-row.ts';
 import { isMrpcHeader, MRPC_HEADER } from './private/column-aliases.ts';
 import { decodeLines } from './private/decode-lines.ts';
+import { detectCompression } from './private/detect-compression.ts';
+import { describeValue, LINE_QUOTE_MAX } from './private/describe-value.ts';
 import { formatIssues } from './private/format-issues.ts';
 import type { RawTable } from './private/raw-table.ts';
 import { readCsvTable } from './private/read-csv-table.ts';
@@ -25,12 +27,19 @@ import { resolveColumns, type ResolvedColumns } from './private/resolve-columns.
  * @throws DatasetError listing every bad row (all of them in `issues`), or when the file is empty,
  *   its format cannot be told, or its columns cannot be found
  */
-export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOptions & { readonly requireLabels: false }): DatasetReadResult<UnlabeledPair>;
-export function parseDataset(bytes: Uint8Array, file: string, options?: DatasetOptions): DatasetReadResult<LabeledPair>;
-export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOptions = {}): DatasetReadResult<LabeledPair> | DatasetReadResult<UnlabeledPair> {
+export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOptions & { readonly requireLabels: false }, advice?: ParseAdvice): DatasetReadResult<UnlabeledPair>;
+export function parseDataset(bytes: Uint8Array, file: string, options?: DatasetOptions, advice?: ParseAdvice): DatasetReadResult<LabeledPair>;
+export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOptions = {}, advice: ParseAdvice = {}): DatasetReadResult<LabeledPair> | DatasetReadResult<UnlabeledPair> {
   const checked = datasetOptionsSchema.safeParse(options);
   if (!checked.success) throw new RequestError(`Invalid dataset options for ${file}: ${z.prettifyError(checked.error)}`, { cause: checked.error });
   const { noHeader = false, positiveLabel, skipInvalid = false, requireLabels = true } = checked.data;
+
+  const compressed = detectCompression(bytes);
+  if (compressed) {
+    throw new DatasetError(`${file} is compressed (${compressed.name}): decompress it first (e.g. ${compressed.tool.replace('FILE', file)}) and give the decompressed file.`, [
+      { file, line: 1, reason: `${compressed.name}-compressed file` },
+    ]);
+  }
 
   const decoded = decodeLines(bytes);
   if (decoded.lastContentLine === 0) {
@@ -51,7 +60,7 @@ export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOp
     }
     if (format === 'mrpc-tsv' && !isMrpcHeader(header.names)) {
       throw new DatasetError(
-        `${file} was read as mrpc-tsv but its header ${JSON.stringify(header.names.join('\t'))} is not MRPC's (${JSON.stringify(MRPC_HEADER.join('\t'))}, any case); pass --format tsv and the column options instead.`,
+        `${file} was read as mrpc-tsv but its header ${describeValue(header.names.join('\t'), LINE_QUOTE_MAX)} is not MRPC's (${JSON.stringify(MRPC_HEADER.join('\t'))}, any case); pass --format tsv and the column options instead.`,
         [{ file, line: header.line, reason: 'not the MRPC header' }],
       );
     }
@@ -88,7 +97,7 @@ export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOp
     const what = pairs.length === 0 && skipInvalid ? 'no valid rows: all' : `${issues.length} of`;
     throw new DatasetError(
       `${file}: ${what} ${total} data rows are invalid:\n${formatIssues(issues)}\n` +
-        (skipInvalid ? 'Fix the file; there is nothing left to read.' : 'Fix these rows, or pass --skip-invalid to skip them (they are listed in a report).'),
+        (skipInvalid ? 'Fix the file; there is nothing left to read.' : advice.skipInvalid ? `Fix these rows, or ${advice.skipInvalid}.` : 'Fix these rows.'),
       issues,
     );
   }
@@ -107,6 +116,16 @@ export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOp
     sha256: createHash('sha256').update(bytes).digest('hex'),
     columns: { sentence1: columns.sentence1.name, sentence2: columns.sentence2.name, ...(columns.label ? { label: columns.label.name } : {}) },
   };
+}
+
+/** Caller-specific advice {@link parseDataset} adds to its messages. */
+export interface ParseAdvice {
+  /**
+   * How this caller's user skips bad rows, e.g. `pass --skip-invalid to skip them`. Without it
+   * the message only says to fix the rows: a store run started by `POST /train` cannot skip.
+   * @default undefined
+   */
+  readonly skipInvalid?: string;
 }
 
 const NO_COLUMN = { name: '', at: '' } as const;

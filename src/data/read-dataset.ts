@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { DatasetError } from '../errors.ts';
 import type { DatasetOptions } from './dataset-options.ts';
 import type { DatasetReadResult } from './dataset-read-result.ts';
@@ -30,13 +31,31 @@ import { parseDataset } from './parse-dataset.ts';
 export async function readDataset(file: string, options: DatasetOptions & { readonly requireLabels: false }): Promise<DatasetReadResult<UnlabeledPair>>;
 export async function readDataset(file: string, options?: DatasetOptions): Promise<DatasetReadResult<LabeledPair>>;
 export async function readDataset(file: string, options: DatasetOptions = {}): Promise<DatasetReadResult<LabeledPair> | DatasetReadResult<UnlabeledPair>> {
-  let bytes: Uint8Array;
+  return parseDataset(await readRegularFile(file), file, options, { skipInvalid: 'pass --skip-invalid to skip them (they are listed in a report)' });
+}
+
+/**
+ * Reads a whole regular file. Anything else is refused before a byte is read: a FIFO or a
+ * character device would block the read forever (or never end), a directory or socket has no
+ * contents. The file is opened non-blocking and checked on the open handle, so it cannot be
+ * swapped for a FIFO between the check and the read.
+ */
+async function readRegularFile(file: string): Promise<Uint8Array> {
+  let handle: FileHandle | undefined;
   try {
-    bytes = await readFile(file);
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      const kind = stats.isFIFO() ? 'a FIFO (named pipe)' : stats.isDirectory() ? 'a directory' : stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : stats.isSocket() ? 'a socket' : 'not a regular file';
+      throw new DatasetError(`Dataset ${file} is ${kind}, not a regular file; save the data to a file and pass that with --data.`, []);
+    }
+    return await handle.readFile();
   } catch (err) {
+    if (err instanceof DatasetError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'is not readable (permission denied)' : `cannot be read (${code ?? String(err)})`;
     throw new DatasetError(`Dataset ${file} ${why}; check the path given to --data.`, [], { cause: err });
+  } finally {
+    await handle?.close();
   }
-  return parseDataset(bytes, file, options);
 }

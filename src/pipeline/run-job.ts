@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { readDataset, type DatasetOptions, type DatasetReadResult } from '../data/index.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { EmbeddingStoreReader } from '../embeddings/index.ts';
@@ -14,7 +14,10 @@ import { SimpairError } from '../errors.ts';
 import { log } from '../util/log.ts';
 import { startProgress, type Progress } from '../util/progress.ts';
 import type { EpochRecord } from '../classifier/index.ts';
+import { cleanupOnExitSignal } from '../util/exit-signals.ts';
 import { embedPairsToStore } from './embed-pairs.ts';
+import { assertReplaceableOut, createTempSibling, sweepStaleTemps } from './out-dir.ts';
+import { repairInterruptedReplace, replaceDir } from './replace-dir.ts';
 
 /** Options of {@link runJob}: the `simpair run` command. */
 export interface RunJobOptions {
@@ -47,7 +50,10 @@ export interface RunJobOptions {
   readonly padding?: 'max-length' | 'masked';
   /** Use the int8 ONNX export. @default false */
   readonly quantized?: boolean;
-  /** Replace an existing output directory. @default false */
+  /**
+   * Replace an existing output directory: only an empty one or a simpair model directory
+   * (see {@link assertReplaceableOut}). @default false
+   */
   readonly force?: boolean;
   /** Keep the embedding shards (in `<out>/embeddings`). @default false */
   readonly keepEmbeddings?: boolean;
@@ -69,7 +75,9 @@ export interface RunJobResult {
 /**
  * The main job: validate, embed, train, evaluate, save. Everything is written to a temporary
  * sibling of `out` that is renamed into place only when all steps succeeded, so a failed run
- * leaves no half-written model.
+ * leaves no half-written model; SIGINT/SIGTERM remove it, and the next run sweeps those of
+ * runs that died. Every option is checked before embedding starts. With `force`, only an
+ * empty or a simpair model directory is replaced, crash-safely (see {@link replaceDir}).
  *
  * @example
  * await runJob({ data: 'examples/pairs.tsv', model: 'test/fixtures/tiny-bert', out: 'run1', maxLen: 32, epochs: 1 });
@@ -93,14 +101,17 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     keepEmbeddings = false,
   } = options;
   const out = resolve(options.out);
-  if ((await exists(out)) && !force) {
-    throw new SimpairError(`Output directory ${out} already exists; choose another --out or pass --force to replace it.`);
-  }
+  // A previous run killed mid-replacement or mid-run: finish its swap, drop its temporaries.
+  await repairInterruptedReplace(out);
+  await sweepStaleTemps(out);
+  const inputs = [data, ...(testData ? [testData] : []), ...(existsSync(model) ? [model] : [])];
+  await assertReplaceableOut(out, { force, inputs });
   if (!Number.isInteger(maxLen) || maxLen < 3 || maxLen > 512) throw new SimpairError(`--max-len must be an integer from 3 to 512, got ${maxLen}.`);
 
-  // Validate every input before any expensive work.
+  // Validate every input and option before any expensive work.
   const train = await readDataset(data, options.dataset);
   const test = testData ? await readDataset(testData, options.dataset) : undefined;
+  checkTrainingOptions(train.counts.rows, data, { validationSplit, patience });
   log('info', `train data: ${train.counts.rows} pairs (${train.counts.positives} similar / ${train.counts.negatives} dissimilar), format ${train.format}`);
   if (test) log('info', `test data: ${test.counts.rows} pairs, format ${test.format}`);
 
@@ -109,8 +120,9 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const embedder = await BertEmbedder.load(resolved.dir, { onnxFile: resolved.onnxFile, threads, padding: padding === 'masked' ? 'dynamic' : 'max-length' });
   const { backend } = await initTfBackend();
 
-  const tmp = join(dirname(out), `.${basename(out)}.tmp-${randomUUID().slice(0, 8)}`);
-  await mkdir(tmp, { recursive: true });
+  const tmp = await createTempSibling(out);
+  // Ctrl-C or kill: remove the temporary directory (embeddings can be gigabytes) before exiting.
+  const forgetTmp = cleanupOnExitSignal(() => rmSync(tmp, { recursive: true, force: true }));
   const store = new FsObjectStore(tmp);
   try {
     const common = { maxLen, batchSize: 32, dtype, modelId: resolved.modelId } as const;
@@ -180,9 +192,9 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 
     if (!keepEmbeddings) await rm(join(tmp, 'embeddings'), { recursive: true, force: true });
     else await rename(join(tmp, 'embeddings'), join(tmp, 'model', 'embeddings'));
-    // --force: move the old model aside first, so a failed rename still leaves one model in place.
-    if (await exists(out)) await rename(out, join(tmp, 'replaced'));
-    await rename(join(tmp, 'model'), out);
+    // Checked again: --out may have changed during a long run.
+    await assertReplaceableOut(out, { force, inputs });
+    await replaceDir(join(tmp, 'model'), out);
     await rm(tmp, { recursive: true, force: true });
     log('info', `model written to ${out}`);
     return {
@@ -197,7 +209,27 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;
+  } finally {
+    forgetTmp();
   }
+}
+
+/**
+ * Options that depend on the data, checked once it is read and before embedding starts; every
+ * problem is reported at once.
+ */
+function checkTrainingOptions(rows: number, data: string, { validationSplit, patience }: { validationSplit: number; patience?: number }): void {
+  const problems: string[] = [];
+  const validationRows = Math.ceil(validationSplit * rows);
+  if (!(validationSplit >= 0 && validationSplit < 1)) {
+    problems.push(`--validation-split must be in [0, 1), got ${validationSplit}`);
+  } else if (rows - validationRows < 1) {
+    problems.push(`--validation-split ${validationSplit} holds out ${validationRows} of the ${rows} rows of ${data}, leaving none to train on; lower it or add rows`);
+  }
+  if (patience !== undefined && validationRows === 0) {
+    problems.push(`--patience ${patience} stops on the validation loss, but there are no validation rows (--validation-split ${validationSplit}); raise --validation-split or drop --patience`);
+  }
+  if (problems.length) throw new SimpairError(`Invalid options: ${problems.join('; ')}.`);
 }
 
 /** A progress bar per epoch (batches) and a Keras-like line per finished epoch, on stderr. */
@@ -219,12 +251,4 @@ function trainingProgress(rows: number, { epochs, batchSize, validationSplit }: 
   };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { RequestError } from '../errors.ts';
-import { statusFor } from './error-status.ts';
+import { STORE_RETRY_AFTER_SECONDS, statusFor } from './error-status.ts';
+import { checkDatasetKey } from './dataset-key.ts';
 import { log } from '../util/log.ts';
 import { DEFAULT_PREDICT_LIMITS, parsePredictRequest, type PredictLimits, type PredictResponse } from './predict-request.ts';
 
@@ -23,30 +24,39 @@ export interface ApiBackend {
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-function answer(statusCode: number, value: unknown): ApiResponse {
-  return { statusCode, headers: JSON_HEADERS, body: JSON.stringify(value) };
+function answer(statusCode: number, value: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(value) };
 }
 
 /**
- * Maps an error to an answer: the user's mistakes are 4xx with the message; anything else is
- * a 500 with a request id, logged with its stack, never sent to the caller.
+ * Maps an error to an answer, always with the request id: the user's mistakes are 4xx with
+ * the message; an unreachable store is a 503 with `Retry-After`; anything else is a 500,
+ * logged with its stack, never sent to the caller.
  */
 export function errorResponse(err: unknown, requestId: string = randomUUID()): ApiResponse {
   const status = statusFor(err);
-  if (status !== 500) return answer(status, { error: (err as Error).name, message: (err as Error).message });
+  if (status === 503) {
+    log('warn', 'store unavailable', { requestId, error: (err as Error)?.message ?? String(err) });
+    return answer(
+      503,
+      { error: 'StoreUnavailable', message: `The store cannot be reached right now; retry in ${STORE_RETRY_AFTER_SECONDS} s (request id ${requestId}).`, requestId },
+      { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) },
+    );
+  }
+  if (status !== 500) return answer(status, { error: (err as Error).name, message: (err as Error).message, requestId });
   log('error', 'internal error', { requestId, error: (err as Error)?.stack ?? String(err) });
   return answer(500, { error: 'InternalError', message: `Internal error; quote request id ${requestId} when reporting it.`, requestId });
 }
 
 /**
  * Routes `POST /predict`, `POST /train`, `GET /runs/{id}` to a backend. `simpair serve` and
- * the Lambda handlers both call this, so the two faces answer the same.
+ * the Lambda handlers both call this, so the two faces answer the same. Never throws: every
+ * error becomes an answer carrying `requestId`.
  *
  * @example
  * const res = await routeApiRequest(backend, 'POST', '/predict', '{"pairs":[...]}');
  */
-export async function routeApiRequest(backend: ApiBackend, method: string, path: string, body: string | undefined): Promise<ApiResponse> {
-  const requestId = randomUUID();
+export async function routeApiRequest(backend: ApiBackend, method: string, path: string, body: string | undefined, requestId: string = randomUUID()): Promise<ApiResponse> {
   try {
     const route = path.replace(/\/+$/, '') || '/';
     if (route === '/predict') {
@@ -62,6 +72,9 @@ export async function routeApiRequest(backend: ApiBackend, method: string, path:
       } catch {
         throw new RequestError('Request body is not valid JSON; send {"datasetKey": "datasets/<file>"}.');
       }
+      // Keys are checked here, before any store sees them: "datasets/", NUL or 900 KB are the caller's mistakes.
+      const datasetKey = (parsed as { datasetKey?: unknown } | null)?.datasetKey;
+      if (typeof datasetKey === 'string') checkDatasetKey(datasetKey);
       return answer(202, await backend.startTraining(parsed));
     }
     const run = /^\/runs\/([\w-]+)$/.exec(route);

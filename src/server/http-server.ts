@@ -1,44 +1,158 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { SimpairError } from '../errors.ts';
 import { log } from '../util/log.ts';
-import { routeApiRequest, type ApiBackend } from './api-router.ts';
+import { errorResponse, routeApiRequest, type ApiBackend, type ApiResponse } from './api-router.ts';
+import { createRequestGuard } from './request-guard.ts';
+import { requestPath } from './request-target.ts';
 
 /** Largest request body accepted, in bytes. */
 const MAX_BODY_BYTES = 1 << 20;
 
-/**
- * Serves the API on localhost with node:http. Resolves once listening; `port: 0` picks a free port.
- *
- * @example
- * const { server, port } = await startHttpServer(backend, { port: 3000 });
- */
-export async function startHttpServer(backend: ApiBackend, { port = 3000, host = '127.0.0.1' }: { port?: number; host?: string } = {}): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
+/** Options of {@link startHttpServer}. */
+export interface HttpServerOptions {
+  /** 0 picks a free port. @default 3000 */
+  readonly port?: number;
+  /** Address to bind. @default '127.0.0.1' */
+  readonly host?: string;
+  /** Host names accepted besides the bound address and localhost names. @default [] */
+  readonly allowedHosts?: readonly string[];
+  /** When set, requests need `Authorization: Bearer <token>`. @default undefined */
+  readonly token?: string;
+}
+
+/** A running server and what it is busy with. */
+export interface RunningHttpServer {
+  readonly server: Server;
+  readonly port: number;
+  /** Requests being answered right now. */
+  inFlight(): number;
+  /** Stops accepting connections, closes idle ones, and resolves once every answer is sent. */
+  close(): Promise<void>;
+}
+
+class PayloadTooLarge extends SimpairError {
+  constructor() {
+    super(`Body over ${MAX_BODY_BYTES} bytes; send fewer pairs per call.`);
+    this.name = 'PayloadTooLarge';
+  }
+}
+
+function send(res: ServerResponse, answer: ApiResponse, requestId: string): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)), 'x-request-id': requestId });
+  res.end(answer.body);
+}
+
+function refuse(statusCode: number, error: string, message: string, requestId: string, headers: Record<string, string> = {}): ApiResponse {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ error, message, requestId }) };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY_BYTES) {
-        res.writeHead(413, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'PayloadTooLarge', message: `Body over ${MAX_BODY_BYTES} bytes; send fewer pairs per call.` }));
-        req.destroy();
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new PayloadTooLarge());
         return;
       }
       chunks.push(c);
     });
-    req.on('end', async () => {
-      if (res.writableEnded) return;
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const started = Date.now();
-      const answer = await routeApiRequest(backend, req.method ?? 'GET', url.pathname, Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(answer.statusCode, answer.headers);
-      res.end(answer.body);
-      log('debug', `${req.method} ${url.pathname} ${answer.statusCode} ${Date.now() - started}ms`);
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+    req.on('aborted', () => reject(new Error('request aborted by the client')));
+  });
+}
+
+/**
+ * Serves the API with node:http. Resolves once listening; `port: 0` picks a free port.
+ * No request can take the server down: the request target is parsed defensively (odd paths
+ * such as `//` are a 400), every handler error becomes a JSON answer carrying a request id
+ * (`x-request-id`), and the guard ({@link createRequestGuard}) refuses foreign hosts and
+ * origins, missing tokens and non-JSON bodies before anything is routed.
+ *
+ * @throws SimpairError when the port is in use or cannot be bound.
+ * @example
+ * const { port, close } = await startHttpServer(backend, { port: 3000, token: process.env.SIMPAIR_TOKEN });
+ */
+export async function startHttpServer(backend: ApiBackend, options: HttpServerOptions = {}): Promise<RunningHttpServer> {
+  const { port = 3000, host = '127.0.0.1', allowedHosts = [], token } = options;
+  const guard = createRequestGuard({ boundHost: host, allowedHosts, token });
+  let active = 0;
+
+  async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    const refusal = guard({ method, headers: req.headers });
+    if (refusal) {
+      req.resume();
+      res.setHeader('connection', 'close');
+      return send(res, refuse(refusal.statusCode, refusal.error, refusal.message, requestId, refusal.headers), requestId);
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      req.resume();
+      res.setHeader('connection', 'close');
+      const tooLarge = new PayloadTooLarge();
+      return send(res, refuse(413, tooLarge.name, tooLarge.message, requestId), requestId);
+    }
+    const path = requestPath(req.url);
+    const body = await readBody(req);
+    const started = Date.now();
+    const answer = await routeApiRequest(backend, method, path, body, requestId);
+    send(res, answer, requestId);
+    log('debug', `${method} ${path} ${answer.statusCode} ${Date.now() - started}ms`, { requestId });
+  }
+
+  const server = createServer((req, res) => {
+    const requestId = randomUUID();
+    active++;
+    res.on('close', () => active--);
+    req.on('error', () => undefined); // a client that goes away mid-body is not the server's problem
+    res.on('error', () => undefined);
+    handle(req, res, requestId).catch((err: unknown) => {
+      if (err instanceof PayloadTooLarge) res.setHeader('connection', 'close');
+      if (!res.headersSent && !res.destroyed) send(res, err instanceof PayloadTooLarge ? refuse(413, err.name, err.message, requestId) : errorResponse(err, requestId), requestId);
+      else res.destroy();
     });
   });
+  // Requests node's parser refuses (bad request line, header overflow) never reach the handler:
+  // answer 400 and close, without a stack in the log.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const requestId = randomUUID();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify({ error: 'BadRequest', message: `Malformed HTTP request (${err.code ?? 'parse error'}).`, requestId });
+    socket.end(`HTTP/1.1 ${status} Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+  });
+
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        reject(new SimpairError(`Port ${port} on ${host} is already in use by another process; stop it or pick another port with --port N (--port 0 picks a free one).`, { cause: err }));
+      } else if (err.code === 'EACCES') {
+        reject(new SimpairError(`Not allowed to listen on port ${port} of ${host} (ports below 1024 need privileges); pick another with --port N.`, { cause: err }));
+      } else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
+        reject(new SimpairError(`Cannot bind to ${host}: it is not an address of this machine; pass --host 127.0.0.1 or one of its addresses.`, { cause: err }));
+      } else {
+        reject(err);
+      }
+    });
     server.listen(port, host, () => resolve());
   });
-  return { server, port: (server.address() as AddressInfo).port };
+  server.on('error', (err) => log('error', `server: ${err.message}`));
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    inFlight: () => active,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
 }

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { RequestError } from '../errors.ts';
-import { getRun, runSteps, startRun, type RunOptions } from '../pipeline/cloud-steps.ts';
+import { failRun, getRun, runSteps, startRun, type RunOptions } from '../pipeline/cloud-steps.ts';
 import { LIVE_MODEL_KEY, PREFIX } from '../pipeline/layout.ts';
 import { loadPredictor, type LiveModelPointer, type Predictor, type PredictorOptions } from '../pipeline/predictor.ts';
 import { getJson, type ObjectStore } from '../storage/object-store.ts';
 import { log } from '../util/log.ts';
 import type { ApiBackend } from './api-router.ts';
+import type { BackgroundRuns } from './background-runs.ts';
 
 const trainBody = z.object({
   datasetKey: z.string().min(1),
@@ -34,7 +35,7 @@ export interface StoreBackendOptions {
  * starts the same steps in-process, `/runs/{id}` reads the run record, `/predict` uses the
  * model `models/live.json` names, reloaded when the pointer changes.
  */
-export function createStoreBackend(store: ObjectStore, options: StoreBackendOptions = {}): ApiBackend & {
+export function createStoreBackend(store: ObjectStore, options: StoreBackendOptions = {}): ApiBackend & BackgroundRuns & {
   /** Resolves when every run started through this backend has ended. */
   idle(): Promise<void>;
   /** Version of the live model last used, if any. */
@@ -45,6 +46,8 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
 } {
   let current: { version: string; predictor: Promise<Predictor> } | undefined;
   const running = new Set<Promise<unknown>>();
+  /** Run ids whose steps run in this process right now (for shutdown). */
+  const inFlight = new Set<string>();
 
   let pointerRead: { at: number; pointer: LiveModelPointer | undefined } | undefined;
   async function readPointer(): Promise<LiveModelPointer | undefined> {
@@ -87,6 +90,11 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
     getRun: (runId) => getRun(store, runId),
     async modelVersion() {
       return (await readPointer())?.version;
+    },
+    inFlightRuns: () => [...inFlight],
+    async interruptRuns(reason) {
+      const error = { name: 'Interrupted', message: reason };
+      await Promise.allSettled([...inFlight].map((runId) => failRun(store, { runId, step: 'interrupted', error })));
     },
     async idle() {
       while (running.size) await Promise.allSettled([...running]);
@@ -134,8 +142,9 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
     const merged = { ...options.runDefaults, ...runOptions };
     const started = await startRun(store, { datasetKey, options: merged });
     if (!started.duplicate) {
+      inFlight.add(started.runId);
       track(
-        runSteps(store, started.runId).then(
+        runSteps(store, started.runId).finally(() => inFlight.delete(started.runId)).then(
           (r) => log('info', `run ${r.runId} ${r.state}`),
           (err: Error) => log('error', `run ${started.runId} failed: ${err.message}`),
         ),

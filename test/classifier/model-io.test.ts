@@ -8,7 +8,7 @@ import { assertCompatible, loadClassifier, saveClassifier, type ClassifierMetada
 import { predictProbabilities } from '../../src/classifier/predict.ts';
 import { initTfBackend } from '../../src/classifier/tf-backend.ts';
 import { trainClassifier } from '../../src/classifier/train.ts';
-import { ModelMismatchError } from '../../src/errors.ts';
+import { DamagedModelError, ModelMismatchError } from '../../src/errors.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import { getJson, putJson } from '../../src/storage/object-store.ts';
 import { SHA_A, SHA_B, writeSyntheticStore } from './synthetic-store.ts';
@@ -96,6 +96,38 @@ describe('saveClassifier / loadClassifier', () => {
     await putJson(store, 'm/metadata.json', { ...meta, maxLen: 5 });
     await expect(loadClassifier(store, 'm/')).rejects.toBeInstanceOf(ModelMismatchError);
     model.dispose();
+  });
+});
+
+describe('loadClassifier: damaged model files', () => {
+  async function saved() {
+    const store = await tempStore();
+    const model = buildBiLstm({ maxLen: 4, hidden: 8, units: 4 });
+    await saveClassifier(store, 'm/', model, saveOptions);
+    model.dispose();
+    return store;
+  }
+
+  it('names a truncated weights file and says to re-run or restore', async () => {
+    const store = await saved();
+    const weights = await store.get('m/group1-shard1of1.bin');
+    await store.put('m/group1-shard1of1.bin', weights.subarray(0, 100));
+    const err = (await loadClassifier(store, 'm/').catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(DamagedModelError);
+    expect(err.message).toMatch(/m\/group1-shard1of1\.bin holds 100 bytes of weights where model\.json lists \d+/);
+    expect(err.message).toMatch(/Re-run the training \(simpair run\) or restore/);
+  });
+
+  it('names a truncated model.json or metadata.json, and a missing weights file', async () => {
+    const store = await saved();
+    const json = Buffer.from(await store.get('m/model.json')).toString('utf8');
+    await store.put('m/model.json', json.slice(0, 50));
+    await expect(loadClassifier(store, 'm/')).rejects.toThrow(/m\/model\.json is not valid JSON \(50 bytes; truncated\?\).*re-run|Re-run/s);
+    const other = await saved();
+    await store.put('m/metadata.json', '{"format": "simpair-mo');
+    await expect(loadClassifier(store, 'm/')).rejects.toThrow(/m\/metadata\.json is not valid JSON/);
+    await other.delete('m/group1-shard1of1.bin');
+    await expect(loadClassifier(other, 'm/')).rejects.toThrow(/m\/group1-shard1of1\.bin is missing: the model is damaged or incomplete/);
   });
 });
 

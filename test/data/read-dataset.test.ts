@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { readDataset } from '../../src/data/index.ts';
 import { DatasetError } from '../../src/errors.ts';
@@ -403,5 +406,36 @@ describe('readDataset: JSONL columns', () => {
     const file = await tmp.write('no-objects.jsonl', '[1]\n{oops\n');
     const err = await datasetError(() => readDataset(file, { skipInvalid: true }));
     expect(err.issues.map((i) => i.line)).toEqual([1, 2]);
+  });
+});
+
+describe('readDataset: files that are not plain datasets', () => {
+  it('refuses a FIFO at once instead of blocking on it (nobody ever writes to this one)', { timeout: 20_000 }, async () => {
+    const fifo = join(tmp.dir(), 'pipe.tsv');
+    execFileSync('mkfifo', [fifo]);
+    const err = await datasetError(() => readDataset(fifo));
+    expect(err.message).toMatch(/pipe\.tsv is a FIFO \(named pipe\), not a regular file/);
+  });
+
+  it('refuses a directory and a character device with what they are', async () => {
+    await expect(readDataset(tmp.dir())).rejects.toThrow(/is a directory/);
+    await expect(readDataset('/dev/zero')).rejects.toThrow(/\/dev\/zero is a device, not a regular file/);
+  });
+
+  it.each([
+    ['gzip', 'train.tsv.gz', () => gzipSync('sentence1\tsentence2\tlabel\nA.\tB.\t1\n')],
+    ['zip', 'train.zip', () => bytesOf([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00], 'rest of a zip')],
+  ])('says a %s dataset is compressed: decompress it first', async (kind, name, bytes) => {
+    const file = await tmp.write(name, bytes());
+    const err = await datasetError(() => readDataset(file));
+    expect(err.message).toMatch(new RegExp(`is compressed \\(${kind}\\): decompress it first`));
+    expect(err.message).not.toMatch(/UTF-8/);
+  });
+
+  it('quotes at most a short start of a line whose fields are wrong, never the whole line', async () => {
+    const file = await tmp.write('leak.tsv', 'sentence1\tsentence2\tlabel\nabcdefghijklmnopqrstuvwxyz0123456789-SECRET\nA.\tB.\t1\n');
+    const err = await datasetError(() => readDataset(file));
+    expect(err.message).toMatch(/line 2: expected 3 tab-separated fields, got 1/);
+    expect(err.message).not.toContain('SECRET');
   });
 });

@@ -43,6 +43,16 @@ describe('error to HTTP mapping', () => {
     expect(statusFor(new NotFoundError('x'))).toBe(404);
     expect(statusFor(new DatasetError('x'))).toBe(422);
     expect(statusFor(new TypeError('x'))).toBe(500);
+    // The store is down: the AWS SDK's network error, or a 5xx from S3.
+    expect(statusFor(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4569'), { code: 'ECONNREFUSED', $metadata: { attempts: 3 } }))).toBe(503);
+    expect(statusFor(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }))).toBe(503);
+    expect(statusFor(new Error('wrapped', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) }))).toBe(503);
+  });
+  it('answers 503 with Retry-After when the store cannot be reached', () => {
+    const res = errorResponse(Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }), 'req-5', capture().logger);
+    expect(res.statusCode).toBe(503);
+    expect(res.headers).toMatchObject({ 'retry-after': expect.stringMatching(/^\d+$/), 'x-request-id': 'req-5' });
+    expect(res.body).not.toContain('10.0.0.1');
   });
   it('answers a 500 with the request id and no stack, and logs the stack', () => {
     const { lines, logger } = capture();

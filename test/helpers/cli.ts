@@ -25,7 +25,7 @@ export function simpair(args: string[], env: Record<string, string> = {}): Promi
 }
 
 /** Starts `simpair serve ... --port 0` and resolves with its URL once it listens. */
-export function startServe(args: string[], env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+export function startServe(args: string[], env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void>; stderr: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'serve', ...args, '--port', '0'], { cwd: ROOT, env: { ...process.env, SIMPAIR_LOG_LEVEL: 'info', ...env } });
     let stderr = '';
@@ -38,8 +38,10 @@ export function startServe(args: string[], env: Record<string, string> = {}): Pr
         resolve({
           url: m[1],
           child,
+          stderr: () => stderr,
           stop: () =>
             new Promise<void>((r) => {
+              if (child.exitCode !== null || child.signalCode !== null) return r();
               child.once('close', () => r());
               child.kill('SIGTERM');
             }),
@@ -50,5 +52,6 @@ export function startServe(args: string[], env: Record<string, string> = {}): Pr
       clearTimeout(timer);
       reject(new Error(`serve exited with ${code}: ${stderr}`));
     });
+    child.stdout?.resume();
   });
 }

@@ -42,7 +42,7 @@ describe('the whole local flow against a real S3-protocol server', () => {
     });
     try {
       // Before any model: /predict says so with a 404, not a crash.
-      const none = await fetch(`${server.url}/predict`, { method: 'POST', body: JSON.stringify({ pairs: [{ sentence1: 'a', sentence2: 'b' }] }) });
+      const none = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pairs: [{ sentence1: 'a', sentence2: 'b' }] }) });
       expect(none.status).toBe(404);
 
       const body = await readFile(join(ROOT, 'examples', 'train.tsv'));
@@ -62,7 +62,7 @@ describe('the whole local flow against a real S3-protocol server', () => {
       expect(typeof predictions[0].similar).toBe('boolean');
 
       // POST /train on the same content is idempotent.
-      const again = await fetch(`${server.url}/train`, { method: 'POST', body: JSON.stringify({ datasetKey: 'datasets/examples.tsv' }) });
+      const again = await fetch(`${server.url}/train`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetKey: 'datasets/examples.tsv' }) });
       expect(again.status).toBe(202);
       expect(await again.json()).toEqual({ runId, duplicate: true });
     } finally {

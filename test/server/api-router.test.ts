@@ -1,6 +1,14 @@
-import { describe, expect, it, vi } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { routeApiRequest, type ApiBackend } from '../../src/server/api-router.ts';
+import { createStoreBackend } from '../../src/server/store-backend.ts';
+import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
+import { S3ObjectStore } from '../../src/storage/s3-object-store.ts';
 import { ModelMismatchError, NotFoundError } from '../../src/errors.ts';
+import { TINY_BERT } from '../helpers/paths.ts';
 
 const body = JSON.stringify({ pairs: [{ sentence1: 'a b', sentence2: 'c d' }] });
 
@@ -53,5 +61,62 @@ describe('routeApiRequest', () => {
     const run = await routeApiRequest(b, 'GET', '/runs/r1', undefined);
     expect(JSON.parse(run.body)).toEqual({ runId: 'r1', state: 'SUCCEEDED' });
     expect((await routeApiRequest(b, 'POST', '/train', 'not json')).statusCode).toBe(400);
+  });
+});
+
+describe('routeApiRequest over a store backend: keys, outages and run errors', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'simpair-router-'));
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it.each([
+    ['the datasets/ folder itself', 'datasets/'],
+    ['a NUL byte', 'datasets/a\u0000.tsv'],
+    ['900 KB', `datasets/${'k'.repeat(900_000)}.tsv`],
+    ['a .. segment', 'datasets/../runs/x/status.json'],
+    ['an empty segment', 'datasets//a.tsv'],
+  ])('answers 400 to a datasetKey with %s, naming the key truncated', async (_what, key) => {
+    const backend = createStoreBackend(new FsObjectStore(root));
+    const res = await routeApiRequest(backend, 'POST', '/train', JSON.stringify({ datasetKey: key }));
+    expect(res.statusCode).toBe(400);
+    const body = JSON.parse(res.body);
+    expect(body.message).toMatch(/datasetKey/);
+    expect(body.message.length).toBeLessThan(400);
+    expect(body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    await backend.close();
+  });
+
+  it('answers 503 with Retry-After when the S3 store cannot be reached', async () => {
+    // A port nothing listens on: bind one, note it, close it.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((r) => probe.close(r));
+    const store = new S3ObjectStore({ bucket: 'down', endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1' });
+    const backend = createStoreBackend(store);
+    const res = await routeApiRequest(backend, 'POST', '/predict', body);
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'StoreUnavailable', requestId: expect.any(String) });
+    const run = await routeApiRequest(backend, 'GET', '/runs/run-abc', undefined);
+    expect(run.statusCode).toBe(503);
+    await backend.close();
+  });
+
+  it('records a bad dataset without advising --skip-invalid (POST /train cannot pass it) and without quoting whole lines', async () => {
+    const store = new FsObjectStore(root);
+    const secret = 'root:x:0:0:root:/root:/bin/bash-SECRET-TAIL-THAT-MUST-NOT-APPEAR';
+    await store.put('datasets/bad.tsv', `sentence1\tsentence2\tlabel\n${secret}\nA cat.\tA dog.\t1\n`);
+    const backend = createStoreBackend(store, { runDefaults: { modelSource: TINY_BERT, maxLen: 16, epochs: 1 } });
+    const started = JSON.parse((await routeApiRequest(backend, 'POST', '/train', '{"datasetKey":"datasets/bad.tsv"}')).body);
+    await backend.idle();
+    const run = JSON.parse((await routeApiRequest(backend, 'GET', `/runs/${started.runId}`, undefined)).body);
+    expect(run.state).toBe('FAILED');
+    expect(run.error.message).toMatch(/line 2: expected 3 tab-separated fields, got 1/);
+    expect(run.error.message).not.toMatch(/skip-invalid/);
+    expect(run.error.message).not.toContain('SECRET');
+    await backend.close();
   });
 });

@@ -1,5 +1,5 @@
 import type { DatasetIssue } from '../../errors.ts';
-import { describeValue } from './describe-value.ts';
+import { describeValue, LINE_QUOTE_MAX } from './describe-value.ts';
 import { parseLabel } from './parse-label.ts';
 import type { RawRow } from './raw-table.ts';
 import type { ColumnRef, ResolvedColumns } from './resolve-columns.ts';
@@ -36,7 +36,7 @@ export function checkRow(row: RawRow, ctx: RowContext): RowResult {
   if (row.kind === 'bad') return fail(row.reason);
   if (row.kind === 'fields' && row.fields.length !== ctx.expectedFields) {
     const hint = ctx.separator === 'tab' ? 'a tab inside a sentence, or a missing column?' : 'quote fields that contain commas, as "a, b"';
-    return fail(`expected ${ctx.expectedFields} ${ctx.separator}-separated fields, got ${row.fields.length} (${hint}): ${describeValue(row.fields.join(ctx.separator === 'tab' ? '\t' : ','))}`);
+    return fail(`expected ${ctx.expectedFields} ${ctx.separator}-separated fields, got ${row.fields.length} (${hint}): ${describeValue(row.fields.join(ctx.separator === 'tab' ? '\t' : ','), LINE_QUOTE_MAX)}`);
   }
 
   const problems: { field: string; reason: string }[] = [];

@@ -1,4 +1,4 @@
-import { describeValue } from './describe-value.ts';
+import { describeValue, LINE_QUOTE_MAX } from './describe-value.ts';
 import type { DecodedLines } from './decode-lines.ts';
 import type { RawRow, RawTable } from './raw-table.ts';
 
@@ -18,7 +18,7 @@ export function readJsonlTable(decoded: DecodedLines): RawTable {
     try {
       value = JSON.parse(text);
     } catch (err) {
-      rows.push({ kind: 'bad', line, endLine: line, reason: `invalid JSON (${(err as Error).message}): ${describeValue(text)}` });
+      rows.push({ kind: 'bad', line, endLine: line, reason: `invalid JSON (${(err as Error).message}): ${describeValue(text, LINE_QUOTE_MAX)}` });
       continue;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
