@@ -10,9 +10,11 @@ import json
 import os
 import resource
 import sys
-import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from recipe_keras import build_recipe_model, epoch_timer  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -51,29 +53,8 @@ def main() -> None:
     max_len, hidden = manifest["maxLen"], manifest["hidden"]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    keras.utils.set_random_seed(args.seed)
-    model = keras.Sequential(
-        [
-            keras.layers.Bidirectional(keras.layers.LSTM(64, return_sequences=True), input_shape=(max_len, hidden)),
-            keras.layers.Bidirectional(keras.layers.LSTM(64)),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ]
-    )
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.t)
-            log(f"keras epoch {epoch + 1}: {self.seconds[-1]:.1f} s, loss {logs['loss']:.4f}")
-
-    timer = EpochTimer()
+    model = build_recipe_model(keras, max_len, hidden, args.seed)
+    timer = epoch_timer(keras)
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
                         validation_split=args.validation_split, callbacks=[timer], verbose=0)
     probs = model.predict(x_test, batch_size=64, verbose=0).reshape(-1)

@@ -30,6 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from recipe_keras import build_recipe_model, epoch_timer  # noqa: E402
+
 
 def log(message: str) -> None:
     print(f"[ref] {message}", file=sys.stderr, flush=True)
@@ -262,29 +265,8 @@ def run_recipe(args, tokenizer, pt_dir, tf_models, train_pairs, train_labels, te
     log(f"recipe embeddings: {n_embedded} pairs in {embed_seconds:.1f} s; train {x_train.shape}")
     hidden = x_train.shape[2]
 
-    keras.utils.set_random_seed(args.seed)
-    model = keras.Sequential(
-        [
-            keras.layers.Bidirectional(keras.layers.LSTM(64, return_sequences=True), input_shape=(max_len, hidden)),
-            keras.layers.Bidirectional(keras.layers.LSTM(64)),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ]
-    )
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds: list[float] = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.t)
-            log(f"keras epoch {epoch + 1}: {self.seconds[-1]:.1f} s, loss {logs['loss']:.4f}, val_acc {logs.get('val_accuracy', float('nan')):.4f}")
-
-    timer = EpochTimer()
+    model = build_recipe_model(keras, max_len, hidden, args.seed)
+    timer = epoch_timer(keras)
     history = model.fit(
         x_train,
         train_labels,
