@@ -25,11 +25,12 @@ import { runReferenceStage } from './stages/reference.ts';
 import { runSizesStage } from './stages/sizes.ts';
 import { runTokenizerStage } from './stages/tokenizer.ts';
 import { runTrainingStage } from './stages/training.ts';
+import { runTrainingMemoryStage } from './stages/training-memory.ts';
 
-const STAGES = ['tokenizer', 'embedding', 'training', 'datapath', 'accuracy', 'reference', 'prediction', 'interop', 'sizes', 'profile'] as const;
+const STAGES = ['tokenizer', 'embedding', 'training', 'memory', 'datapath', 'accuracy', 'reference', 'prediction', 'interop', 'sizes', 'profile'] as const;
 type Stage = (typeof STAGES)[number];
 const DEFAULT_STAGES: Record<BenchMode, readonly Stage[]> = {
-  quick: ['tokenizer', 'embedding', 'training', 'datapath', 'reference', 'prediction', 'interop', 'sizes'],
+  quick: ['tokenizer', 'embedding', 'training', 'memory', 'datapath', 'reference', 'prediction', 'interop', 'sizes'],
   full: STAGES,
 };
 
@@ -103,6 +104,7 @@ try {
   await stage('tokenizer', () => runTokenizerStage(ctx));
   await stage('embedding', () => runEmbeddingStage(ctx));
   await stage('training', () => runTrainingStage(ctx));
+  await stage('memory', () => runTrainingMemoryStage(ctx));
   await stage('datapath', () => runDatapathStage(ctx));
   await stage('accuracy', () => runAccuracyStage(ctx));
   await stage('reference', () => runReferenceStage(ctx));

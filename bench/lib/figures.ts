@@ -7,6 +7,7 @@ import type { StageProfile } from '../stages/profile.ts';
 import type { SizeEntry } from '../stages/sizes.ts';
 import type { TokenizerResult } from '../stages/tokenizer.ts';
 import type { PathTraining, TrainingResult } from '../stages/training.ts';
+import type { TrainingMemoryResult } from '../stages/training-memory.ts';
 import { fmt, type BenchContext, type Figure } from './context.ts';
 import { mean, ratio, steadyEpochSeconds } from './stats.ts';
 
@@ -26,6 +27,7 @@ export function buildFigures(ctx: BenchContext): Figure[] {
     tokenizer?: TokenizerResult;
     embedding?: EmbeddingConfigResult[];
     training?: TrainingResult;
+    memory?: TrainingMemoryResult;
     datapath?: DatapathResult;
     accuracy?: AccuracyResult;
     prediction?: PredictionResult;
@@ -106,6 +108,12 @@ export function buildFigures(ctx: BenchContext): Figure[] {
         reference: label === 'keras' ? undefined : kerasAccuracy,
         note: kerasAccuracy !== undefined && label !== 'keras' ? `${(100 * (accuracy - kerasAccuracy)).toFixed(1)} points vs Keras` : undefined,
       });
+    }
+  }
+  if (r.memory) {
+    const [one, ten] = r.memory.runs;
+    for (const run of r.memory.runs) {
+      f.push({ section: 'training', name: `peak RSS, 1 epoch, ${run.rows} rows (${run.copies}x the shards), ${r.memory.backend}`, value: run.peakRssMiB, unit: 'MiB', ratio: run === ten && one ? ratio(run.peakRssMiB, one.peakRssMiB) : undefined, note: `${r.memory.lstmPath}; RSS before training ${run.rssBeforeTrainingMiB.toFixed(0)} MiB; ${run.epochSeconds.toFixed(1)} s` });
     }
   }
   if (accMax && recipe) {
