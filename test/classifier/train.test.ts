@@ -84,6 +84,19 @@ describe('trainClassifier', () => {
     reference.dispose();
   });
 
+  it('reads the running loss and accuracy every progressEvery batches only, ending at the epoch figures', async () => {
+    const model = buildBiLstm({ maxLen: 8, hidden: 16, units: 4, seed: 5 });
+    const logs: { batch: number; size: number; loss?: number; acc?: number }[] = [];
+    // 180 training rows in batches of 20: 9 batches; running means on batches 3, 6, 9 (0-based 2, 5, 8).
+    const history = await trainClassifier(model, reader, { epochs: 1, batchSize: 20, progressEvery: 3, onBatchEnd: (batch, l) => void logs.push({ batch, ...l }) });
+    expect(logs.map((l) => l.size)).toEqual(new Array(9).fill(20));
+    expect(logs.filter((l) => l.loss !== undefined).map((l) => l.batch)).toEqual([2, 5, 8]);
+    const last = logs[8];
+    expect(last.loss).toBeCloseTo(history.epochs[0].loss, 6); // the running mean over the whole epoch
+    expect(last.acc).toBeCloseTo(history.epochs[0].acc, 6);
+    model.dispose();
+  });
+
   it('refuses embeddings whose maxLen or hidden differ from the model input, with both shapes', async () => {
     const model = buildBiLstm({ maxLen: 10, hidden: 16, units: 4 });
     const err = await trainClassifier(model, reader).catch((e: unknown) => e);
