@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SimpairError } from '../errors.ts';
 import { log } from '../util/log.ts';
-import { useFusedLstm } from './fused-lstm/use-fused-lstm.ts';
+import { useFusedLstm, type LstmMode } from './fused-lstm/use-fused-lstm.ts';
 import type { EmbeddingStoreReader } from '../embeddings/index.ts';
 import { assertFitsModel } from './model-input.ts';
 import { ShardDataset, splitRanges } from './shard-dataset.ts';
@@ -79,10 +79,11 @@ export interface TrainOptions {
   readonly progressEvery?: number;
   /**
    * `fused` runs the Bi-LSTM layers through simpair's fused implementation for the backend
-   * (see useFusedLstm); `layers` through tfjs-layers' own step-by-step LSTM.
+   * (see useFusedLstm); `layers` through tfjs-layers' own step-by-step LSTM; `generic`
+   * through the generic fused implementation on every backend.
    * @default process.env.SIMPAIR_LSTM ?? 'fused'
    */
-  readonly lstm?: 'fused' | 'layers';
+  readonly lstm?: LstmMode;
 }
 
 /** What {@link trainClassifier} returns. */

@@ -97,6 +97,15 @@ export function fusedLstmEquivalenceSuite(expectedPath: LstmPath): void {
       const layers = outputAndGradients(model, x, projection);
       const fused = useFusedLstm(model, { mode: 'fused' });
       expect(fused.paths).toEqual([masked && expectedPath === 'fused-tensorflow' ? 'fused-generic' : expectedPath]);
+      // SIMPAIR_LSTM=generic: the generic path on every backend; on tensorflow it is a second fused path to prove.
+      const generic = useFusedLstm(model, { mode: 'generic' });
+      expect(generic.paths).toEqual(['fused-generic']);
+      let viaGeneric: ReturnType<typeof outputAndGradients> | undefined;
+      try {
+        if (expectedPath === 'fused-tensorflow' && !masked) viaGeneric = outputAndGradients(model, x, projection);
+      } finally {
+        generic.restore();
+      }
       let viaFused: ReturnType<typeof outputAndGradients>;
       try {
         viaFused = outputAndGradients(model, x, projection);
@@ -106,6 +115,10 @@ export function fusedLstmEquivalenceSuite(expectedPath: LstmPath): void {
       expect(tf.memory().numTensors).toBe(before); // neither path leaks
 
       expect(maxAbsDiff(layers.output, viaFused.output)).toBeLessThanOrEqual(1e-5);
+      if (viaGeneric) {
+        expect(maxAbsDiff(layers.output, viaGeneric.output)).toBeLessThanOrEqual(1e-5);
+        layers.gradients.forEach((g, i) => expect(relativeDiff(g.values, viaGeneric.gradients[i].values)).toBeLessThanOrEqual(1e-4));
+      }
       expect(viaFused.gradients.map((g) => g.name)).toEqual(layers.gradients.map((g) => g.name));
       expect(layers.gradients).toHaveLength(6); // kernel, recurrent kernel, bias per direction
       layers.gradients.forEach((g, i) => {

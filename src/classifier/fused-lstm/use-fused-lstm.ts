@@ -5,7 +5,12 @@ import { fusedBiLstmGeneric } from './bilstm-generic.ts';
 import { fusedBiLstmTensorflow } from './bilstm-tensorflow.ts';
 import type { FusedBiLstmFn, LstmDirectionWeights } from './bilstm-weights.ts';
 
-/** Environment variable choosing the LSTM training path: `fused` (default) or `layers`. */
+/**
+ * Environment variable choosing the LSTM training path: `fused` (default), `layers`
+ * (tfjs-layers' own), or `generic` (the generic fused path on every backend, also on
+ * tensorflow, e.g. to profile: V8's `--cpu-prof` sampling aborts inside libtensorflow's
+ * BlockLSTM kernel, see README).
+ */
 export const LSTM_PATH_ENV = 'SIMPAIR_LSTM';
 
 /**
@@ -33,10 +38,10 @@ export interface FusedLstmHandle {
 /** Options of {@link useFusedLstm}. */
 export interface UseFusedLstmOptions {
   /**
-   * `fused` or `layers`; overrides {@link LSTM_PATH_ENV}.
+   * `fused`, `layers` or `generic`; overrides {@link LSTM_PATH_ENV}.
    * @default process.env.SIMPAIR_LSTM ?? 'fused'
    */
-  readonly mode?: 'fused' | 'layers';
+  readonly mode?: LstmMode;
 }
 
 interface RnnLike {
@@ -90,12 +95,15 @@ function directionWeights(rnn: RnnLike): LstmDirectionWeights {
   };
 }
 
+/** What the caller asks for: `fused` picks the fastest fused path for the backend. */
+export type LstmMode = 'fused' | 'layers' | 'generic';
+
 /** The LSTM mode asked for: the option, else {@link LSTM_PATH_ENV}, else `fused`. */
-export function lstmMode(option?: 'fused' | 'layers'): 'fused' | 'layers' {
+export function lstmMode(option?: LstmMode): LstmMode {
   const value = option ?? process.env[LSTM_PATH_ENV]?.trim() ?? 'fused';
   if (value === '') return 'fused';
-  if (value !== 'fused' && value !== 'layers') {
-    throw new SimpairError(`${LSTM_PATH_ENV}="${value}" is not an LSTM path; use fused or layers, or unset it.`);
+  if (value !== 'fused' && value !== 'layers' && value !== 'generic') {
+    throw new SimpairError(`${LSTM_PATH_ENV}="${value}" is not an LSTM path; use fused, layers or generic, or unset it.`);
   }
   return value;
 }
@@ -123,7 +131,7 @@ export function useFusedLstm(model: tfl.LayersModel, options: UseFusedLstmOption
   const patched: BidirectionalLike[] = [];
   const paths: LstmPath[] = [];
   const notes = new Set<string>();
-  const onTensorflow = tf.getBackend() === 'tensorflow';
+  const onTensorflow = tf.getBackend() === 'tensorflow' && mode !== 'generic';
   let weightsBefore = false; // a trainable layer upstream: the input needs a gradient
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'Bidirectional') {
