@@ -87,3 +87,23 @@ export class NotFoundError extends SimpairError {
     this.name = 'NotFoundError';
   }
 }
+
+/**
+ * A conditional write lost: the object was created (`ifNoneMatch: '*'`) or changed
+ * (`ifMatch`) by another writer in the meantime. Callers re-read and decide again; it is not
+ * the user's mistake, so it is not a {@link SimpairError}.
+ */
+export class PreconditionFailedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+/** A store entry that is not a regular file inside the store (FIFO, device, directory, symlink leaving the root). */
+export class UnsafeObjectError extends SimpairError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnsafeObjectError';
+  }
+}

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { PreconditionFailedError } from '../errors.ts';
 
 /** Options of {@link ObjectStore.get}. */
 export interface GetOptions {
@@ -29,7 +30,28 @@ export interface ObjectStore {
   /** Keys under a prefix, sorted. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
+  /** Size, modification time and version tag of an object; undefined when absent. */
+  head(key: string): Promise<ObjectVersion | undefined>;
+  /** Whole object and the version tag of exactly those bytes (for a later `ifMatch`). */
+  getVersioned(key: string): Promise<{ body: Uint8Array; etag: string }>;
+  /**
+   * Conditional write: `{ ifNoneMatch: '*' }` creates the object only if it is absent,
+   * `{ ifMatch: etag }` replaces it only if it is still that version. Throws
+   * {@link PreconditionFailedError} when the condition does not hold.
+   */
+  putIf(key: string, body: Uint8Array | string, condition: WriteCondition): Promise<void>;
 }
+
+/** What {@link ObjectStore.head} reports. */
+export interface ObjectVersion {
+  /** Changes whenever the object is written (S3 ETag; on disk inode, size and mtime). */
+  readonly etag: string;
+  readonly size: number;
+  readonly modifiedMs: number;
+}
+
+/** Condition of {@link ObjectStore.putIf}. */
+export type WriteCondition = { readonly ifNoneMatch: '*' } | { readonly ifMatch: string };
 
 /** Helpers on top of {@link ObjectStore}. */
 export async function getJson<T>(store: ObjectStore, key: string): Promise<T> {

@@ -9,10 +9,10 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { NotFoundError, SimpairError } from '../errors.ts';
+import { NotFoundError, PreconditionFailedError, SimpairError } from '../errors.ts';
 import { runPool } from '../util/run-pool.ts';
 import { parseContentRange, planByteRanges, rangeHeader, type ByteRange } from './byte-ranges.ts';
-import type { GetOptions, ObjectStore } from './object-store.ts';
+import type { GetOptions, ObjectStore, ObjectVersion, WriteCondition } from './object-store.ts';
 
 const MIB = 1024 * 1024;
 /** S3 refuses multipart parts under 5 MiB (except the last one). */
@@ -122,21 +122,20 @@ export class S3ObjectStore implements ObjectStore {
   async get(key: string, options: GetOptions = {}): Promise<Uint8Array> {
     const { expectedBytes } = options;
     if (expectedBytes !== undefined && expectedBytes > this.readPartSize) return this.getInParts(key, expectedBytes);
-    return bodyBytes(await this.getBody(key));
+    return bodyBytes((await this.getObject(key)).Body);
   }
 
   async getStream(key: string): Promise<Readable> {
-    const body = await this.getBody(key);
+    const body = (await this.getObject(key)).Body as unknown;
     if (body === undefined) return Readable.from([]);
     if (body instanceof Readable) return body;
     // In Node the SDK returns an IncomingMessage (a Readable); anything else is adapted.
     return Readable.from(body as AsyncIterable<Uint8Array>);
   }
 
-  private async getBody(key: string): Promise<unknown> {
+  private async getObject(key: string) {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
-      return out.Body;
+      return await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError(`No object "${key}" in ${this.location}.`, { cause: err });
       throw err;
@@ -172,7 +171,7 @@ export class S3ObjectStore implements ObjectStore {
       });
     } catch (err) {
       if (!sizeDiffers) throw err;
-      return bodyBytes(await this.getBody(key));
+      return bodyBytes((await this.getObject(key)).Body);
     }
     if (etags.size > 1) {
       throw new SimpairError(`Object "${key}" in ${this.location} was replaced while being read in ranges (ETags ${[...etags].join(', ')}). Retry.`);
@@ -209,6 +208,42 @@ export class S3ObjectStore implements ObjectStore {
       return;
     }
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: bytes, ContentLength: bytes.byteLength }));
+  }
+
+  async getVersioned(key: string): Promise<{ body: Uint8Array; etag: string }> {
+    const out = await this.getObject(key);
+    return { body: await bodyBytes(out.Body), etag: out.ETag ?? '' };
+  }
+
+  async head(key: string): Promise<ObjectVersion | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      return { etag: out.ETag ?? '', size: out.ContentLength ?? 0, modifiedMs: out.LastModified?.getTime() ?? 0 };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * One PutObject with `If-None-Match: *` or `If-Match: <etag>` (S3 honours both since
+   * 2024). S3 answers 412 when the condition fails and 409 when a concurrent conditional
+   * write won; both become {@link PreconditionFailedError}. Note: s3rver 3.7, the local test
+   * server, ignores these headers on PUT, so there the write is unconditional.
+   */
+  async putIf(key: string, body: Uint8Array | string, condition: WriteCondition): Promise<void> {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const cond = 'ifNoneMatch' in condition ? { IfNoneMatch: condition.ifNoneMatch } : { IfMatch: condition.ifMatch };
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: bytes, ContentLength: bytes.byteLength, ...cond }));
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      const status = e?.$metadata?.httpStatusCode;
+      if (status === 412 || status === 409 || e?.name === 'PreconditionFailed' || e?.name === 'ConditionalRequestConflict') {
+        throw new PreconditionFailedError(`Conditional write of "${key}" in ${this.location} lost (${'ifNoneMatch' in condition ? 'it already exists' : 'it changed since it was read'}).`, { cause: err });
+      }
+      throw err;
+    }
   }
 
   async exists(key: string): Promise<boolean> {

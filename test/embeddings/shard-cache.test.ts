@@ -21,6 +21,9 @@ function countingStore(inner: ObjectStore): { store: ObjectStore; gets: Map<stri
     exists: (key) => inner.exists(key),
     list: (prefix) => inner.list(prefix),
     delete: (key) => inner.delete(key),
+    head: (key) => inner.head(key),
+    getVersioned: (key) => inner.getVersioned(key),
+    putIf: (key, body, condition) => inner.putIf(key, body, condition),
   };
   return { store, gets };
 }

@@ -14,7 +14,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../../src/storage/s3-object-store.ts';
-import { NotFoundError, SimpairError } from '../../src/errors.ts';
+import { NotFoundError, PreconditionFailedError, SimpairError } from '../../src/errors.ts';
 
 const client = new S3Client({ region: 'us-east-1' });
 const s3 = mockClient(client);
@@ -117,6 +117,30 @@ describe('S3ObjectStore', () => {
   it('says where it points', () => {
     expect(store().location).toBe('s3://b/p/');
     expect(new S3ObjectStore({ bucket: 'b', client }).location).toBe('s3://b/');
+  });
+
+  it('creates with If-None-Match: * and replaces with If-Match, mapping 412/409 to PreconditionFailedError', async () => {
+    s3.on(PutObjectCommand).resolvesOnce({ ETag: '"e1"' }).rejects(Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }));
+    await store().putIf('runs/r/status.json', '{}', { ifNoneMatch: '*' });
+    await expect(store().putIf('runs/r/status.json', '{}', { ifMatch: '"e0"' })).rejects.toBeInstanceOf(PreconditionFailedError);
+    const [create, update] = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(create).toMatchObject({ Bucket: 'b', Key: 'p/runs/r/status.json', IfNoneMatch: '*' });
+    expect(create.IfMatch).toBeUndefined();
+    expect(update).toMatchObject({ Key: 'p/runs/r/status.json', IfMatch: '"e0"' });
+    s3.reset();
+    s3.on(PutObjectCommand).rejects(Object.assign(new Error('conflict'), { name: 'ConditionalRequestConflict', $metadata: { httpStatusCode: 409 } }));
+    await expect(store().putIf('k', 'x', { ifNoneMatch: '*' })).rejects.toBeInstanceOf(PreconditionFailedError);
+  });
+
+  it('reports the version tag with head and getVersioned', async () => {
+    s3.on(HeadObjectCommand).resolves({ ETag: '"abc"', ContentLength: 5, LastModified: new Date(1000) });
+    s3.on(GetObjectCommand).callsFake(async () => ({ ETag: '"abc"', Body: Readable.from([Buffer.from('hello')]) }));
+    expect(await store().head('k')).toEqual({ etag: '"abc"', size: 5, modifiedMs: 1000 });
+    const v = await store().getVersioned('k');
+    expect(v.etag).toBe('"abc"');
+    expect(Buffer.from(v.body).toString()).toBe('hello');
+    s3.on(HeadObjectCommand).rejects(notFound('NotFound'));
+    expect(await store().head('k')).toBeUndefined();
   });
 });
 
