@@ -107,3 +107,11 @@ export class UnsafeObjectError extends SimpairError {
     this.name = 'UnsafeObjectError';
   }
 }
+
+/** The dataset object of a run was replaced after the run read it; the run stops (the new content gets its own run). */
+export class DatasetChangedError extends SimpairError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatasetChangedError';
+  }
+}

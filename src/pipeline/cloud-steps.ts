@@ -1,84 +1,46 @@
 /**
  * The steps of a training run, each callable on its own (a Lambda, the Batch container) or in
- * order in-process ({@link runPipeline}, the local flow). State lives only in the store:
- * `runs/{id}/status.json` is the run record; nothing under `models/live.json` changes unless
- * every step succeeded.
+ * order in-process ({@link runSteps}, the local flow). State lives only in the store:
+ * `runs/{id}/status.json` is the run record (a state machine with a lease, see run-record.ts);
+ * nothing under `models/live.json` changes unless every step succeeded.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { parseDataset, type DatasetOptions } from '../data/index.ts';
+import { parseDataset } from '../data/index.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
-import { EmbeddingStoreReader, writeEmbeddingManifest, writeEmbeddingShard, type ShardCache, type ShardInfo } from '../embeddings/index.ts';
-import { buildBiLstm, initTfBackend, saveClassifier, trainClassifier } from '../classifier/index.ts';
-import { NotFoundError, RequestError, SimpairError } from '../errors.ts';
+import { EmbeddingStoreReader, MANIFEST_FILE, writeEmbeddingManifest, writeEmbeddingShard, type ShardCache, type ShardInfo } from '../embeddings/index.ts';
+import { buildBiLstm, initTfBackend, MODEL_FILES, saveClassifier, trainClassifier } from '../classifier/index.ts';
+import { DatasetChangedError, NotFoundError, PreconditionFailedError, RequestError, SimpairError } from '../errors.ts';
 import { resolveModelSource } from '../model-source/index.ts';
-import { getJson, putJson, type ObjectStore } from '../storage/object-store.ts';
+import { getJson, putJson, type ObjectStore, type ObjectVersion } from '../storage/object-store.ts';
 import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
 import { log } from '../util/log.ts';
 import { embedPairs } from './embed-pairs.ts';
 import { LIVE_MODEL_KEY, PREFIX, keys } from './layout.ts';
 import type { LiveModelPointer } from './predictor.ts';
+import { checkOptions, DEFAULT_RUN_OPTIONS, resolveRunOptions, runIdFor, type RunOptions } from './run-options.ts';
+import {
+  advanceRun,
+  assertOwned,
+  createRun,
+  getRun,
+  isStale,
+  leaseFor,
+  LeaseLostError,
+  processRunOwner,
+  nowIso,
+  readRun,
+  recordRunFailure,
+  renewLease,
+  RunStateError,
+  TERMINAL_STATES,
+  updateRun,
+  type RunOwner,
+  type RunRecord,
+  type RunState,
+} from './run-record.ts';
 
-export type RunState = 'STARTED' | 'VALIDATED' | 'EMBEDDED' | 'TRAINED' | 'SUCCEEDED' | 'FAILED';
-
-/** What `runs/{id}/status.json` holds. */
-export interface RunRecord {
-  runId: string;
-  datasetKey: string;
-  datasetSha256: string;
-  state: RunState;
-  options: RunOptions;
-  /** Which step failed and why, when state is FAILED. */
-  error?: { step: string; name: string; message: string };
-  counts?: { rows: number; positives: number; negatives: number };
-  shards?: number;
-  modelVersion?: string;
-  metrics?: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** Options every run carries from the trigger to the trainer. */
-export interface RunOptions {
-  /** Embedding model source (hub id, directory, s3:// prefix). */
-  modelSource: string;
-  maxLen: number;
-  epochs: number;
-  batchSize: number;
-  shardSize: number;
-  dtype: 'float32' | 'float16';
-  seed: number;
-  validationSplit: number;
-  /** See RunJobOptions.padding. */
-  padding: 'max-length' | 'masked';
-  dataset?: DatasetOptions;
-}
-
-const runOptionsSchema = z.object({
-  modelSource: z.string().min(1),
-  maxLen: z.number().int().min(3).max(512),
-  epochs: z.number().int().min(1).max(1000),
-  batchSize: z.number().int().min(1).max(4096),
-  shardSize: z.number().int().min(1).max(100_000),
-  dtype: z.enum(['float32', 'float16']),
-  seed: z.number().int().min(0),
-  validationSplit: z.number().min(0).lt(1),
-  padding: z.enum(['max-length', 'masked']),
-  dataset: z.record(z.string(), z.unknown()).optional(),
-});
-
-/** Defaults of a run; the stack overrides `modelSource` with its S3 model prefix. */
-export const DEFAULT_RUN_OPTIONS: RunOptions = {
-  modelSource: 'bert-base-uncased',
-  maxLen: 128,
-  epochs: 3,
-  batchSize: 32,
-  shardSize: 256,
-  dtype: 'float32',
-  seed: 42,
-  validationSplit: 0.1,
-  padding: 'max-length',
-};
+export { DEFAULT_RUN_OPTIONS, getRun, recordRunFailure, resolveRunOptions };
+export type { RunOptions, RunOwner, RunRecord, RunState };
 
 /** A row shard reference, the item the Distributed Map iterates over. */
 export interface ShardRef {
@@ -89,84 +51,148 @@ export interface ShardRef {
 
 /** Sidecar each embedding shard leaves so that finalizing needs no state from the map. */
 interface ShardSidecar extends ShardInfo {
+  runId?: string;
   modelId: string;
   tokenizerSha256: string;
   hidden: number;
 }
 
-const now = () => new Date().toISOString();
+/** Runs started at most this many times (first start + take-overs of stale attempts) before they are marked FAILED. */
+export const DEFAULT_MAX_ATTEMPTS = 3;
 
-async function updateRun(store: ObjectStore, runId: string, patch: Partial<RunRecord>): Promise<RunRecord> {
-  const record = { ...(await getRun(store, runId)), ...patch, updatedAt: now() };
-  await putJson(store, keys.runStatus(runId), record);
-  return record;
+/** Input of {@link startRun}. */
+export interface StartRunInput {
+  datasetKey: string;
+  /** Effective options (defaults are filled in); user input goes through resolveRunOptions first. */
+  options?: Partial<RunOptions>;
+  /** The dataset bytes when the caller has read them (they define the run); else read from the store. */
+  datasetBytes?: Uint8Array;
+  /** Version of the dataset object those bytes were read from (the watcher's check). */
+  datasetVersion?: ObjectVersion;
+  /** Who will work on the run. @default this process's owner (processRunOwner) */
+  owner?: RunOwner;
+  /** @default {@link DEFAULT_MAX_ATTEMPTS} */
+  maxAttempts?: number;
 }
 
-/** Reads a run record; {@link NotFoundError} when there is none. */
-export async function getRun(store: ObjectStore, runId: string): Promise<RunRecord> {
-  if (!/^[\w-]+$/.test(runId)) throw new RequestError(`Run id "${runId}" is not valid; ids are letters, digits, - and _.`);
-  if (!(await store.exists(keys.runStatus(runId)))) throw new NotFoundError(`No run "${runId}" in ${store.location}.`);
-  return getJson<RunRecord>(store, keys.runStatus(runId));
+/** What {@link startRun} decided. */
+export interface StartRunResult {
+  runId: string;
+  /** True when the run already exists and is live (working, queued or SUCCEEDED): nothing was started. */
+  duplicate: boolean;
+  /** The state the run is in (for a take-over, the state it is resumed from). */
+  state: RunState;
+  /** Set when a stale run was taken over rather than created. */
+  resumed?: boolean;
 }
 
 /**
- * Registers a run for a dataset object. Idempotent by content: the run id derives from the
- * dataset's sha256, so re-uploading the same bytes (under any key) returns the existing run.
+ * Registers a run for a dataset object, atomically. The run id derives from the content and
+ * the effective options, so the same bytes with the same options (under any key) are one run.
+ * Of concurrent starts exactly one creates the record (create-if-absent write); the others
+ * report that run as a duplicate. An existing run is a duplicate unless it FAILED (then it is
+ * restarted) or is stale (its owner's lease expired: then this start takes it over, and
+ * {@link runSteps} resumes it).
  */
-export async function startRun(
-  store: ObjectStore,
-  input: { datasetKey: string; options?: Partial<RunOptions>; datasetBytes?: Uint8Array },
-): Promise<{ runId: string; duplicate: boolean }> {
-  const { datasetKey } = input;
-  if (typeof datasetKey !== 'string' || !datasetKey.startsWith(PREFIX.datasets) || datasetKey.includes('..')) {
+export async function startRun(store: ObjectStore, input: StartRunInput): Promise<StartRunResult> {
+  const { datasetKey, owner = processRunOwner(), maxAttempts = DEFAULT_MAX_ATTEMPTS } = input;
+  if (typeof datasetKey !== 'string' || !datasetKey.startsWith(PREFIX.datasets) || datasetKey.split('/').includes('..')) {
     throw new RequestError(`datasetKey must be a key under ${PREFIX.datasets}, got ${JSON.stringify(datasetKey)}.`);
   }
-  const parsed = runOptionsSchema.safeParse({ ...DEFAULT_RUN_OPTIONS, ...input.options });
-  if (!parsed.success) {
-    throw new RequestError(`Invalid run options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`);
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = input.datasetBytes ?? (await store.get(datasetKey));
-  } catch (err) {
-    if (err instanceof NotFoundError) throw new NotFoundError(`Dataset ${datasetKey} is not in ${store.location}; upload it first.`, { cause: err });
-    throw err;
-  }
-  const datasetSha256 = createHash('sha256').update(bytes).digest('hex');
-  const runId = `run-${datasetSha256.slice(0, 16)}`;
-  if (await store.exists(keys.runStatus(runId))) {
-    const existing = await getRun(store, runId);
-    // A failed run may be retried by uploading again; anything else is a duplicate.
-    if (existing.state !== 'FAILED') {
-      log('info', `dataset ${datasetKey} has the content of run ${runId}; not starting a duplicate`);
-      return { runId, duplicate: true };
+  const options = checkOptions({ ...DEFAULT_RUN_OPTIONS, ...input.options });
+  const { bytes, version } = input.datasetBytes ? { bytes: input.datasetBytes, version: input.datasetVersion ?? (await store.head(datasetKey)) } : await readDatasetStable(store, datasetKey);
+  const datasetSha256 = sha256(bytes);
+  const runId = runIdFor(datasetSha256, options);
+  const datasetVersion = version ? { size: version.size, etag: version.etag } : undefined;
+
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const existing = await readRun(store, runId);
+    if (!existing) {
+      const at = nowIso();
+      const record: RunRecord = { runId, datasetKey, datasetSha256, datasetVersion, state: 'STARTED', options, attempt: 1, lease: leaseFor(owner), startedAt: at, createdAt: at, updatedAt: at };
+      if (await createRun(store, record)) return { runId, duplicate: false, state: 'STARTED' };
+      continue; // another start created it first: report that run
+    }
+    const { record } = existing;
+    if (record.state === 'SUCCEEDED' || (!TERMINAL_STATES.has(record.state) && !isStale(record))) {
+      log('info', `dataset ${datasetKey} with these options is run ${runId} (${record.state}); not starting a duplicate`);
+      return { runId, duplicate: true, state: record.state };
+    }
+    const restart = record.state === 'FAILED';
+    if (!restart && record.attempt >= maxAttempts) {
+      await recordRunFailure(store, runId, { step: record.state.toLowerCase(), name: 'RunAbandoned', message: `Run ${runId} was abandoned ${record.attempt} times (last owner ${record.lease?.owner ?? 'unknown'}, lease expired ${record.lease?.expiresAt ?? 'unknown'}); giving up. Upload the dataset again to retry.` });
+      return { runId, duplicate: true, state: 'FAILED' };
+    }
+    try {
+      const taken = await updateRun(store, runId, (current) => {
+        if (current.state !== record.state || current.updatedAt !== record.updatedAt) throw new PreconditionFailedError('changed');
+        const at = nowIso();
+        const next: RunRecord = restart
+          ? { runId, datasetKey, datasetSha256, datasetVersion, state: 'STARTED', options, attempt: current.attempt + 1, lease: leaseFor(owner), startedAt: at, createdAt: current.createdAt, updatedAt: at }
+          : { ...current, attempt: current.attempt + 1, lease: leaseFor(owner) };
+        return next;
+      });
+      log('info', restart ? `restarting failed run ${runId} (attempt ${taken.attempt})` : `taking over stale run ${runId} at ${taken.state} (attempt ${taken.attempt}; previous owner ${record.lease?.owner ?? 'none'})`);
+      return { runId, duplicate: false, state: taken.state, resumed: !restart };
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err; // someone else restarted or took it over: look again
     }
   }
-  const record: RunRecord = {
-    runId,
-    datasetKey,
-    datasetSha256,
-    state: 'STARTED',
-    options: parsed.data as RunOptions,
-    createdAt: now(),
-    updatedAt: now(),
-  };
-  await putJson(store, keys.runStatus(runId), record);
-  return { runId, duplicate: false };
+  throw new SimpairError(`Run ${runId} keeps changing under concurrent starts; try again.`);
+}
+
+/** Reads a dataset and the version of the object read; refuses one that changed during the read (an upload in progress). */
+async function readDatasetStable(store: ObjectStore, datasetKey: string): Promise<{ bytes: Uint8Array; version?: ObjectVersion }> {
+  const before = await store.head(datasetKey);
+  if (!before) throw new NotFoundError(`Dataset ${datasetKey} is not in ${store.location}; upload it first.`);
+  const bytes = await store.get(datasetKey);
+  const after = await store.head(datasetKey);
+  if (!after || after.etag !== before.etag || after.size !== bytes.byteLength) {
+    throw new DatasetChangedError(`Dataset ${datasetKey} changed while it was read (an upload in progress?); start the run once the upload is complete. Upload to a temporary name and rename it into datasets/.`);
+  }
+  return { bytes, version: after };
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * Throws {@link DatasetChangedError} when the run's dataset object now holds other bytes than
+ * the run read (an overwrite, or the rest of a slow upload): its model must not go live.
+ */
+async function assertDatasetUnchanged(store: ObjectStore, run: RunRecord): Promise<void> {
+  const now = await store.head(run.datasetKey);
+  if (!now || !run.datasetVersion || now.etag === run.datasetVersion.etag) return; // deleted after reading, or nothing to compare
+  if (now.size === run.datasetVersion.size && sha256(await store.get(run.datasetKey)) === run.datasetSha256) return; // rewritten with the same bytes
+  throw new DatasetChangedError(
+    `${run.datasetKey} was replaced after run ${run.runId} read it (${run.datasetVersion.size} bytes then, ${now.size} now); this run stops and the new content gets its own run.`,
+  );
+}
+
+/** Input every step takes: the run, and in-process the owner holding its lease. */
+interface StepInput {
+  runId: string;
+  owner?: RunOwner;
+}
+
+/** Reads a run a step works on; refuses a terminal run and, with an owner, a run leased to another. */
+async function activeRun(store: ObjectStore, { runId, owner }: StepInput): Promise<RunRecord> {
+  const run = await getRun(store, runId);
+  assertOwned(run, owner);
+  return run;
 }
 
 /**
  * Validates the whole dataset (every bad row reported) and splits it into row shards.
  * `datasetBytes`, when the caller has already read the dataset, saves a second download; they
- * are used only if their sha256 is the run's.
+ * are used only if their sha256 is the run's. Bytes read from the store must have it too.
  */
-export async function validateAndSplit(
-  store: ObjectStore,
-  input: { runId: string; datasetBytes?: Uint8Array },
-): Promise<{ runId: string; shards: ShardRef[] }> {
-  const run = await getRun(store, input.runId);
+export async function validateAndSplit(store: ObjectStore, input: StepInput & { datasetBytes?: Uint8Array }): Promise<{ runId: string; shards: ShardRef[] }> {
+  const run = await activeRun(store, input);
   const given = input.datasetBytes;
-  const bytes = given && createHash('sha256').update(given).digest('hex') === run.datasetSha256 ? given : await store.get(run.datasetKey);
+  const bytes = given && sha256(given) === run.datasetSha256 ? given : await store.get(run.datasetKey);
+  if (bytes !== given && sha256(bytes) !== run.datasetSha256) {
+    throw new DatasetChangedError(`${run.datasetKey} no longer holds the bytes of run ${run.runId} (sha256 ${run.datasetSha256.slice(0, 16)}...); this run stops and the new content gets its own run.`);
+  }
   const data = parseDataset(bytes, run.datasetKey, run.options.dataset);
   const shards: ShardRef[] = [];
   const size = run.options.shardSize;
@@ -177,8 +203,8 @@ export async function validateAndSplit(
     shards.push({ index, key, count: rows.length });
   }
   // The Distributed Map reads this list (ItemReader) rather than passing it through state.
-  await putJson(store, `${PREFIX.shards}${run.runId}/shards.json`, shards);
-  await updateRun(store, run.runId, { state: 'VALIDATED', counts: { rows: data.counts.rows, positives: data.counts.positives, negatives: data.counts.negatives }, shards: shards.length });
+  await putJson(store, keys.shardList(run.runId), shards);
+  await advanceRun(store, run.runId, { state: 'VALIDATED', counts: { rows: data.counts.rows, positives: data.counts.positives, negatives: data.counts.negatives }, shards: shards.length }, input.owner);
   return { runId: run.runId, shards };
 }
 
@@ -203,9 +229,11 @@ async function loadEmbedder(source: string, padding: RunOptions['padding']) {
   return entry;
 }
 
+const sidecarKey = (runId: string, index: number) => `${keys.embeddings(runId)}parts/${String(index).padStart(5, '0')}.json`;
+
 /** Embeds one row shard into one embedding shard (safetensors) plus a sidecar. */
-export async function embedShard(store: ObjectStore, input: { runId: string; shard: ShardRef }): Promise<{ runId: string; index: number; count: number }> {
-  const run = await getRun(store, input.runId);
+export async function embedShard(store: ObjectStore, input: StepInput & { shard: ShardRef }): Promise<{ runId: string; index: number; count: number }> {
+  const run = await activeRun(store, input);
   const text = Buffer.from(await store.get(input.shard.key)).toString('utf8');
   const rows = text
     .split('\n')
@@ -218,21 +246,30 @@ export async function embedShard(store: ObjectStore, input: { runId: string; sha
   const emb = await embedPairs(tokenizer, embedder, rows.map((r) => [r.sentence1, r.sentence2] as const), { maxLen: run.options.maxLen, batchSize: 32 });
   const prefix = keys.embeddings(run.runId);
   const info = await writeEmbeddingShard(store, prefix, input.shard.index, emb, rows.map((r) => r.label), { dtype: run.options.dtype });
-  const sidecar: ShardSidecar = { ...info, modelId, tokenizerSha256: tokenizer.sha256, hidden: embedder.hidden };
-  await putJson(store, `${prefix}parts/${String(input.shard.index).padStart(5, '0')}.json`, sidecar);
+  const sidecar: ShardSidecar = { ...info, runId: run.runId, modelId, tokenizerSha256: tokenizer.sha256, hidden: embedder.hidden };
+  // Written after the shard it describes: a sidecar present means its shard is complete.
+  await putJson(store, sidecarKey(run.runId, input.shard.index), sidecar);
   return { runId: run.runId, index: input.shard.index, count: rows.length };
 }
 
-/** Writes the embedding manifest once every shard is there; fails naming missing shards. */
-export async function finalizeEmbeddings(store: ObjectStore, input: { runId: string }): Promise<{ runId: string; count: number }> {
-  const run = await getRun(store, input.runId);
+/**
+ * Writes the embedding manifest once every shard is there; fails naming missing shards. Only
+ * this run's shard indices (0 .. shards-1, sidecars naming this run) count: a leftover sidecar
+ * of an earlier attempt with more shards cannot make a missing shard look present.
+ */
+export async function finalizeEmbeddings(store: ObjectStore, input: StepInput): Promise<{ runId: string; count: number }> {
+  const run = await activeRun(store, input);
+  await assertDatasetUnchanged(store, run);
   const prefix = keys.embeddings(run.runId);
-  const parts = await Promise.all((await store.list(`${prefix}parts/`)).map((k) => getJson<ShardSidecar>(store, k)));
+  const expected = run.shards ?? 0;
+  const wanted = new Set(Array.from({ length: expected }, (_, i) => sidecarKey(run.runId, i)));
+  const sidecarKeys = (await store.list(`${prefix}parts/`)).filter((k) => wanted.has(k));
+  const parts = (await Promise.all(sidecarKeys.map((k) => getJson<ShardSidecar>(store, k)))).filter((p) => (p.runId ?? run.runId) === run.runId);
   parts.sort((a, b) => a.index - b.index);
-  if (parts.length !== run.shards) {
+  if (parts.length !== expected) {
     const have = new Set(parts.map((p) => p.index));
-    const missing = Array.from({ length: run.shards ?? 0 }, (_, i) => i).filter((i) => !have.has(i));
-    throw new SimpairError(`Run ${run.runId} has ${parts.length} of ${run.shards} embedding shards; missing ${missing.slice(0, 10).join(', ')}. Re-run the embedding map.`);
+    const missing = Array.from({ length: expected }, (_, i) => i).filter((i) => !have.has(i));
+    throw new SimpairError(`Run ${run.runId} has ${parts.length} of ${expected} embedding shards; missing ${missing.slice(0, 10).join(', ')}. Re-run the embedding map.`);
   }
   const first = parts[0];
   const manifest = await writeEmbeddingManifest(
@@ -249,7 +286,7 @@ export async function finalizeEmbeddings(store: ObjectStore, input: { runId: str
     },
     parts,
   );
-  await updateRun(store, run.runId, { state: 'EMBEDDED' });
+  await advanceRun(store, run.runId, { state: 'EMBEDDED' }, input.owner);
   return { runId: run.runId, count: manifest.count };
 }
 
@@ -257,8 +294,9 @@ export async function finalizeEmbeddings(store: ObjectStore, input: { runId: str
  * Trains the Bi-LSTM streaming the run's embedding shards; saves it under models/{version}/ (not yet live).
  * With `shardCache` (the Batch job) only the first epoch reads shards from the store.
  */
-export async function trainRun(store: ObjectStore, input: { runId: string }, options: { shardCache?: ShardCache } = {}): Promise<{ runId: string; modelVersion: string }> {
-  const run = await getRun(store, input.runId);
+export async function trainRun(store: ObjectStore, input: StepInput, options: { shardCache?: ShardCache } = {}): Promise<{ runId: string; modelVersion: string }> {
+  const run = await activeRun(store, input);
+  await assertDatasetUnchanged(store, run);
   const { backend } = await initTfBackend();
   const reader = await EmbeddingStoreReader.open(store, keys.embeddings(run.runId), { cache: options.shardCache });
   const { maxLen, hidden } = reader.manifest;
@@ -268,79 +306,207 @@ export async function trainRun(store: ObjectStore, input: { runId: string }, opt
   const history = await trainClassifier(model, reader, training);
   const last = history.epochs[history.epochs.length - 1];
   const metrics = { loss: last?.loss, accuracy: last?.acc, valLoss: last?.val_loss, valAccuracy: last?.val_acc, epochs: history.epochs.length };
-  const modelVersion = `${now().replace(/[:.]/g, '-')}-${run.runId}`;
-  await saveClassifier(
-    store,
-    keys.modelVersion(modelVersion),
-    model,
-    {
-      maxLen,
-      hidden,
-      embeddingModel: reader.manifest.modelId,
-      tokenizerSha256: reader.manifest.tokenizerSha256,
-      threshold: 0.5,
-      padding: masked ? 'masked' : 'max-length',
-      training: { ...training, earlyStopping: null },
-      datasetSha256: run.datasetSha256,
-      backend,
-      lstmPath: history.lstmPath,
-      history: history.epochs,
-    },
-    metrics,
-  );
-  model.dispose();
-  await updateRun(store, run.runId, { state: 'TRAINED', modelVersion, metrics });
+  const modelVersion = `${nowIso().replace(/[:.]/g, '-')}-${run.runId}`;
+  try {
+    await saveClassifier(
+      store,
+      keys.modelVersion(modelVersion),
+      model,
+      {
+        maxLen,
+        hidden,
+        embeddingModel: reader.manifest.modelId,
+        tokenizerSha256: reader.manifest.tokenizerSha256,
+        threshold: 0.5,
+        padding: masked ? 'masked' : 'max-length',
+        training: { ...training, earlyStopping: null },
+        datasetSha256: run.datasetSha256,
+        backend,
+        lstmPath: history.lstmPath,
+        history: history.epochs,
+      },
+      metrics,
+    );
+  } finally {
+    model.dispose();
+  }
+  await advanceRun(store, run.runId, { state: 'TRAINED', modelVersion, metrics }, input.owner);
   return { runId: run.runId, modelVersion };
 }
 
-/** Points `models/live.json` at the trained version: the only write that changes what predicts. */
-export async function publishModel(store: ObjectStore, input: { runId: string; modelVersion: string }): Promise<RunRecord> {
-  const run = await getRun(store, input.runId);
-  if (run.state !== 'TRAINED' || run.modelVersion !== input.modelVersion) {
-    throw new SimpairError(`Run ${run.runId} is ${run.state} with model ${run.modelVersion ?? 'none'}; only a TRAINED run's own model (${input.modelVersion}) can be published.`);
-  }
-  const prefix = keys.modelVersion(input.modelVersion);
-  if (!(await store.exists(`${prefix}model.json`))) throw new NotFoundError(`Model ${prefix}model.json is absent; train again.`);
-  const pointer: LiveModelPointer = { version: input.modelVersion, prefix, runId: run.runId, publishedAt: now() };
-  await putJson(store, LIVE_MODEL_KEY, pointer);
-  return updateRun(store, run.runId, { state: 'SUCCEEDED' });
+/** True when every file of a saved model is in the store (they are written, and on disk fsynced, before the run says TRAINED). */
+async function modelComplete(store: ObjectStore, modelVersion: string): Promise<boolean> {
+  const prefix = keys.modelVersion(modelVersion);
+  const present = await Promise.all([MODEL_FILES.modelJson, MODEL_FILES.weights, MODEL_FILES.metadata].map((f) => store.exists(`${prefix}${f}`)));
+  return present.every(Boolean);
 }
 
-/** Records a failure; publishes nothing. */
-export async function failRun(store: ObjectStore, input: { runId: string; step: string; error: unknown }): Promise<RunRecord> {
+/** Whether the live pointer names a run started after `run` (ties broken by run id), which must stay live. */
+function newerThan(pointer: LiveModelPointer, run: RunRecord): boolean {
+  if (!pointer.runStartedAt) return false;
+  return pointer.runStartedAt > run.startedAt || (pointer.runStartedAt === run.startedAt && pointer.runId > run.runId);
+}
+
+/**
+ * Points `models/live.json` at the trained version: the only write that changes what predicts.
+ * Runs publish in the order they were started: if the live model comes from a run started
+ * after this one, it stays live and this run ends SUCCEEDED with `publication.live: false`.
+ * The pointer is replaced with a compare-and-swap write, so two publishers cannot both win.
+ * Publishing again (a resumed run whose pointer was written before a crash) is a no-op.
+ */
+export async function publishModel(store: ObjectStore, input: StepInput & { modelVersion: string }): Promise<RunRecord> {
+  const current = await getRun(store, input.runId);
+  if (current.state === 'SUCCEEDED' && current.modelVersion === input.modelVersion) return current;
+  const run = await activeRun(store, input);
+  if (run.state !== 'TRAINED' || run.modelVersion !== input.modelVersion) {
+    throw new RunStateError(`Run ${run.runId} is ${run.state} with model ${run.modelVersion ?? 'none'}; only a TRAINED run's own model (${input.modelVersion}) can be published.`);
+  }
+  await assertDatasetUnchanged(store, run);
+  const prefix = keys.modelVersion(input.modelVersion);
+  if (!(await modelComplete(store, input.modelVersion))) throw new NotFoundError(`Model ${prefix} is incomplete (model.json, weights or metadata.json missing); train again.`);
+  const pointer: LiveModelPointer = { version: input.modelVersion, prefix, runId: run.runId, publishedAt: nowIso(), runStartedAt: run.startedAt };
+  let publication: RunRecord['publication'];
+  for (let attempt = 0; !publication; attempt++) {
+    const live = await store.getVersioned(LIVE_MODEL_KEY).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    const livePointer = live && (JSON.parse(Buffer.from(live.body).toString('utf8')) as LiveModelPointer);
+    if (livePointer?.version === input.modelVersion) {
+      publication = { live: true };
+    } else if (livePointer && newerThan(livePointer, run)) {
+      publication = {
+        live: false,
+        supersededBy: livePointer.runId,
+        reason: `run ${livePointer.runId}, started after this one, has already published; its model stays live (this run's model is kept at ${prefix})`,
+      };
+    } else {
+      try {
+        await store.putIf(LIVE_MODEL_KEY, JSON.stringify(pointer, null, 2) + '\n', live ? { ifMatch: live.etag } : { ifNoneMatch: '*' });
+        publication = { live: true };
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError) || attempt >= 20) throw err;
+      }
+    }
+  }
+  return advanceRun(store, run.runId, { state: 'SUCCEEDED', publication }, input.owner);
+}
+
+/** Records a failure; publishes nothing; never overwrites a terminal record (see {@link recordRunFailure}). */
+export async function failRun(store: ObjectStore, input: { runId: string; step: string; error: unknown; owner?: RunOwner }): Promise<RunRecord> {
   const e = input.error as { name?: string; message?: string; Error?: string; Cause?: string } | undefined;
   // Step Functions passes {Error, Cause}; in-process callers pass the Error itself.
   const name = e?.name ?? e?.Error ?? 'Error';
   const message = e?.message ?? e?.Cause ?? String(input.error);
-  return updateRun(store, input.runId, { state: 'FAILED', error: { step: input.step, name, message } });
+  return recordRunFailure(store, input.runId, { step: input.step, name, message }, { owner: input.owner });
 }
 
 /**
  * The whole flow in-process, in order (the local face of the state machine). A failure is
  * recorded in the run and re-thrown; the live model stays as it was.
  */
-export async function runPipeline(store: ObjectStore, input: { datasetKey: string; options?: Partial<RunOptions> }): Promise<RunRecord> {
+export async function runPipeline(store: ObjectStore, input: { datasetKey: string; options?: Partial<RunOptions>; owner?: RunOwner }): Promise<RunRecord> {
   const datasetBytes = await store.get(input.datasetKey).catch(() => undefined); // startRun explains a missing one
-  const { runId, duplicate } = await startRun(store, { ...input, datasetBytes });
+  const owner = input.owner ?? processRunOwner();
+  const { runId, duplicate } = await startRun(store, { ...input, datasetBytes, owner });
   if (duplicate) return getRun(store, runId);
-  return runSteps(store, runId, datasetBytes);
+  return runSteps(store, runId, { datasetBytes, owner });
 }
 
-/** Runs the steps after {@link startRun} for a registered run (`datasetBytes`: see validateAndSplit). */
-export async function runSteps(store: ObjectStore, runId: string, datasetBytes?: Uint8Array): Promise<RunRecord> {
+/** The first step a run (possibly taken over) must do, from its state and whether that state's outputs are intact. */
+export async function resumePoint(store: ObjectStore, run: RunRecord): Promise<'validate' | 'embed' | 'finalize' | 'train' | 'publish'> {
+  const shardsIntact = async () => {
+    if (!run.shards && run.shards !== 0) return false;
+    const present = new Set(await store.list(`${PREFIX.shards}${run.runId}/`));
+    return present.has(keys.shardList(run.runId)) && Array.from({ length: run.shards }, (_, i) => keys.rowShard(run.runId, i)).every((k) => present.has(k));
+  };
+  switch (run.state) {
+    case 'TRAINED':
+      if (run.modelVersion && (await modelComplete(store, run.modelVersion))) return 'publish';
+    // falls through: the model is not all there, train it again
+    case 'EMBEDDED':
+      if (await store.exists(`${keys.embeddings(run.runId)}${MANIFEST_FILE}`)) return 'train';
+    // falls through
+    case 'VALIDATED':
+      if (await shardsIntact()) return 'embed';
+    // falls through
+    default:
+      return 'validate';
+  }
+}
+
+/** Options of {@link runSteps}. */
+export interface RunStepsOptions {
+  /** See {@link validateAndSplit}. */
+  datasetBytes?: Uint8Array;
+  /** The owner holding the run's lease (from {@link startRun}); its lease is renewed every third of its length while the steps work. */
+  owner?: RunOwner;
+}
+
+/**
+ * Runs the steps after {@link startRun} for a registered run, from where it stands: a run
+ * taken over after a crash resumes at its last completed step whose outputs are intact
+ * (embedding only the shards that are missing), else from validation. A failure is recorded
+ * (unless the lease was lost to another owner, who then owns the outcome) and re-thrown.
+ */
+export async function runSteps(store: ObjectStore, runId: string, options: RunStepsOptions = {}): Promise<RunRecord> {
+  const owner = options.owner ?? processRunOwner();
+  let lost: LeaseLostError | undefined;
+  const heartbeat = setInterval(() => {
+    renewLease(store, runId, owner).catch((err: unknown) => {
+      if (err instanceof LeaseLostError) lost = err;
+      else log('warn', `run ${runId}: could not renew the lease (${(err as Error).message}); retrying`);
+    });
+  }, Math.max(50, Math.floor(owner.leaseMs / 3)));
+  heartbeat.unref();
+  const checkLease = () => {
+    if (lost) throw lost;
+  };
   let step = 'validate';
   try {
-    const { shards } = await validateAndSplit(store, { runId, datasetBytes });
-    step = 'embed';
-    for (const shard of shards) await embedShard(store, { runId, shard });
-    step = 'finalize';
-    await finalizeEmbeddings(store, { runId });
-    step = 'train';
-    const { modelVersion } = await trainRun(store, { runId });
+    const run = await getRun(store, runId);
+    assertOwned(run, owner);
+    const from = await resumePoint(store, run);
+    const order = ['validate', 'embed', 'finalize', 'train', 'publish'] as const;
+    const at = (s: (typeof order)[number]) => order.indexOf(from) <= order.indexOf(s);
+    if (from !== 'validate') log('info', `run ${runId}: resuming at ${from} (state ${run.state})`);
+    let shards: ShardRef[] | undefined;
+    if (at('validate')) ({ shards } = await validateAndSplit(store, { runId, datasetBytes: options.datasetBytes, owner }));
+    checkLease();
+    if (at('embed')) {
+      step = 'embed';
+      shards ??= await getJson<ShardRef[]>(store, keys.shardList(runId));
+      const done = new Set(await store.list(`${keys.embeddings(runId)}parts/`));
+      for (const shard of shards) {
+        checkLease();
+        if (!done.has(sidecarKey(runId, shard.index))) await embedShard(store, { runId, shard, owner });
+      }
+    }
+    if (at('finalize')) {
+      step = 'finalize';
+      checkLease();
+      await finalizeEmbeddings(store, { runId, owner });
+    }
+    let modelVersion = run.modelVersion;
+    if (at('train')) {
+      step = 'train';
+      checkLease();
+      ({ modelVersion } = await trainRun(store, { runId, owner }));
+    }
     step = 'publish';
-    return await publishModel(store, { runId, modelVersion });
+    checkLease();
+    return await publishModel(store, { runId, modelVersion: modelVersion!, owner });
   } catch (err) {
-    await failRun(store, { runId, step, error: err });
+    if (err instanceof LeaseLostError) {
+      log('warn', `run ${runId}: ${err.message}`);
+      throw err;
+    }
+    await failRun(store, { runId, step, error: err, owner }).catch((recordErr: unknown) =>
+      // The store may be down: the lease then lapses and the run is resumed by the next start or sweep.
+      log('error', `run ${runId}: could not record the failure of step ${step} (${(recordErr as Error).message}); it will be resumed once its lease expires`),
+    );
     throw err;
+  } finally {
+    clearInterval(heartbeat);
   }
 }

@@ -17,6 +17,8 @@ export interface LiveModelPointer {
   prefix: string;
   runId: string;
   publishedAt: string;
+  /** When the run that trained it was started: a run started earlier never replaces it. */
+  runStartedAt?: string;
 }
 
 /** Options of {@link Predictor.load}. */

@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getRun, runPipeline, startRun } from '../../src/pipeline/cloud-steps.ts';
+import { DEFAULT_RUN_OPTIONS, getRun, runPipeline, startRun } from '../../src/pipeline/cloud-steps.ts';
+import { runIdFor } from '../../src/pipeline/run-options.ts';
 import { LIVE_MODEL_KEY } from '../../src/pipeline/layout.ts';
 import { loadPredictor } from '../../src/pipeline/predictor.ts';
 import { EmbeddingStoreReader } from '../../src/embeddings/index.ts';
@@ -29,7 +30,7 @@ describe('the run steps in-process (local face of the state machine)', () => {
     await store.put('datasets/train.tsv', train);
     const run = await runPipeline(store, { datasetKey: 'datasets/train.tsv', options });
     expect(run).toMatchObject({ state: 'SUCCEEDED', counts: { rows: 48, positives: 24, negatives: 24 }, shards: 3 });
-    expect(run.runId).toBe(`run-${createHash('sha256').update(train).digest('hex').slice(0, 16)}`);
+    expect(run.runId).toBe(runIdFor(createHash('sha256').update(train).digest('hex'), { ...DEFAULT_RUN_OPTIONS, ...options }));
     const reader = await EmbeddingStoreReader.open(store, `embeddings/${run.runId}/`);
     expect(reader.manifest).toMatchObject({ count: 48, maxLen: 16, hidden: 32, positives: 24 });
     expect(reader.manifest.shards.map((s) => s.count)).toEqual([16, 16, 16]);

@@ -1,0 +1,123 @@
+/**
+ * The options of a training run: one strict schema for every face (`POST /train` on `serve`
+ * and on API Gateway, a dataset upload), and the run id derived from the dataset's content and
+ * the effective options, so the same bytes trained differently are different runs.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { datasetOptionsSchema, type DatasetOptions } from '../data/index.ts';
+import { RequestError } from '../errors.ts';
+
+/** Options every run carries from the trigger to the trainer. */
+export interface RunOptions {
+  /** Embedding model source (hub id, directory, s3:// prefix). */
+  modelSource: string;
+  maxLen: number;
+  epochs: number;
+  batchSize: number;
+  shardSize: number;
+  dtype: 'float32' | 'float16';
+  seed: number;
+  validationSplit: number;
+  /** See RunJobOptions.padding. */
+  padding: 'max-length' | 'masked';
+  dataset?: DatasetOptions;
+}
+
+/** Bounds a caller can ask for: enough for real runs, too small to tie a machine up by accident. */
+export const RUN_OPTION_LIMITS = { maxEpochs: 100, maxBatchSize: 1024, maxShardSize: 10_000 } as const;
+
+/** Every field of {@link RunOptions}, unknown keys refused (a misspelt option fails instead of being ignored). */
+export const runOptionsSchema = z.strictObject({
+  modelSource: z.string().min(1).max(1024),
+  maxLen: z.number().int().min(3).max(512),
+  epochs: z.number().int().min(1).max(RUN_OPTION_LIMITS.maxEpochs),
+  batchSize: z.number().int().min(1).max(RUN_OPTION_LIMITS.maxBatchSize),
+  shardSize: z.number().int().min(1).max(RUN_OPTION_LIMITS.maxShardSize),
+  dtype: z.enum(['float32', 'float16']),
+  seed: z.number().int().min(0).max(2 ** 31 - 1),
+  validationSplit: z.number().min(0).max(0.5),
+  padding: z.enum(['max-length', 'masked']),
+  dataset: datasetOptionsSchema.optional(),
+});
+
+/** What a caller may send as `options` of `POST /train`: any subset of {@link runOptionsSchema}, nothing else. */
+export const runOptionsRequestSchema = runOptionsSchema.partial().strict();
+
+/** Defaults of a run; a deployment overrides `modelSource` (the stack with its S3 model prefix). */
+export const DEFAULT_RUN_OPTIONS: RunOptions = {
+  modelSource: 'bert-base-uncased',
+  maxLen: 128,
+  epochs: 3,
+  batchSize: 32,
+  shardSize: 256,
+  dtype: 'float32',
+  seed: 42,
+  validationSplit: 0.1,
+  padding: 'max-length',
+};
+
+/** Options of {@link resolveRunOptions}. */
+export interface ResolveRunOptionsContext {
+  /** The deployment's defaults (e.g. its embedding model source). @default none beyond {@link DEFAULT_RUN_OPTIONS} */
+  readonly defaults?: Partial<RunOptions>;
+  /**
+   * Model sources a caller may name in `options.modelSource`, set by the operator. Anything
+   * else (a local path, another hub id) is refused, so a caller cannot make the server read
+   * arbitrary files or download arbitrary models.
+   * @default only the deployment's own default model source
+   */
+  readonly allowedModelSources?: readonly string[];
+}
+
+/**
+ * The effective options of a run asked for by a caller: the caller's `options` (checked
+ * strictly: an unknown key is a {@link RequestError} naming it) over the deployment's defaults.
+ *
+ * @example
+ * resolveRunOptions({ epochs: 5 }, { defaults: { modelSource: 's3://b/encoders/bert/' } });
+ * resolveRunOptions({ epoch: 5 }); // RequestError: options: Unrecognized key: "epoch" ...
+ */
+export function resolveRunOptions(requested: unknown, context: ResolveRunOptionsContext = {}): RunOptions {
+  const asked = runOptionsRequestSchema.safeParse(requested ?? {});
+  if (!asked.success) throw new RequestError(`Invalid run options: ${describe(asked.error)}. Allowed options: ${Object.keys(runOptionsSchema.shape).join(', ')}.`);
+  const defaults = checkOptions({ ...DEFAULT_RUN_OPTIONS, ...context.defaults }, 'deployment default run options');
+  const allowed = context.allowedModelSources ?? [defaults.modelSource];
+  const source = asked.data.modelSource;
+  if (source !== undefined && source !== defaults.modelSource && !allowed.includes(source)) {
+    throw new RequestError(`options.modelSource "${source}" is not allowed here; allowed: ${allowed.map((s) => `"${s}"`).join(', ')} (the operator sets the list). Omit modelSource to use the default.`);
+  }
+  return checkOptions({ ...defaults, ...asked.data }, 'run options');
+}
+
+/** Checks complete options (internal callers: defaults merged already). */
+export function checkOptions(options: unknown, what = 'run options'): RunOptions {
+  const parsed = runOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new RequestError(`Invalid ${what}: ${describe(parsed.error)}.`);
+  return parsed.data as RunOptions;
+}
+
+/**
+ * Run id of a dataset trained with given options: `run-` + 16 hex of the content's sha256 +
+ * `-` + 8 hex of the options' hash (keys sorted, so key order does not matter).
+ *
+ * @example
+ * runIdFor(sha256Hex, DEFAULT_RUN_OPTIONS); // 'run-3f2a...c1d0-9b8e7f6a'
+ */
+export function runIdFor(datasetSha256: string, options: RunOptions): string {
+  const optionsHash = createHash('sha256').update(canonicalJson(options)).digest('hex');
+  return `run-${datasetSha256.slice(0, 16)}-${optionsHash.slice(0, 8)}`;
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues.map((i) => `${['options', ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
+}

@@ -1,0 +1,247 @@
+/**
+ * The run record (`runs/{id}/status.json`) as a small state machine with ownership.
+ *
+ *   STARTED -> VALIDATED -> EMBEDDED -> TRAINED -> SUCCEEDED
+ *      \___________\___________\__________\______-> FAILED
+ *
+ * A non-terminal record carries a lease: who works on the run and until when. The owner
+ * renews it while a step works (a heartbeat); a record whose lease has expired, or whose owner
+ * is a process of this machine that no longer exists, is stale and may be taken over by the
+ * next start of the same run. Records are created with a create-if-absent write and changed
+ * with compare-and-swap writes (the version tag read), so concurrent writers never both win.
+ * A terminal record is never changed again except by a deliberate restart of a FAILED run.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { NotFoundError, PreconditionFailedError, RequestError, SimpairError } from '../errors.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { keys } from './layout.ts';
+import type { RunOptions } from './run-options.ts';
+
+export type RunState = 'STARTED' | 'VALIDATED' | 'EMBEDDED' | 'TRAINED' | 'SUCCEEDED' | 'FAILED';
+
+/** States after which nothing more happens to a run. */
+export const TERMINAL_STATES: ReadonlySet<RunState> = new Set(['SUCCEEDED', 'FAILED']);
+
+/** Who works on a non-terminal run and until when. */
+export interface RunLease {
+  /** `host/pid/random`: the process that owns the run. */
+  owner: string;
+  /** ISO time after which the run is stale unless renewed. */
+  expiresAt: string;
+  /** Length of one renewal, in milliseconds. */
+  durationMs: number;
+}
+
+/** What `runs/{id}/status.json` holds. */
+export interface RunRecord {
+  runId: string;
+  datasetKey: string;
+  datasetSha256: string;
+  /** Version of the dataset object the run read (size and store version tag), to notice a later overwrite. */
+  datasetVersion?: { size: number; etag: string };
+  state: RunState;
+  options: RunOptions;
+  /** 1 for the first attempt; +1 on each take-over of a stale run or restart of a failed one. */
+  attempt: number;
+  /** Present while the run is not terminal. */
+  lease?: RunLease;
+  /** When this attempt was started (a restart of a FAILED run starts anew); publication follows this order. */
+  startedAt: string;
+  /** Which step failed and why, when state is FAILED. */
+  error?: { step: string; name: string; message: string };
+  counts?: { rows: number; positives: number; negatives: number };
+  shards?: number;
+  modelVersion?: string;
+  metrics?: Record<string, unknown>;
+  /** Set when SUCCEEDED: whether its model went live, or which newer run's model was already live. */
+  publication?: { live: boolean; supersededBy?: string; reason?: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A process (or state machine execution) that works on runs. */
+export interface RunOwner {
+  readonly id: string;
+  /** Lease length given to runs it takes. */
+  readonly leaseMs: number;
+}
+
+/** Default lease of a local run: renewed every third of it while a step works. */
+export const DEFAULT_LEASE_MS = 60_000;
+
+/**
+ * An owner identity for this process: `host/pid/random`, so that a restarted process (same
+ * host, maybe the same pid) is never mistaken for the one that died.
+ *
+ * @example
+ * const owner = newRunOwner(30_000);
+ */
+export function newRunOwner(leaseMs: number = DEFAULT_LEASE_MS): RunOwner {
+  if (!(Number.isInteger(leaseMs) && leaseMs >= 100)) throw new SimpairError(`Lease must be an integer of at least 100 ms, got ${leaseMs}.`);
+  return { id: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`, leaseMs };
+}
+
+let defaultOwner: RunOwner | undefined;
+
+/** This process's owner with the default lease: what starts and steps use when the caller names none. */
+export function processRunOwner(): RunOwner {
+  defaultOwner ??= newRunOwner();
+  return defaultOwner;
+}
+
+/** The owner lost the run: its lease expired and another owner took it over (or it ended elsewhere). */
+export class LeaseLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** A step asked of a run in a state where it cannot happen (e.g. publishing a FAILED run). */
+export class RunStateError extends SimpairError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunStateError';
+  }
+}
+
+export const nowIso = () => new Date().toISOString();
+
+export function leaseFor(owner: RunOwner, at = Date.now()): RunLease {
+  return { owner: owner.id, expiresAt: new Date(at + owner.leaseMs).toISOString(), durationMs: owner.leaseMs };
+}
+
+/**
+ * Whether a non-terminal record may be taken over: no lease (a record from before leases), an
+ * expired lease, or an owner that was a process of this host which no longer runs.
+ */
+export function isStale(record: RunRecord, at = Date.now()): boolean {
+  if (TERMINAL_STATES.has(record.state)) return false;
+  if (!record.lease) return true;
+  if (Date.parse(record.lease.expiresAt) <= at) return true;
+  const [host, pid] = record.lease.owner.split('/');
+  if (host !== hostname() || !/^\d+$/.test(pid ?? '')) return false;
+  if (Number(pid) === process.pid) return false; // ours, or a dead predecessor whose pid we reuse: wait for the lease
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+function checkRunId(runId: string): void {
+  if (!/^[\w-]+$/.test(runId)) throw new RequestError(`Run id "${runId}" is not valid; ids are letters, digits, - and _.`);
+}
+
+/** Reads a run record with its version tag; undefined when there is none. */
+export async function readRun(store: ObjectStore, runId: string): Promise<{ record: RunRecord; etag: string } | undefined> {
+  checkRunId(runId);
+  try {
+    const { body, etag } = await store.getVersioned(keys.runStatus(runId));
+    return { record: JSON.parse(Buffer.from(body).toString('utf8')) as RunRecord, etag };
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** Reads a run record; {@link NotFoundError} when there is none. */
+export async function getRun(store: ObjectStore, runId: string): Promise<RunRecord> {
+  const found = await readRun(store, runId);
+  if (!found) throw new NotFoundError(`No run "${runId}" in ${store.location}.`);
+  return found.record;
+}
+
+const serialize = (record: RunRecord) => JSON.stringify(record, null, 2) + '\n';
+
+/** Creates a record only if the run has none; false when another writer created it first. */
+export async function createRun(store: ObjectStore, record: RunRecord): Promise<boolean> {
+  try {
+    await store.putIf(keys.runStatus(record.runId), serialize(record), { ifNoneMatch: '*' });
+    return true;
+  } catch (err) {
+    if (err instanceof PreconditionFailedError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Compare-and-swap update: reads the record, lets `change` compute the next one (or return
+ * undefined to leave it), writes it only if nobody wrote in between, and retries otherwise.
+ */
+export async function updateRun(store: ObjectStore, runId: string, change: (record: RunRecord) => RunRecord | undefined): Promise<RunRecord> {
+  for (let attempt = 0; ; attempt++) {
+    const found = await readRun(store, runId);
+    if (!found) throw new NotFoundError(`No run "${runId}" in ${store.location}.`);
+    const next = change(found.record);
+    if (!next) return found.record;
+    const record = { ...next, updatedAt: nowIso() };
+    try {
+      await store.putIf(keys.runStatus(runId), serialize(record), { ifMatch: found.etag });
+      return record;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError) || attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
+    }
+  }
+}
+
+/**
+ * Moves a run to its next state (or keeps it, to renew the lease) on behalf of `owner`. With
+ * an owner, the record must still be leased to it ({@link LeaseLostError} otherwise) and the
+ * lease is renewed; without one (a state machine step) the lease is renewed for whoever holds it.
+ * A terminal run is refused with a {@link RunStateError}.
+ */
+export async function advanceRun(store: ObjectStore, runId: string, patch: Partial<RunRecord>, owner?: RunOwner): Promise<RunRecord> {
+  return updateRun(store, runId, (record) => {
+    assertOwned(record, owner);
+    const lease = owner ? leaseFor(owner) : record.lease && { ...record.lease, expiresAt: new Date(Date.now() + record.lease.durationMs).toISOString() };
+    const next = { ...record, ...patch, lease };
+    if (TERMINAL_STATES.has(next.state)) delete next.lease;
+    return next;
+  });
+}
+
+/** Throws unless the run is not terminal and (with an owner) still leased to it. */
+export function assertOwned(record: RunRecord, owner?: RunOwner): void {
+  if (TERMINAL_STATES.has(record.state)) {
+    if (owner) throw new LeaseLostError(`Run ${record.runId} is already ${record.state}; ${owner.id} stops working on it.`);
+    throw new RunStateError(`Run ${record.runId} is already ${record.state}${record.error ? ` (${record.error.step}: ${record.error.message})` : ''}; start a new run instead.`);
+  }
+  if (owner && record.lease && record.lease.owner !== owner.id) {
+    throw new LeaseLostError(`Run ${record.runId} is now owned by ${record.lease.owner} (lease until ${record.lease.expiresAt}); ${owner.id} stops working on it.`);
+  }
+}
+
+/** Renews the owner's lease on a run (a heartbeat); {@link LeaseLostError} if it is no longer the owner's. */
+export function renewLease(store: ObjectStore, runId: string, owner: RunOwner): Promise<RunRecord> {
+  return advanceRun(store, runId, {}, owner);
+}
+
+/**
+ * Records that a run failed, with the reason; idempotent and never overwrites a terminal
+ * record (a SUCCEEDED run stays SUCCEEDED, a FAILED one keeps its first reason). This is the
+ * function the cloud's failure paths call (the state machine's Catch through the fail-run
+ * Lambda, and the rule on executions that FAILED, TIMED_OUT or were ABORTED).
+ *
+ * @example
+ * await recordRunFailure(store, 'run-0123456789abcdef-89abcdef', { step: 'execution', name: 'States.Timeout', message: 'Execution timed out after 24 h' });
+ * await recordRunFailure(store, runId, 'interrupted');
+ */
+export async function recordRunFailure(
+  store: ObjectStore,
+  runId: string,
+  reason: string | { step?: string; name?: string; message: string },
+  options: { owner?: RunOwner } = {},
+): Promise<RunRecord> {
+  const error = typeof reason === 'string' ? { step: 'run', name: 'RunFailed', message: reason } : { step: reason.step ?? 'run', name: reason.name ?? 'RunFailed', message: reason.message };
+  return updateRun(store, runId, (record) => {
+    if (TERMINAL_STATES.has(record.state)) return undefined;
+    if (options.owner && record.lease && record.lease.owner !== options.owner.id && !isStale(record)) return undefined;
+    const next: RunRecord = { ...record, state: 'FAILED', error };
+    delete next.lease;
+    return next;
+  });
+}

@@ -1,0 +1,229 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import * as steps from '../../src/pipeline/cloud-steps.ts';
+import { LIVE_MODEL_KEY } from '../../src/pipeline/layout.ts';
+import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
+import { S3ObjectStore } from '../../src/storage/s3-object-store.ts';
+import { getJson, type ObjectStore } from '../../src/storage/object-store.ts';
+import { ROOT, TINY_BERT } from '../helpers/paths.ts';
+
+// Looked up at call time, so that this file loads (and fails test by test) on a tree without them.
+const { startRun, runSteps, getRun, validateAndSplit, embedShard, finalizeEmbeddings } = steps;
+const lifecycle = steps as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+
+const options = { modelSource: TINY_BERT, maxLen: 16, epochs: 1, shardSize: 16 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let root: string;
+let store: FsObjectStore;
+let train: Buffer;
+
+beforeAll(async () => {
+  train = await readFile(join(ROOT, 'examples', 'train.tsv'));
+});
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'simpair-life-'));
+  store = new FsObjectStore(root);
+  await store.put('datasets/train.tsv', train);
+});
+afterAll(async () => {
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+/** A lease owner with a short lease, as a crashed or slow process would hold. */
+function owner(id: string, leaseMs: number) {
+  return { id: `elsewhere/${id}`, leaseMs };
+}
+
+describe('concurrent starts of the same run', () => {
+  it('create exactly one run on the filesystem store; the losers report the winner', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, () => startRun(store, { datasetKey: 'datasets/train.tsv', options })));
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.runId)).size).toBe(1);
+    expect((await store.list('runs/')).filter((k) => k.endsWith('status.json'))).toHaveLength(1);
+  });
+
+  it('create exactly one run on S3: the record is created with If-None-Match: * (S3 semantics simulated, s3rver ignores the header)', async () => {
+    const client = new S3Client({ region: 'us-east-1' });
+    const s3 = mockClient(client);
+    // A bucket that behaves like S3 for conditional puts: 412 when the key exists.
+    const objects = new Map<string, { body: Buffer; etag: string }>();
+    let version = 0;
+    s3.on(PutObjectCommand).callsFake(async (input: { Key: string; Body: Uint8Array; IfNoneMatch?: string; IfMatch?: string }) => {
+      await sleep(Math.random() * 5);
+      const current = objects.get(input.Key);
+      if ((input.IfNoneMatch === '*' && current) || (input.IfMatch !== undefined && current?.etag !== input.IfMatch)) {
+        throw Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+      }
+      const etag = `"v${++version}"`;
+      objects.set(input.Key, { body: Buffer.from(input.Body), etag });
+      return { ETag: etag };
+    });
+    const notFound = () => Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    s3.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
+      await sleep(Math.random() * 5);
+      const o = objects.get(input.Key);
+      if (!o) throw notFound();
+      return { Body: Readable.from([o.body]), ETag: o.etag };
+    });
+    s3.on(HeadObjectCommand).callsFake(async (input: { Key: string }) => {
+      const o = objects.get(input.Key);
+      if (!o) throw notFound();
+      return { ETag: o.etag, ContentLength: o.body.length, LastModified: new Date(0) };
+    });
+    const s3store = new S3ObjectStore({ bucket: 'b', client });
+    objects.set('datasets/train.tsv', { body: train, etag: '"d"' });
+    const results = await Promise.all(Array.from({ length: 8 }, () => startRun(s3store, { datasetKey: 'datasets/train.tsv', options })));
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    const statusPuts = s3.commandCalls(PutObjectCommand).filter((c) => c.args[0].input.Key?.endsWith('status.json'));
+    expect(statusPuts.length).toBeGreaterThanOrEqual(1);
+    for (const put of statusPuts) expect(put.args[0].input.IfNoneMatch).toBe('*');
+    expect([...objects.keys()].filter((k) => k.endsWith('status.json'))).toHaveLength(1);
+  });
+});
+
+describe('options are part of the run', () => {
+  it('gives the same content with other options its own run', async () => {
+    const a = await startRun(store, { datasetKey: 'datasets/train.tsv', options });
+    const b = await startRun(store, { datasetKey: 'datasets/train.tsv', options: { ...options, epochs: 2 } });
+    expect(b.duplicate).toBe(false);
+    expect(b.runId).not.toBe(a.runId);
+    expect(b.runId.slice(0, 20)).toBe(a.runId.slice(0, 20)); // same content part
+    expect((await getRun(store, b.runId)).options.epochs).toBe(2);
+  });
+
+  it('checks caller options strictly: unknown keys, model sources off the allowlist, out-of-bounds values', () => {
+    const resolve = lifecycle.resolveRunOptions ?? (steps as unknown as { resolveRunOptions: unknown }).resolveRunOptions;
+    expect(typeof resolve).toBe('function');
+    const r = resolve as unknown as (o: unknown, c?: unknown) => unknown;
+    const defaults = { defaults: { modelSource: TINY_BERT } };
+    expect(() => r({ epoch: 5 }, defaults)).toThrow(/epoch/);
+    expect(() => r({ modelSource: '/etc' }, defaults)).toThrow(/modelSource "\/etc" is not allowed/);
+    expect(() => r({ epochs: 1000 }, defaults)).toThrow(/epochs/);
+    expect(r({ epochs: 5 }, defaults)).toMatchObject({ epochs: 5, modelSource: TINY_BERT });
+    expect(r({ modelSource: 'm2' }, { ...defaults, allowedModelSources: ['m2'] })).toMatchObject({ modelSource: 'm2' });
+  });
+});
+
+describe('leases: stale runs are taken over and resumed', () => {
+  it('reports a run with a live lease as a duplicate, and takes it over once the lease expired', async () => {
+    const first = await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: owner('a', 300) } as never);
+    expect(first.duplicate).toBe(false);
+    const whileLive = await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: owner('b', 60_000) } as never);
+    expect(whileLive).toMatchObject({ runId: first.runId, duplicate: true });
+    await sleep(400); // the first owner never renews: it crashed
+    const b = owner('b', 60_000);
+    const takeover = await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: b } as never);
+    expect(takeover).toMatchObject({ runId: first.runId, duplicate: false });
+    const record = (await getRun(store, first.runId)) as unknown as { attempt: number; lease: { owner: string; expiresAt: string } };
+    expect(record.attempt).toBe(2);
+    expect(record.lease.owner).toBe(b.id);
+    const done = await runSteps(store, first.runId, { owner: b } as never);
+    expect(done.state).toBe('SUCCEEDED');
+    expect((done as unknown as { lease?: unknown }).lease).toBeUndefined();
+  });
+
+  it('resumes a taken-over run at its last completed step, keeping the shards already embedded', async () => {
+    const a = owner('a', 300);
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: a } as never);
+    const { shards } = await validateAndSplit(store, { runId, owner: a } as never);
+    await embedShard(store, { runId, shard: shards[0], owner: a } as never);
+    const firstSidecar = `embeddings/${runId}/parts/00000.json`;
+    const before = await store.head(firstSidecar);
+    await sleep(400);
+    const b = owner('b', 60_000);
+    expect((await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: b } as never)).duplicate).toBe(false);
+    const done = await runSteps(store, runId, { owner: b } as never);
+    expect(done).toMatchObject({ state: 'SUCCEEDED', counts: { rows: 48 } });
+    expect((await store.head(firstSidecar))!.etag).toBe(before!.etag); // not embedded again
+    // The old owner has lost the run: its next step is refused.
+    await expect(finalizeEmbeddings(store, { runId, owner: a } as never)).rejects.toThrow(/SUCCEEDED|owned by/);
+  });
+
+  it('marks a run FAILED after it was abandoned the maximum number of times', async () => {
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: owner('a', 100) } as never);
+    for (const id of ['b', 'c']) {
+      await sleep(150);
+      expect((await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: owner(id, 100) } as never)).duplicate).toBe(false);
+    }
+    await sleep(150);
+    await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: owner('d', 100), maxAttempts: 3 } as never);
+    const record = await getRun(store, runId);
+    expect(record.state).toBe('FAILED');
+    expect(record.error?.message).toMatch(/abandoned 3 times/);
+  });
+});
+
+describe('recordRunFailure (the cloud failure paths call it)', () => {
+  it('is idempotent and never overwrites a terminal record', async () => {
+    const record = lifecycle.recordRunFailure;
+    expect(typeof record).toBe('function');
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options });
+    const failed = (await record(store, runId, { step: 'execution', name: 'States.Timeout', message: 'Execution timed out' })) as { state: string; error: { name: string } };
+    expect(failed).toMatchObject({ state: 'FAILED', error: { step: 'execution', name: 'States.Timeout', message: 'Execution timed out' } });
+    expect((failed as { lease?: unknown }).lease).toBeUndefined();
+    await record(store, runId, 'a second report');
+    expect((await getRun(store, runId)).error?.message).toBe('Execution timed out');
+
+    await store.put('datasets/ok.tsv', train);
+    const ok = await steps.runPipeline(store, { datasetKey: 'datasets/ok.tsv', options: { ...options, seed: 7 } });
+    expect(ok.state).toBe('SUCCEEDED');
+    await record(store, ok.runId, 'execution ABORTED');
+    expect(await getRun(store, ok.runId)).toMatchObject({ state: 'SUCCEEDED' });
+    expect((await getRun(store, ok.runId)).error).toBeUndefined();
+  });
+
+  it('makes a later step of a FAILED run refuse to work (a late Lambda after the failure rule fired)', async () => {
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options });
+    await lifecycle.recordRunFailure(store, runId, 'execution TIMED_OUT');
+    await expect(validateAndSplit(store, { runId })).rejects.toThrow(/already FAILED/);
+    expect(await getRun(store, runId)).toMatchObject({ state: 'FAILED' });
+  });
+});
+
+describe('finalize counts only its run\'s shard indices', () => {
+  it('refuses when a shard is missing even if a leftover sidecar makes the count match', async () => {
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options: { ...options, shardSize: 24 } });
+    const { shards } = await validateAndSplit(store, { runId });
+    expect(shards).toHaveLength(2);
+    await embedShard(store, { runId, shard: shards[0] });
+    // A sidecar of index 2, as an earlier attempt with smaller shards would leave behind.
+    const stray = await getJson<Record<string, unknown>>(store, `embeddings/${runId}/parts/00000.json`);
+    await store.put(`embeddings/${runId}/parts/00002.json`, JSON.stringify({ ...stray, index: 2 }));
+    await expect(finalizeEmbeddings(store, { runId })).rejects.toThrow(/1 of 2 embedding shards; missing 1/);
+  });
+});
+
+describe('publication order', () => {
+  it('a run that finishes after a newer run published does not replace the live model, and says so', async () => {
+    await store.put('datasets/older.tsv', train);
+    const older = await startRun(store, { datasetKey: 'datasets/older.tsv', options: { ...options, seed: 1 } });
+    await sleep(5);
+    const newer = await steps.runPipeline(store, { datasetKey: 'datasets/train.tsv', options: { ...options, seed: 2 } });
+    expect(newer.state).toBe('SUCCEEDED');
+    const done = await runSteps(store, older.runId);
+    expect(done.state).toBe('SUCCEEDED');
+    expect((done as unknown as { publication: unknown }).publication).toMatchObject({ live: false, supersededBy: newer.runId });
+    expect(await getJson<{ runId: string }>(store, LIVE_MODEL_KEY)).toMatchObject({ runId: newer.runId });
+  });
+});
+
+describe('a dataset overwritten after its run read it', () => {
+  it('stops the run before its model goes live', async () => {
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options });
+    await validateAndSplit(store, { runId });
+    const half = train.subarray(0, train.indexOf('\n', train.length / 2) + 1);
+    await store.put('datasets/train.tsv', Buffer.concat([half, Buffer.from('One more.\tAnd another.\t1\n')]));
+    await expect(runSteps(store, runId)).rejects.toThrow(/replaced after run/);
+    expect(await getRun(store, runId)).toMatchObject({ state: 'FAILED', error: { name: 'DatasetChangedError' } });
+    expect(await store.exists(LIVE_MODEL_KEY)).toBe(false);
+  });
+});
+
+export const runIdOf = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+export type { ObjectStore };
