@@ -118,27 +118,55 @@ export async function startRun(store: ObjectStore, input: StartRunInput): Promis
       log('info', `dataset ${datasetKey} with these options is run ${runId} (${record.state}); not starting a duplicate`);
       return { runId, duplicate: true, state: record.state };
     }
-    const restart = record.state === 'FAILED';
-    if (!restart && record.attempt >= maxAttempts) {
-      await recordRunFailure(store, runId, { step: record.state.toLowerCase(), name: 'RunAbandoned', message: `Run ${runId} was abandoned ${record.attempt} times (last owner ${record.lease?.owner ?? 'unknown'}, lease expired ${record.lease?.expiresAt ?? 'unknown'}); giving up. Upload the dataset again to retry.` });
-      return { runId, duplicate: true, state: 'FAILED' };
+    if (record.state !== 'FAILED') {
+      const outcome = await takeOverStaleRun(store, runId, { owner, maxAttempts, seen: record });
+      if (outcome === 'changed' || outcome === 'busy') continue;
+      return outcome === 'taken' ? { runId, duplicate: false, state: record.state, resumed: true } : { runId, duplicate: true, state: 'FAILED' };
     }
     try {
-      const taken = await updateRun(store, runId, (current) => {
-        if (current.state !== record.state || current.updatedAt !== record.updatedAt) throw new PreconditionFailedError('changed');
+      const restarted = await updateRun(store, runId, (current) => {
+        if (current.updatedAt !== record.updatedAt) throw new PreconditionFailedError('changed');
         const at = nowIso();
-        const next: RunRecord = restart
-          ? { runId, datasetKey, datasetSha256, datasetVersion, state: 'STARTED', options, attempt: current.attempt + 1, lease: leaseFor(owner), startedAt: at, createdAt: current.createdAt, updatedAt: at }
-          : { ...current, attempt: current.attempt + 1, lease: leaseFor(owner) };
-        return next;
+        return { runId, datasetKey, datasetSha256, datasetVersion, state: 'STARTED', options, attempt: current.attempt + 1, lease: leaseFor(owner), startedAt: at, createdAt: current.createdAt, updatedAt: at };
       });
-      log('info', restart ? `restarting failed run ${runId} (attempt ${taken.attempt})` : `taking over stale run ${runId} at ${taken.state} (attempt ${taken.attempt}; previous owner ${record.lease?.owner ?? 'none'})`);
-      return { runId, duplicate: false, state: taken.state, resumed: !restart };
+      log('info', `restarting failed run ${runId} (attempt ${restarted.attempt})`);
+      return { runId, duplicate: false, state: 'STARTED' };
     } catch (err) {
-      if (!(err instanceof PreconditionFailedError)) throw err; // someone else restarted or took it over: look again
+      if (!(err instanceof PreconditionFailedError)) throw err; // someone else restarted it: look again
     }
   }
   throw new SimpairError(`Run ${runId} keeps changing under concurrent starts; try again.`);
+}
+
+/**
+ * Takes over a stale run (its owner's lease expired or its local owner process is gone) for
+ * `owner`, to be resumed by {@link runSteps}; a run abandoned `maxAttempts` times is marked
+ * FAILED instead. 'busy' when the run is terminal or not stale, 'changed' when another writer
+ * changed it since `seen` was read.
+ */
+export async function takeOverStaleRun(
+  store: ObjectStore,
+  runId: string,
+  { owner, maxAttempts = DEFAULT_MAX_ATTEMPTS, seen }: { owner: RunOwner; maxAttempts?: number; seen?: RunRecord },
+): Promise<'taken' | 'failed' | 'busy' | 'changed'> {
+  const record = seen ?? (await getRun(store, runId));
+  if (!isStale(record)) return 'busy';
+  if (record.attempt >= maxAttempts) {
+    const message = `Run ${runId} was abandoned ${record.attempt} times at ${record.state} (last owner ${record.lease?.owner ?? 'unknown'}, lease expired ${record.lease?.expiresAt ?? 'unknown'}); giving up. Upload the dataset again or POST /train to retry.`;
+    await recordRunFailure(store, runId, { step: record.state.toLowerCase(), name: 'RunAbandoned', message });
+    return 'failed';
+  }
+  try {
+    const taken = await updateRun(store, runId, (current) => {
+      if (current.updatedAt !== record.updatedAt) throw new PreconditionFailedError('changed');
+      return { ...current, attempt: current.attempt + 1, lease: leaseFor(owner) };
+    });
+    log('info', `taking over stale run ${runId} at ${taken.state} (attempt ${taken.attempt}; previous owner ${record.lease?.owner ?? 'none'})`);
+    return 'taken';
+  } catch (err) {
+    if (err instanceof PreconditionFailedError) return 'changed';
+    throw err;
+  }
 }
 
 /** Reads a dataset and the version of the object read; refuses one that changed during the read (an upload in progress). */

@@ -1,26 +1,30 @@
-import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
 import { z } from 'zod';
 import { RequestError } from '../errors.ts';
-import { failRun, getRun, runSteps, startRun, type RunOptions } from '../pipeline/cloud-steps.ts';
+import { failRun, getRun, runSteps, startRun, takeOverStaleRun } from '../pipeline/cloud-steps.ts';
 import { LIVE_MODEL_KEY, PREFIX } from '../pipeline/layout.ts';
 import { loadPredictor, type LiveModelPointer, type Predictor, type PredictorOptions } from '../pipeline/predictor.ts';
-import { getJson, type ObjectStore } from '../storage/object-store.ts';
+import { resolveRunOptions, type RunOptions } from '../pipeline/run-options.ts';
+import { DEFAULT_LEASE_MS, isStale, LeaseLostError, newRunOwner, renewLease, TERMINAL_STATES, type RunRecord } from '../pipeline/run-record.ts';
+import { getJson, type ObjectStore, type ObjectVersion } from '../storage/object-store.ts';
 import { log } from '../util/log.ts';
 import type { ApiBackend } from './api-router.ts';
 import type { BackgroundRuns } from './background-runs.ts';
 
-const trainBody = z.object({
-  datasetKey: z.string().min(1),
-  options: z
-    .object({ maxLen: z.number().int(), epochs: z.number().int(), batchSize: z.number().int(), modelSource: z.string(), shardSize: z.number().int(), padding: z.enum(['max-length', 'masked']) })
-    .partial()
-    .optional(),
+const trainBody = z.strictObject({
+  datasetKey: z.string().min(1).max(1024),
+  options: z.unknown().optional(),
 });
 
 /** Options of {@link createStoreBackend}. */
 export interface StoreBackendOptions {
   /** Defaults for runs started here (e.g. the embedding model source). */
   readonly runDefaults?: Partial<RunOptions>;
+  /**
+   * Model sources `POST /train` may name in `options.modelSource`.
+   * @default only the default model source (`runDefaults.modelSource`)
+   */
+  readonly allowedModelSources?: readonly string[];
   readonly predictor?: PredictorOptions;
   /**
    * How long a read of `models/live.json` is trusted before it is read again. 0 reads it on
@@ -28,26 +32,106 @@ export interface StoreBackendOptions {
    * @default 0
    */
   readonly pointerTtlMs?: number;
+  /**
+   * Runs worked on at once; more wait in a queue (in the order they were started, which is
+   * also the order they publish in).
+   * @default 1
+   */
+  readonly concurrency?: number;
+  /**
+   * Lease of the runs this backend owns, renewed every third of it. A run whose owner stops
+   * renewing (a crash, the store unreachable) is stale after this long and is resumed.
+   * @default 60 s
+   */
+  readonly leaseMs?: number;
+}
+
+/** Options of the `datasets/` watcher. */
+export interface WatchOptions {
+  /** How often `datasets/` is listed. @default 1000 ms */
+  readonly intervalMs?: number;
+  /**
+   * A file is taken once its size, modification time and version have not changed for this
+   * long (and still match after it was read).
+   * @default 5000 ms
+   */
+  readonly quietMs?: number;
+}
+
+/** Names the watcher leaves alone: uploads in progress by convention (`.x.tsv`, `x.tsv.tmp`, `x.tsv.part`, ...). */
+export function isTemporaryName(key: string): boolean {
+  const name = basename(key);
+  return name.startsWith('.') || name.endsWith('~') || /\.(tmp|temp|part|partial|crdownload|swp|filepart)$/i.test(name);
 }
 
 /**
  * The local face of the cloud flow over a store (a directory or an S3 bucket): `/train`
  * starts the same steps in-process, `/runs/{id}` reads the run record, `/predict` uses the
  * model `models/live.json` names, reloaded when the pointer changes.
+ *
+ * Runs go through a queue (`concurrency` at once). Every run this backend starts or takes
+ * over is leased to it and the lease is renewed while it waits or works, so after a crash the
+ * next start ({@link recoverRuns}) or a sweep of another process finds the run stale and
+ * resumes it.
  */
 export function createStoreBackend(store: ObjectStore, options: StoreBackendOptions = {}): ApiBackend & BackgroundRuns & {
-  /** Resolves when every run started through this backend has ended. */
+  /** Resolves when every run started through this backend has ended (queued ones included). */
   idle(): Promise<void>;
   /** Version of the live model last used, if any. */
   modelVersion(): Promise<string | undefined>;
-  /** Polls `datasets/` and starts a run for each new object (duplicates are skipped by content). */
-  watchDatasets(intervalMs?: number): () => void;
+  /** Polls `datasets/` and starts a run for each complete new content (see {@link WatchOptions}). Returns a stop function. */
+  watchDatasets(watch?: WatchOptions): () => void;
+  /** Resumes (or, after too many attempts, marks FAILED) every stale run in the store. */
+  recoverRuns(): Promise<{ resumed: string[]; failed: string[] }>;
+  /** Runs {@link recoverRuns} now and then every lease period; returns a stop function. */
+  sweepStaleRuns(): () => void;
   close(): Promise<void>;
 } {
+  const { concurrency = 1, leaseMs = DEFAULT_LEASE_MS } = options;
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new RequestError(`concurrency must be an integer of at least 1, got ${concurrency}.`);
+  const owner = newRunOwner(leaseMs);
   let current: { version: string; predictor: Promise<Predictor> } | undefined;
-  const running = new Set<Promise<unknown>>();
-  /** Run ids whose steps run in this process right now (for shutdown). */
-  const inFlight = new Set<string>();
+
+  // The queue: runs leased to this backend that wait for a slot, in start order.
+  const queue: { runId: string; datasetBytes?: Uint8Array }[] = [];
+  const active = new Map<string, Promise<unknown>>();
+  let closing = false;
+  const queuedHeartbeat = setInterval(() => {
+    for (const { runId } of queue) {
+      renewLease(store, runId, owner).catch((err: unknown) => {
+        if (err instanceof LeaseLostError) dropQueued(runId);
+        else log('warn', `run ${runId}: could not renew its lease while queued (${(err as Error).message})`);
+      });
+    }
+  }, Math.max(50, Math.floor(leaseMs / 3)));
+  queuedHeartbeat.unref();
+
+  function dropQueued(runId: string) {
+    const i = queue.findIndex((q) => q.runId === runId);
+    if (i >= 0) queue.splice(i, 1);
+  }
+
+  function enqueue(runId: string, datasetBytes?: Uint8Array) {
+    if (active.has(runId) || queue.some((q) => q.runId === runId)) return;
+    queue.push({ runId, datasetBytes });
+    if (queue.length + active.size > concurrency) log('info', `run ${runId} queued (${active.size} running, ${queue.length} waiting)`);
+    pump();
+  }
+
+  function pump() {
+    while (!closing && active.size < concurrency && queue.length) {
+      const { runId, datasetBytes } = queue.shift()!;
+      const work = runSteps(store, runId, { datasetBytes, owner }).then(
+        (r) => log('info', `run ${r.runId} ${r.state}${r.publication && !r.publication.live ? ` (not published: ${r.publication.reason})` : ''}`),
+        (err: Error) => log('error', `run ${runId} failed: ${err.message}`),
+      );
+      active.set(runId, work);
+      void work.finally(() => {
+        active.delete(runId);
+        pump();
+      });
+    }
+  }
 
   let pointerRead: { at: number; pointer: LiveModelPointer | undefined } | undefined;
   async function readPointer(): Promise<LiveModelPointer | undefined> {
@@ -70,11 +154,37 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
     return current.predictor;
   }
 
-  function track<T>(p: Promise<T>): Promise<T> {
-    running.add(p);
-    p.finally(() => running.delete(p)).catch(() => undefined);
-    return p;
+  /** Registers the run (so the caller gets its id), then queues its steps. */
+  async function start(datasetKey: string, requested: unknown, read?: { bytes: Uint8Array; version: ObjectVersion }) {
+    const runOptions = resolveRunOptions(requested, { defaults: options.runDefaults, allowedModelSources: options.allowedModelSources });
+    const started = await startRun(store, { datasetKey, options: runOptions, datasetBytes: read?.bytes, datasetVersion: read?.version, owner });
+    if (!started.duplicate) enqueue(started.runId, read?.bytes);
+    return { runId: started.runId, duplicate: started.duplicate };
   }
+
+  async function recoverRuns() {
+    const resumed: string[] = [];
+    const failed: string[] = [];
+    for (const key of await store.list(PREFIX.runs)) {
+      const runId = /^runs\/([\w-]+)\/status\.json$/.exec(key)?.[1];
+      if (!runId || active.has(runId) || queue.some((q) => q.runId === runId)) continue;
+      try {
+        const record: RunRecord = await getRun(store, runId);
+        if (TERMINAL_STATES.has(record.state) || !isStale(record)) continue;
+        const outcome = await takeOverStaleRun(store, runId, { owner, seen: record });
+        if (outcome === 'taken') {
+          resumed.push(runId);
+          enqueue(runId);
+        } else if (outcome === 'failed') failed.push(runId);
+      } catch (err) {
+        log('error', `recovering run ${runId}: ${(err as Error).message}`);
+      }
+    }
+    if (resumed.length || failed.length) log('info', `stale runs: resumed ${resumed.join(', ') || 'none'}; marked FAILED ${failed.join(', ') || 'none'}`);
+    return { resumed, failed };
+  }
+
+  const stoppers = new Set<() => void>();
 
   return {
     async predict(pairs) {
@@ -83,43 +193,90 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
     async startTraining(body) {
       const parsed = trainBody.safeParse(body);
       if (!parsed.success) {
-        throw new RequestError(`Invalid /train body: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}. Send {"datasetKey": "datasets/<file>"}.`);
+        throw new RequestError(`Invalid /train body: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}. Send {"datasetKey": "datasets/<file>", "options": {...}}.`);
       }
-      return startInBackground(parsed.data.datasetKey, parsed.data.options);
+      return start(parsed.data.datasetKey, parsed.data.options);
     },
     getRun: (runId) => getRun(store, runId),
     async modelVersion() {
       return (await readPointer())?.version;
     },
-    inFlightRuns: () => [...inFlight],
+    inFlightRuns: () => [...active.keys(), ...queue.map((q) => q.runId)],
     async interruptRuns(reason) {
+      // The operator will not wait: record the runs FAILED rather than leave them to be resumed.
       const error = { name: 'Interrupted', message: reason };
-      await Promise.allSettled([...inFlight].map((runId) => failRun(store, { runId, step: 'interrupted', error })));
+      const runIds = [...active.keys(), ...queue.map((q) => q.runId)];
+      queue.length = 0;
+      await Promise.allSettled(runIds.map((runId) => failRun(store, { runId, step: 'interrupted', error, owner })));
     },
     async idle() {
-      while (running.size) await Promise.allSettled([...running]);
+      while (active.size || (queue.length && !closing)) await Promise.allSettled([...active.values()]);
     },
-    watchDatasets(intervalMs = 2000) {
-      const started = new Set<string>();
-      // A file being copied into datasets/ is seen half-written: start a run only once the
-      // same bytes were read on two ticks in a row.
-      const pending = new Map<string, string>();
+    recoverRuns,
+    sweepStaleRuns() {
+      let busy = false;
+      const sweep = async () => {
+        if (busy) return;
+        busy = true;
+        await recoverRuns()
+          .catch((err: Error) => log('error', `sweeping stale runs: ${err.message}`))
+          .finally(() => (busy = false));
+      };
+      const timer = setInterval(() => void sweep(), leaseMs);
+      timer.unref();
+      void sweep();
+      const stop = () => clearInterval(timer);
+      stoppers.add(stop);
+      return stop;
+    },
+    watchDatasets({ intervalMs = 1000, quietMs = 5000 }: WatchOptions = {}) {
+      // Per key: the version seen and since when (a file is taken once quiet), the version
+      // already handled (so a changed file is looked at again: its content decides the run),
+      // and the last problem logged (so a bad entry is logged once, not on every pass).
+      const seen = new Map<string, { etag: string; since: number }>();
+      const handled = new Map<string, string>();
+      const problems = new Map<string, string>();
+      const problem = (key: string, message: string) => {
+        if (problems.get(key) === message) return;
+        problems.set(key, message);
+        log('warn', `skipping ${key}: ${message}`);
+      };
       let busy = false;
       const tick = async () => {
         if (busy) return;
         busy = true;
         try {
           for (const key of await store.list(PREFIX.datasets)) {
-            if (started.has(key)) continue;
-            const digest = createHash('sha256').update(await store.get(key)).digest('hex');
-            if (pending.get(key) !== digest) {
-              pending.set(key, digest);
-              continue;
+            if (closing) break;
+            if (isTemporaryName(key)) continue;
+            try {
+              const version = await store.head(key);
+              if (!version) {
+                problem(key, 'it is listed but cannot be read (a dangling symbolic link, or removed)');
+                continue;
+              }
+              if (handled.get(key) === version.etag) continue;
+              const last = seen.get(key);
+              if (!last || last.etag !== version.etag) {
+                seen.set(key, { etag: version.etag, since: Date.now() });
+                continue;
+              }
+              if (Date.now() - last.since < quietMs) continue;
+              // Quiet long enough: read it, and take it only if it did not change meanwhile.
+              const bytes = await store.get(key);
+              const after = await store.head(key);
+              if (!after || after.etag !== version.etag || after.size !== bytes.byteLength) {
+                seen.delete(key);
+                continue;
+              }
+              handled.set(key, version.etag);
+              seen.delete(key);
+              problems.delete(key);
+              const run = await start(key, undefined, { bytes, version: after });
+              log('info', run.duplicate ? `dataset ${key} is run ${run.runId}, already there` : `dataset ${key} started run ${run.runId}`);
+            } catch (err) {
+              problem(key, (err as Error).message);
             }
-            pending.delete(key);
-            started.add(key);
-            const run = await startInBackground(key).catch((err: Error) => log('error', `dataset ${key}: ${err.message}`));
-            if (run && !run.duplicate) log('info', `dataset ${key} started run ${run.runId}`);
           }
         } catch (err) {
           log('error', `watching ${PREFIX.datasets}: ${(err as Error).message}`);
@@ -129,27 +286,17 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
       };
       const timer = setInterval(() => void tick(), intervalMs);
       void tick();
-      return () => clearInterval(timer);
+      const stop = () => clearInterval(timer);
+      stoppers.add(stop);
+      return stop;
     },
     async close() {
+      closing = true;
+      for (const stop of stoppers) stop();
+      if (queue.length) log('info', `${queue.length} queued runs not started; the next serve on this store resumes them`);
       await this.idle();
+      clearInterval(queuedHeartbeat);
       if (current) await (await current.predictor.catch(() => undefined))?.dispose();
     },
   };
-
-  /** Registers the run synchronously (so the caller gets its id), then runs the steps in the background. */
-  async function startInBackground(datasetKey: string, runOptions: Partial<RunOptions> = {}) {
-    const merged = { ...options.runDefaults, ...runOptions };
-    const started = await startRun(store, { datasetKey, options: merged });
-    if (!started.duplicate) {
-      inFlight.add(started.runId);
-      track(
-        runSteps(store, started.runId).finally(() => inFlight.delete(started.runId)).then(
-          (r) => log('info', `run ${r.runId} ${r.state}`),
-          (err: Error) => log('error', `run ${started.runId} failed: ${err.message}`),
-        ),
-      );
-    }
-    return started;
-  }
 }

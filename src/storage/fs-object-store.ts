@@ -60,6 +60,9 @@ export class FsObjectStore implements ObjectStore {
     if (real !== this.realRoot && !real.startsWith(this.realRoot + sep)) {
       throw new UnsafeObjectError(`Object "${key}" in ${this.location} is a symbolic link to a file outside the store; only files inside the store are read. Copy the file into the store instead.`);
     }
+    // Checked before opening, so a FIFO is never opened at all (opening one would wake its writer).
+    const kind = await lstat(real);
+    if (!kind.isFile()) throw new UnsafeObjectError(`Object "${key}" in ${this.location} is a ${describeKind(kind)}, not a regular file; remove it and write the data as a file.`);
     const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     const info = await handle.stat();
     if (!info.isFile()) {
