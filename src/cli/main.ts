@@ -238,6 +238,10 @@ export function buildCli(): Command {
     .option('--max-len <n>', 'maxLen of runs started here', int('--max-len', 3, 512))
     .option('--epochs <n>', 'epochs of runs started here', int('--epochs', 1))
     .option('--no-watch', 'with --store: do not start runs for files dropped in datasets/')
+    .option('--quiet-period <ms>', 'a file in datasets/ is taken once unchanged this long', int('--quiet-period', 0), 5000)
+    .option('--run-concurrency <n>', 'runs worked on at once (more wait in a queue)', int('--run-concurrency', 1, 64), 1)
+    .option('--lease <ms>', 'run lease, renewed while a run works; a crashed owner\'s runs are resumed after it', int('--lease', 1000), 60_000)
+    .option('--allow-model-source <source>', 'a model source POST /train may name in options.modelSource besides --model (repeatable)', collect, [])
     .action(async (opts) => {
       const modes = [opts.modelDir, opts.store, opts.bucket].filter(Boolean).length;
       if (modes !== 1) throw new SimpairError('serve needs exactly one of --model-dir DIR, --store DIR, or --bucket NAME [--s3-endpoint URL].');
@@ -257,14 +261,19 @@ export function buildCli(): Command {
           : new (await import('../storage/s3-object-store.ts')).S3ObjectStore({ bucket: opts.bucket, endpoint: opts.s3Endpoint, forcePathStyle: Boolean(opts.s3Endpoint) });
         const modelSource = opts.model && existsSync(opts.model) ? resolve(opts.model) : opts.model;
         const runDefaults = { ...(modelSource ? { modelSource } : {}), ...(opts.maxLen ? { maxLen: opts.maxLen } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}) };
-        const storeBackend = createStoreBackend(store, { runDefaults });
-        const stopWatching = opts.watch ? storeBackend.watchDatasets() : () => undefined;
+        const allowedModelSources = [...(modelSource ? [modelSource] : []), ...(opts.allowModelSource as string[]).map((s) => (existsSync(s) ? resolve(s) : s))];
+        const storeBackend = createStoreBackend(store, {
+          runDefaults,
+          allowedModelSources: allowedModelSources.length ? allowedModelSources : undefined,
+          concurrency: opts.runConcurrency,
+          leaseMs: opts.lease,
+        });
+        // Runs a crashed serve left behind are resumed (or marked FAILED) now, and stale ones checked every lease period.
+        storeBackend.sweepStaleRuns();
+        if (opts.watch) storeBackend.watchDatasets({ quietMs: opts.quietPeriod, intervalMs: Math.min(1000, Math.max(100, Math.floor(opts.quietPeriod / 2))) });
         backend = storeBackend;
         runs = hasBackgroundRuns(storeBackend) ? storeBackend : undefined;
-        close = async () => {
-          stopWatching();
-          await storeBackend.close();
-        };
+        close = () => storeBackend.close();
         what = `${store.location} (POST /predict, POST /train, GET /runs/{id}${opts.watch ? '; watching datasets/' : ''})`;
       }
       let server: RunningHttpServer;
