@@ -105,6 +105,31 @@ export async function startRun(store: ObjectStore, input: StartRunInput): Promis
   const runId = runIdFor(datasetSha256, options);
   const datasetVersion = version ? { size: version.size, etag: version.etag } : undefined;
 
+  // Starts of one run through one store object take turns: the store's conditional create
+  // decides between processes, and this also holds where the store ignores the condition (s3rver).
+  return inProcessTurn(store, runId, () => decideStart(store, { runId, datasetKey, datasetSha256, datasetVersion, options, owner, maxAttempts }));
+}
+
+const turnsByStore = new WeakMap<ObjectStore, Map<string, Promise<unknown>>>();
+
+/** Runs `fn` after every earlier call for the same store object and key has settled. */
+async function inProcessTurn<T>(store: ObjectStore, key: string, fn: () => Promise<T>): Promise<T> {
+  let turns = turnsByStore.get(store);
+  if (!turns) turnsByStore.set(store, (turns = new Map()));
+  const previous = turns.get(key) ?? Promise.resolve();
+  const mine = previous.catch(() => undefined).then(fn);
+  turns.set(key, mine);
+  try {
+    return await mine;
+  } finally {
+    if (turns.get(key) === mine) turns.delete(key);
+  }
+}
+
+async function decideStart(
+  store: ObjectStore,
+  { runId, datasetKey, datasetSha256, datasetVersion, options, owner, maxAttempts }: { runId: string; datasetKey: string; datasetSha256: string; datasetVersion: RunRecord['datasetVersion']; options: RunOptions; owner: RunOwner; maxAttempts: number },
+): Promise<StartRunResult> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const existing = await readRun(store, runId);
     if (!existing) {

@@ -138,12 +138,22 @@ function checkRunId(runId: string): void {
 /** Reads a run record with its version tag; undefined when there is none. */
 export async function readRun(store: ObjectStore, runId: string): Promise<{ record: RunRecord; etag: string } | undefined> {
   checkRunId(runId);
-  try {
-    const { body, etag } = await store.getVersioned(keys.runStatus(runId));
-    return { record: JSON.parse(Buffer.from(body).toString('utf8')) as RunRecord, etag };
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    let found: { body: Uint8Array; etag: string };
+    try {
+      found = await store.getVersioned(keys.runStatus(runId));
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+    try {
+      return { record: JSON.parse(Buffer.from(found.body).toString('utf8')) as RunRecord, etag: found.etag };
+    } catch (err) {
+      // S3 and the disk store never show half an object, but some S3-compatible servers (s3rver)
+      // serve an object while it is being replaced: read it again.
+      if (attempt >= 5) throw new SimpairError(`Run record ${keys.runStatus(runId)} in ${store.location} is not valid JSON (${(err as Error).message}); restore it or delete the run.`, { cause: err });
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
   }
 }
 

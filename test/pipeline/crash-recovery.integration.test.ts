@@ -3,7 +3,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
+import { S3ObjectStore } from '../../src/storage/s3-object-store.ts';
+import { startS3rver } from '../storage/start-s3rver.ts';
 import { getJson, type ObjectStore } from '../../src/storage/object-store.ts';
 import { startServe } from '../helpers/cli.ts';
 import { ROOT, TINY_BERT } from '../helpers/paths.ts';
@@ -81,6 +84,56 @@ describe('kill -9 of serve --store at each step of a run, then restart', () => {
       expect(await liveIsComplete(store)).toBe(runId);
     } finally {
       await second.stop();
+    }
+  });
+});
+
+describe('the S3 server going away mid-run', () => {
+  it('the run is resumed once S3 is back, never stays non-terminal; live.json only names a complete model', async () => {
+    const bucket = 'simpair-crash';
+    let s3 = await startS3rver(bucket);
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+    const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const s3store = new S3ObjectStore({ bucket, client });
+    const serve = await startServe(['--bucket', bucket, '--s3-endpoint', s3.endpoint, ...SERVE_ARGS], env);
+    try {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'datasets/train.tsv', Body: train }));
+      const res = await fetch(`${serve.url}/train`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetKey: 'datasets/train.tsv', options: { shardSize: 8 } }) });
+      const { runId } = (await res.json()) as { runId: string };
+      // s3rver serves an object while it is being replaced, so a torn read is retried.
+      const statusOf = async (): Promise<RunRecord> => {
+        for (;;) {
+          const record = await getJson<RunRecord>(s3store, `runs/${runId}/status.json`).catch((err: Error) => {
+            if (err instanceof SyntaxError) return undefined;
+            throw err;
+          });
+          if (record) return record;
+        }
+      };
+      // Stop S3 while the shards are being embedded.
+      for (;;) {
+        const { state } = await statusOf();
+        if (state === 'VALIDATED') break;
+        expect(TERMINAL).not.toContain(state);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await s3.kill();
+      await new Promise((r) => setTimeout(r, 3000)); // longer than the 2 s lease: the run's owner cannot renew it
+      s3 = await startS3rver(bucket, { directory: s3.directory, port: s3.port });
+      let record: RunRecord;
+      for (;;) {
+        await liveIsComplete(s3store);
+        record = await statusOf();
+        if (TERMINAL.includes(record.state)) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // The failure could not be recorded while S3 was away, so the lease lapsed and the sweep resumed the run.
+      expect(record).toMatchObject({ state: 'SUCCEEDED', attempt: 2 });
+      expect(await liveIsComplete(s3store)).toBe(runId);
+    } finally {
+      await serve.stop();
+      client.destroy();
+      await s3.stop();
     }
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServe } from '../helpers/cli.ts';
 import { ROOT, TINY_BERT } from '../helpers/paths.ts';
 import { startS3rver, type LocalS3 } from '../storage/start-s3rver.ts';
+import { resolveRunOptions, runIdFor } from '../../src/pipeline/run-options.ts';
 
 const BUCKET = 'simpair-flow';
 let s3: LocalS3;
@@ -47,7 +48,7 @@ describe('the whole local flow against a real S3-protocol server', () => {
 
       const body = await readFile(join(ROOT, 'examples', 'train.tsv'));
       await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'datasets/examples.tsv', Body: body }));
-      const runId = `run-${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
+      const runId = runIdFor(createHash('sha256').update(body).digest('hex'), resolveRunOptions({}, { defaults: { modelSource: TINY_BERT, maxLen: 16, epochs: 1 } }));
       const run = await waitForRun(server.url, runId);
       expect(run).toMatchObject({ state: 'SUCCEEDED' });
 
@@ -61,10 +62,20 @@ describe('the whole local flow against a real S3-protocol server', () => {
       expect(predictions).toHaveLength(1);
       expect(typeof predictions[0].similar).toBe('boolean');
 
-      // POST /train on the same content is idempotent.
+      // POST /train on the same content is idempotent, also when sent many times at once:
+      // exactly one new run for new options (s3rver ignores If-None-Match, so this is the
+      // in-process guard; the conditional create is asserted with the SDK mock).
       const again = await fetch(`${server.url}/train`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetKey: 'datasets/examples.tsv' }) });
       expect(again.status).toBe(202);
       expect(await again.json()).toEqual({ runId, duplicate: true });
+      const burst = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          fetch(`${server.url}/train`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetKey: 'datasets/examples.tsv', options: { seed: 9 } }) }).then((r) => r.json() as Promise<{ runId: string; duplicate: boolean }>),
+        ),
+      );
+      expect(burst.filter((r) => !r.duplicate)).toHaveLength(1);
+      expect(new Set(burst.map((r) => r.runId)).size).toBe(1);
+      expect(await waitForRun(server.url, burst[0].runId)).toMatchObject({ state: 'SUCCEEDED' });
     } finally {
       await server.stop();
     }

@@ -42,7 +42,8 @@ function owner(id: string, leaseMs: number) {
 
 describe('concurrent starts of the same run', () => {
   it('create exactly one run on the filesystem store; the losers report the winner', async () => {
-    const results = await Promise.all(Array.from({ length: 8 }, () => startRun(store, { datasetKey: 'datasets/train.tsv', options })));
+    // One store object per start, as separate processes would have: only the O_EXCL create decides.
+    const results = await Promise.all(Array.from({ length: 8 }, () => startRun(new FsObjectStore(root), { datasetKey: 'datasets/train.tsv', options })));
     expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
     expect(new Set(results.map((r) => r.runId)).size).toBe(1);
     expect((await store.list('runs/')).filter((k) => k.endsWith('status.json'))).toHaveLength(1);
@@ -76,9 +77,9 @@ describe('concurrent starts of the same run', () => {
       if (!o) throw notFound();
       return { ETag: o.etag, ContentLength: o.body.length, LastModified: new Date(0) };
     });
-    const s3store = new S3ObjectStore({ bucket: 'b', client });
     objects.set('datasets/train.tsv', { body: train, etag: '"d"' });
-    const results = await Promise.all(Array.from({ length: 8 }, () => startRun(s3store, { datasetKey: 'datasets/train.tsv', options })));
+    // One store object per start, as separate Lambdas would have: only If-None-Match decides.
+    const results = await Promise.all(Array.from({ length: 8 }, () => startRun(new S3ObjectStore({ bucket: 'b', client }), { datasetKey: 'datasets/train.tsv', options })));
     expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
     const statusPuts = s3.commandCalls(PutObjectCommand).filter((c) => c.args[0].input.Key?.endsWith('status.json'));
     expect(statusPuts.length).toBeGreaterThanOrEqual(1);

@@ -10,17 +10,22 @@ import { createInterface } from 'node:readline';
 export interface LocalS3 {
   readonly endpoint: string;
   readonly bucket: string;
+  /** Where it keeps its objects (pass it to a restart). */
+  readonly directory: string;
+  readonly port: number;
   stop(): Promise<void>;
+  /** Kills it abruptly (SIGKILL) and keeps its objects, as a crash or network loss would. */
+  kill(): Promise<void>;
 }
 
 /**
  * Starts s3rver in a child process (see s3rver-child.cjs for why not in-process) with a
- * fresh temporary directory, and waits until it listens.
+ * fresh temporary directory (or, to restart one, its directory and port), and waits until it listens.
  */
-export async function startS3rver(bucket: string): Promise<LocalS3> {
-  const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
+export async function startS3rver(bucket: string, restart: { directory: string; port: number } | undefined = undefined): Promise<LocalS3> {
+  const directory = restart?.directory ?? (await mkdtemp(join(tmpdir(), 's3rver-')));
   const script = fileURLToPath(new URL('./s3rver-child.cjs', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', script, directory, bucket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', script, directory, bucket, String(restart?.port ?? 0)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const first = await Promise.race([
     once(lines, 'line').then(([line]) => String(line)),
@@ -32,6 +37,15 @@ export async function startS3rver(bucket: string): Promise<LocalS3> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
+    directory,
+    port,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
     async stop() {
       if (child.exitCode === null) {
         const exited = once(child, 'exit');
