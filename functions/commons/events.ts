@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RequestError } from '../../src/errors.ts';
 import { datasetKeyProblem } from '../../src/server/dataset-key.ts';
+import { runOptionsRequestSchema } from '../../src/pipeline/run-options.ts';
 
 /**
  * Schemas of the events the handlers receive, checked at the edge (Powertools' parser
@@ -42,19 +43,8 @@ export const failRunInput = z.object({
   error: stepError,
 });
 
-/** Options a caller may set on `POST /train`, checked against sane bounds. */
-export const runOptions = z
-  .object({
-    modelSource: z.string().min(1).max(1024),
-    maxLen: z.number().int().min(8).max(512),
-    epochs: z.number().int().min(1).max(1000),
-    batchSize: z.number().int().min(1).max(4096),
-    shardSize: z.number().int().min(1).max(100_000),
-    dtype: z.enum(['float32', 'float16']),
-    padding: z.enum(['max-length', 'masked']),
-  })
-  .partial()
-  .strict();
+/** Options a caller may set on `POST /train`: the core's strict schema (unknown keys refused, bounded values). */
+export const runOptions = runOptionsRequestSchema;
 
 /** Body of `POST /train`. */
 export const trainRequest = z

@@ -8,4 +8,4 @@ export type { ErrorBody } from './http-response.ts';
 export { embedShardInput, failRunInput, parseBody, parseEvent, runId, runOptions, runStepInput, s3ObjectCreatedEvent, stepError, trainRequest } from './events.ts';
 export type { S3ObjectCreatedEvent, TrainRequest } from './events.ts';
 export { pipelineStore } from './store.ts';
-export { cloudKeys, START_REQUEST_PATTERN } from './keys.ts';
+export { CLOUD_RUN_OWNER, cloudKeys, START_REQUEST_PATTERN } from './keys.ts';

@@ -13,3 +13,11 @@ export const cloudKeys = {
 
 /** Matches a start-request key and yields its run id. */
 export const START_REQUEST_PATTERN = /^runs\/([^/]+)\/start\.json$/;
+
+/**
+ * Owner of runs started in the cloud: the state machine execution works on them, not one
+ * process, so the lease only backs up the failure rule on executions (FAILED, TIMED_OUT,
+ * ABORTED): it outlasts the longest execution (24 h timeout by default) and a run whose
+ * execution vanished without a trace is taken over by the next start after that.
+ */
+export const CLOUD_RUN_OWNER = { id: 'aws/step-functions', leaseMs: 25 * 60 * 60 * 1000 } as const;

@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { getRun, startRun } from '../../src/pipeline/cloud-steps.ts';
+import { resolveRunOptions } from '../../src/pipeline/run-options.ts';
 import { RequestError } from '../../src/errors.ts';
-import { cloudKeys, createLogger, ENV_NAMES, optionalEnv, errorResponse, jsonResponse, parseBody, pipelineStore, runId as runIdSchema, trainRequest } from '../commons/index.ts';
+import { CLOUD_RUN_OWNER, cloudKeys, createLogger, ENV_NAMES, optionalEnv, errorResponse, jsonResponse, parseBody, pipelineStore, runId as runIdSchema, trainRequest } from '../commons/index.ts';
 
 /** Embedding model of new runs, set by the stack; read once per container. */
 const MODEL_SOURCE = optionalEnv(ENV_NAMES.modelSource);
@@ -23,8 +24,9 @@ export async function handler(event: APIGatewayProxyEvent, context?: Context): P
     if (route === 'POST /train') {
       const request = parseBody(trainRequest, event.body, event.isBase64Encoded);
       const store = pipelineStore();
-      const options = { ...(MODEL_SOURCE ? { modelSource: MODEL_SOURCE } : {}), ...request.options };
-      const { runId, duplicate } = await startRun(store, { datasetKey: request.datasetKey, options });
+      // Only the deployment's own model source may be named (the default allowlist).
+      const options = resolveRunOptions(request.options, { defaults: MODEL_SOURCE ? { modelSource: MODEL_SOURCE } : {} });
+      const { runId, duplicate } = await startRun(store, { datasetKey: request.datasetKey, options, owner: CLOUD_RUN_OWNER });
       if (!duplicate) {
         await store.put(cloudKeys.startRequest(runId), JSON.stringify({ runId, requestId, requestedAt: new Date().toISOString() }) + '\n');
       }

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { failRun, startRun, validateAndSplit } from '../../src/pipeline/cloud-steps.ts';
 import { PREFIX } from '../../src/pipeline/layout.ts';
-import { cloudKeys, createLogger, ENV_NAMES, optionalEnv, parseEvent, pipelineStore, requireEnv, s3ObjectCreatedEvent, START_REQUEST_PATTERN } from '../commons/index.ts';
+import { CLOUD_RUN_OWNER, cloudKeys, createLogger, ENV_NAMES, optionalEnv, parseEvent, pipelineStore, requireEnv, s3ObjectCreatedEvent, START_REQUEST_PATTERN } from '../commons/index.ts';
 
 /** Embedding model of new runs, set by the stack; read once per container. */
 const MODEL_SOURCE = optionalEnv(ENV_NAMES.modelSource);
@@ -32,7 +32,7 @@ export async function handler(event: unknown, context?: Context): Promise<Valida
   if (marker) {
     runId = marker[1];
   } else if (key.startsWith(PREFIX.datasets)) {
-    const started = await startRun(store, { datasetKey: key, options: MODEL_SOURCE ? { modelSource: MODEL_SOURCE } : {} });
+    const started = await startRun(store, { datasetKey: key, options: MODEL_SOURCE ? { modelSource: MODEL_SOURCE } : {}, owner: CLOUD_RUN_OWNER });
     if (started.duplicate) {
       log.info('Dataset content already has a run; not starting another', { datasetKey: key, runId: started.runId });
       return { runId: started.runId, duplicate: true, datasetKey: key };

@@ -30,7 +30,7 @@ describe('validate-split handler', () => {
     mocks.startRun.mockResolvedValue({ runId: 'run-1', duplicate: false });
     mocks.validateAndSplit.mockResolvedValue({ runId: 'run-1', shards: [{ index: 0, key: 'shards/run-1/rows-00000.jsonl', count: 3 }] });
     expect(await validateSplit(objectCreated('datasets/qqp.tsv'))).toEqual({ runId: 'run-1', duplicate: false, shardsKey: 'shards/run-1/shards.json', shardCount: 1 });
-    expect(mocks.startRun.mock.calls[0][1]).toEqual({ datasetKey: 'datasets/qqp.tsv', options: { modelSource: 'bert-base-uncased' } });
+    expect(mocks.startRun.mock.calls[0][1]).toMatchObject({ datasetKey: 'datasets/qqp.tsv', options: { modelSource: 'bert-base-uncased' }, owner: { id: 'aws/step-functions' } });
   });
 
   it('stops at a duplicate upload without splitting', async () => {

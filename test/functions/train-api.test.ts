@@ -27,10 +27,20 @@ describe('train-api handler', () => {
     const res = await handler(apiEvent({ httpMethod: 'POST', resource: '/train', body: JSON.stringify({ datasetKey: 'datasets/qqp.tsv', options: { epochs: 2 } }) }));
     expect(res.statusCode).toBe(202);
     expect(JSON.parse(res.body)).toEqual({ runId: 'run-abc', duplicate: false, status: '/runs/run-abc' });
-    expect(mocks.startRun.mock.calls[0][1]).toEqual({ datasetKey: 'datasets/qqp.tsv', options: { modelSource: 's3://test-bucket/encoders/bert/', epochs: 2 } });
+    expect(mocks.startRun.mock.calls[0][1]).toMatchObject({ datasetKey: 'datasets/qqp.tsv', options: { modelSource: 's3://test-bucket/encoders/bert/', epochs: 2, maxLen: 128 }, owner: { id: 'aws/step-functions' } });
     const puts = s3.commandCalls(PutObjectCommand);
     expect(puts).toHaveLength(1);
     expect(puts[0].args[0].input).toMatchObject({ Bucket: 'test-bucket', Key: 'runs/run-abc/start.json' });
+  });
+
+  it('refuses unknown options and model sources other than the deployment\'s with 400, starting nothing', async () => {
+    const unknown = await handler(apiEvent({ httpMethod: 'POST', resource: '/train', body: JSON.stringify({ datasetKey: 'datasets/qqp.tsv', options: { epoch: 2 } }) }));
+    expect(unknown.statusCode).toBe(400);
+    expect(JSON.parse(unknown.body).message).toMatch(/epoch/);
+    const source = await handler(apiEvent({ httpMethod: 'POST', resource: '/train', body: JSON.stringify({ datasetKey: 'datasets/qqp.tsv', options: { modelSource: 'evil/model' } }) }));
+    expect(source.statusCode).toBe(400);
+    expect(JSON.parse(source.body).message).toMatch(/modelSource "evil\/model" is not allowed/);
+    expect(mocks.startRun).not.toHaveBeenCalled();
   });
 
   it('answers 200 for a duplicate and starts nothing', async () => {
