@@ -23,6 +23,7 @@ import {
   assertOwned,
   createRun,
   getRun,
+  inProcessTurn,
   isStale,
   leaseFor,
   LeaseLostError,
@@ -107,23 +108,7 @@ export async function startRun(store: ObjectStore, input: StartRunInput): Promis
 
   // Starts of one run through one store object take turns: the store's conditional create
   // decides between processes, and this also holds where the store ignores the condition (s3rver).
-  return inProcessTurn(store, runId, () => decideStart(store, { runId, datasetKey, datasetSha256, datasetVersion, options, owner, maxAttempts }));
-}
-
-const turnsByStore = new WeakMap<ObjectStore, Map<string, Promise<unknown>>>();
-
-/** Runs `fn` after every earlier call for the same store object and key has settled. */
-async function inProcessTurn<T>(store: ObjectStore, key: string, fn: () => Promise<T>): Promise<T> {
-  let turns = turnsByStore.get(store);
-  if (!turns) turnsByStore.set(store, (turns = new Map()));
-  const previous = turns.get(key) ?? Promise.resolve();
-  const mine = previous.catch(() => undefined).then(fn);
-  turns.set(key, mine);
-  try {
-    return await mine;
-  } finally {
-    if (turns.get(key) === mine) turns.delete(key);
-  }
+  return inProcessTurn(store, `start:${runId}`, () => decideStart(store, { runId, datasetKey, datasetSha256, datasetVersion, options, owner, maxAttempts }));
 }
 
 async function decideStart(
@@ -408,9 +393,9 @@ function newerThan(pointer: LiveModelPointer, run: RunRecord): boolean {
  * Publishing again (a resumed run whose pointer was written before a crash) is a no-op.
  */
 export async function publishModel(store: ObjectStore, input: StepInput & { modelVersion: string }): Promise<RunRecord> {
-  const current = await getRun(store, input.runId);
-  if (current.state === 'SUCCEEDED' && current.modelVersion === input.modelVersion) return current;
-  const run = await activeRun(store, input);
+  const run = await getRun(store, input.runId);
+  if (run.state === 'SUCCEEDED' && run.modelVersion === input.modelVersion) return run;
+  assertOwned(run, input.owner);
   if (run.state !== 'TRAINED' || run.modelVersion !== input.modelVersion) {
     throw new RunStateError(`Run ${run.runId} is ${run.state} with model ${run.modelVersion ?? 'none'}; only a TRAINED run's own model (${input.modelVersion}) can be published.`);
   }
@@ -418,31 +403,34 @@ export async function publishModel(store: ObjectStore, input: StepInput & { mode
   const prefix = keys.modelVersion(input.modelVersion);
   if (!(await modelComplete(store, input.modelVersion))) throw new NotFoundError(`Model ${prefix} is incomplete (model.json, weights or metadata.json missing); train again.`);
   const pointer: LiveModelPointer = { version: input.modelVersion, prefix, runId: run.runId, publishedAt: nowIso(), runStartedAt: run.startedAt };
-  let publication: RunRecord['publication'];
-  for (let attempt = 0; !publication; attempt++) {
+  // One publisher at a time per store object (where the store ignores conditions), compare-and-swap between processes.
+  const publication = await inProcessTurn(store, 'publish', () => swapLivePointer(store, run, pointer));
+  return advanceRun(store, run.runId, { state: 'SUCCEEDED', publication }, input.owner);
+}
+
+/** Replaces `models/live.json` with `pointer` unless a run started later is live; says which happened. */
+async function swapLivePointer(store: ObjectStore, run: RunRecord, pointer: LiveModelPointer): Promise<NonNullable<RunRecord['publication']>> {
+  for (let attempt = 0; ; attempt++) {
     const live = await store.getVersioned(LIVE_MODEL_KEY).catch((err: unknown) => {
       if (err instanceof NotFoundError) return undefined;
       throw err;
     });
     const livePointer = live && (JSON.parse(Buffer.from(live.body).toString('utf8')) as LiveModelPointer);
-    if (livePointer?.version === input.modelVersion) {
-      publication = { live: true };
-    } else if (livePointer && newerThan(livePointer, run)) {
-      publication = {
+    if (livePointer?.version === pointer.version) return { live: true };
+    if (livePointer && newerThan(livePointer, run)) {
+      return {
         live: false,
         supersededBy: livePointer.runId,
-        reason: `run ${livePointer.runId}, started after this one, has already published; its model stays live (this run's model is kept at ${prefix})`,
+        reason: `run ${livePointer.runId}, started after this one, has already published; its model stays live (this run's model is kept at ${pointer.prefix})`,
       };
-    } else {
-      try {
-        await store.putIf(LIVE_MODEL_KEY, JSON.stringify(pointer, null, 2) + '\n', live ? { ifMatch: live.etag } : { ifNoneMatch: '*' });
-        publication = { live: true };
-      } catch (err) {
-        if (!(err instanceof PreconditionFailedError) || attempt >= 20) throw err;
-      }
+    }
+    try {
+      await store.putIf(LIVE_MODEL_KEY, JSON.stringify(pointer, null, 2) + '\n', live ? { ifMatch: live.etag } : { ifNoneMatch: '*' });
+      return { live: true };
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError) || attempt >= 20) throw err;
     }
   }
-  return advanceRun(store, run.runId, { state: 'SUCCEEDED', publication }, input.owner);
 }
 
 /** Records a failure; publishes nothing; never overwrites a terminal record (see {@link recordRunFailure}). */

@@ -181,7 +181,13 @@ export async function createRun(store: ObjectStore, record: RunRecord): Promise<
  * Compare-and-swap update: reads the record, lets `change` compute the next one (or return
  * undefined to leave it), writes it only if nobody wrote in between, and retries otherwise.
  */
-export async function updateRun(store: ObjectStore, runId: string, change: (record: RunRecord) => RunRecord | undefined): Promise<RunRecord> {
+export function updateRun(store: ObjectStore, runId: string, change: (record: RunRecord) => RunRecord | undefined): Promise<RunRecord> {
+  // Updates through one store object take turns too, so a heartbeat cannot undo a transition
+  // where the store ignores the condition (s3rver); between processes the condition decides.
+  return inProcessTurn(store, `update:${runId}`, () => compareAndSwap(store, runId, change));
+}
+
+async function compareAndSwap(store: ObjectStore, runId: string, change: (record: RunRecord) => RunRecord | undefined): Promise<RunRecord> {
   for (let attempt = 0; ; attempt++) {
     const found = await readRun(store, runId);
     if (!found) throw new NotFoundError(`No run "${runId}" in ${store.location}.`);
@@ -195,6 +201,22 @@ export async function updateRun(store: ObjectStore, runId: string, change: (reco
       if (!(err instanceof PreconditionFailedError) || attempt >= 20) throw err;
       await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
     }
+  }
+}
+
+const turnsByStore = new WeakMap<ObjectStore, Map<string, Promise<unknown>>>();
+
+/** Runs `fn` after every earlier call for the same store object and key has settled. */
+export async function inProcessTurn<T>(store: ObjectStore, key: string, fn: () => Promise<T>): Promise<T> {
+  let turns = turnsByStore.get(store);
+  if (!turns) turnsByStore.set(store, (turns = new Map()));
+  const previous = turns.get(key) ?? Promise.resolve();
+  const mine = previous.catch(() => undefined).then(fn);
+  turns.set(key, mine);
+  try {
+    return await mine;
+  } finally {
+    if (turns.get(key) === mine) turns.delete(key);
   }
 }
 

@@ -157,6 +157,16 @@ describe('the datasets/ watcher', () => {
     expect(skips('b-dangling.tsv')).toBe(1);
     expect(skips('c-leak.tsv')).toBe(1);
     expect(logged.join('')).not.toContain('SECRET-KEY');
+    // POST /train of those entries answers at once, without reading them (no thread waits on a FIFO).
+    const api = createStoreBackend(store, { runDefaults });
+    for (const [name, message] of [['a-fifo.tsv', /FIFO/], ['c-leak.tsv', /outside the store/]] as const) {
+      const res = await routeApiRequest(api, 'POST', '/train', JSON.stringify({ datasetKey: `datasets/${name}` }));
+      expect(res.statusCode).toBeGreaterThanOrEqual(400);
+      expect(res.statusCode).toBeLessThan(500);
+      expect(JSON.parse(res.body).message).toMatch(message);
+      expect(res.body).not.toContain('SECRET-KEY');
+    }
+    await api.close();
   });
 });
 
