@@ -144,7 +144,10 @@ export async function readRun(store: ObjectStore, runId: string): Promise<{ reco
       found = await store.getVersioned(keys.runStatus(runId));
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
-      throw err;
+      // A response cut off mid-body is not retried by the SDK; the record is small, read it again.
+      if (attempt >= 3 || !isCutOff(err)) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+      continue;
     }
     try {
       return { record: JSON.parse(Buffer.from(found.body).toString('utf8')) as RunRecord, etag: found.etag };
@@ -155,6 +158,11 @@ export async function readRun(store: ObjectStore, runId: string): Promise<{ reco
       await new Promise((r) => setTimeout(r, 20 * attempt));
     }
   }
+}
+
+function isCutOff(err: unknown): boolean {
+  const e = err as { message?: string; code?: string };
+  return e?.message === 'aborted' || e?.code === 'ECONNRESET' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
 
 /** Reads a run record; {@link NotFoundError} when there is none. */

@@ -96,15 +96,16 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
   const queue: { runId: string; datasetBytes?: Uint8Array }[] = [];
   const active = new Map<string, Promise<unknown>>();
   let closing = false;
-  const queuedHeartbeat = setInterval(() => {
+  // Renews the leases of queued runs (runSteps renews those that work); started with the first run.
+  let queuedHeartbeat: NodeJS.Timeout | undefined;
+  const renewQueued = () => {
     for (const { runId } of queue) {
       renewLease(store, runId, owner).catch((err: unknown) => {
         if (err instanceof LeaseLostError) dropQueued(runId);
         else log('warn', `run ${runId}: could not renew its lease while queued (${(err as Error).message})`);
       });
     }
-  }, Math.max(50, Math.floor(leaseMs / 3)));
-  queuedHeartbeat.unref();
+  };
 
   function dropQueued(runId: string) {
     const i = queue.findIndex((q) => q.runId === runId);
@@ -114,6 +115,10 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
   function enqueue(runId: string, datasetBytes?: Uint8Array) {
     if (active.has(runId) || queue.some((q) => q.runId === runId)) return;
     queue.push({ runId, datasetBytes });
+    if (!queuedHeartbeat) {
+      queuedHeartbeat = setInterval(renewQueued, Math.max(50, Math.floor(leaseMs / 3)));
+      queuedHeartbeat.unref();
+    }
     if (queue.length + active.size > concurrency) log('info', `run ${runId} queued (${active.size} running, ${queue.length} waiting)`);
     pump();
   }

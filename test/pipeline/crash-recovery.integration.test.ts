@@ -100,11 +100,11 @@ describe('the S3 server going away mid-run', () => {
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'datasets/train.tsv', Body: train }));
       const res = await fetch(`${serve.url}/train`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetKey: 'datasets/train.tsv', options: { shardSize: 8 } }) });
       const { runId } = (await res.json()) as { runId: string };
-      // s3rver serves an object while it is being replaced, so a torn read is retried.
+      // s3rver serves an object while it is being replaced, so a torn or cut-off read is retried.
       const statusOf = async (): Promise<RunRecord> => {
-        for (;;) {
+        for (let attempt = 1; ; attempt++) {
           const record = await getJson<RunRecord>(s3store, `runs/${runId}/status.json`).catch((err: Error) => {
-            if (err instanceof SyntaxError) return undefined;
+            if (attempt < 10 && (err instanceof SyntaxError || err.message === 'aborted')) return undefined;
             throw err;
           });
           if (record) return record;
