@@ -24,16 +24,19 @@ export interface RunOptions {
   dataset?: DatasetOptions;
 }
 
-/** Bounds a caller can ask for: enough for real runs, too small to tie a machine up by accident. */
+/**
+ * Bounds a caller of `POST /train` can ask for: enough for real runs, too small to tie a
+ * machine up by accident. The operator's own defaults (`serve --epochs`) may go further.
+ */
 export const RUN_OPTION_LIMITS = { maxEpochs: 100, maxBatchSize: 1024, maxShardSize: 10_000 } as const;
 
 /** Every field of {@link RunOptions}, unknown keys refused (a misspelt option fails instead of being ignored). */
 export const runOptionsSchema = z.strictObject({
   modelSource: z.string().min(1).max(1024),
   maxLen: z.number().int().min(3).max(512),
-  epochs: z.number().int().min(1).max(RUN_OPTION_LIMITS.maxEpochs),
-  batchSize: z.number().int().min(1).max(RUN_OPTION_LIMITS.maxBatchSize),
-  shardSize: z.number().int().min(1).max(RUN_OPTION_LIMITS.maxShardSize),
+  epochs: z.number().int().min(1).max(100_000),
+  batchSize: z.number().int().min(1).max(65_536),
+  shardSize: z.number().int().min(1).max(100_000),
   dtype: z.enum(['float32', 'float16']),
   seed: z.number().int().min(0).max(2 ** 31 - 1),
   validationSplit: z.number().min(0).max(0.5),
@@ -41,8 +44,15 @@ export const runOptionsSchema = z.strictObject({
   dataset: datasetOptionsSchema.optional(),
 });
 
-/** What a caller may send as `options` of `POST /train`: any subset of {@link runOptionsSchema}, nothing else. */
-export const runOptionsRequestSchema = runOptionsSchema.partial().strict();
+/** What a caller may send as `options` of `POST /train`: any subset of {@link runOptionsSchema} within {@link RUN_OPTION_LIMITS}, nothing else. */
+export const runOptionsRequestSchema = runOptionsSchema
+  .extend({
+    epochs: z.number().int().min(1).max(RUN_OPTION_LIMITS.maxEpochs),
+    batchSize: z.number().int().min(1).max(RUN_OPTION_LIMITS.maxBatchSize),
+    shardSize: z.number().int().min(1).max(RUN_OPTION_LIMITS.maxShardSize),
+  })
+  .partial()
+  .strict();
 
 /** Defaults of a run; a deployment overrides `modelSource` (the stack with its S3 model prefix). */
 export const DEFAULT_RUN_OPTIONS: RunOptions = {
