@@ -206,13 +206,14 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
     async modelVersion() {
       return (await readPointer())?.version;
     },
-    inFlightRuns: () => [...active.keys(), ...queue.map((q) => q.runId)],
+    // Runs being worked on; queued ones are not started once closing and stay leased to this
+    // process, so the next serve on the store resumes them.
+    inFlightRuns: () => [...active.keys()],
     async interruptRuns(reason) {
-      // The operator will not wait: record the runs FAILED rather than leave them to be resumed.
+      // The operator will not wait: record the working runs FAILED rather than leave them to be resumed.
       const error = { name: 'Interrupted', message: reason };
-      const runIds = [...active.keys(), ...queue.map((q) => q.runId)];
       queue.length = 0;
-      await Promise.allSettled(runIds.map((runId) => failRun(store, { runId, step: 'interrupted', error, owner })));
+      await Promise.allSettled([...active.keys()].map((runId) => failRun(store, { runId, step: 'interrupted', error, owner })));
     },
     async idle() {
       while (active.size || (queue.length && !closing)) await Promise.allSettled([...active.values()]);
