@@ -44,7 +44,15 @@ export const classifierMetadataSchema = z.object({
     validationSplit: z.number().min(0).lt(1),
     seed: z.number().int(),
     earlyStopping: z
-      .object({ patience: z.number().int().nonnegative(), monitor: z.literal('val_loss').optional(), restoreBestWeights: z.boolean().optional(), bestEpoch: z.number().int().nonnegative().optional() })
+      .object({
+        patience: z.number().int().nonnegative(),
+        monitor: z.literal('val_loss').optional(),
+        restoreBestWeights: z.boolean().optional(),
+        /** The epoch whose weights the model holds, counted from 1 as everywhere else. */
+        keptEpoch: z.number().int().positive().optional(),
+        /** Older models only: the kept epoch counted from 0. */
+        bestEpoch: z.number().int().nonnegative().optional(),
+      })
       .nullable(),
   }),
   datasetSha256: sha256Hex,
@@ -53,7 +61,10 @@ export const classifierMetadataSchema = z.object({
   /** How the Bi-LSTM trained: `fused-tensorflow`, `fused-generic` or `layers` (see useFusedLstm). Absent in models saved before 0.2. */
   lstmPath: z.string().min(1).optional(),
   createdAt: z.iso.datetime(),
-  /** Per-epoch training history, as {@link trainClassifier} returns it in `epochs`. */
+  /**
+   * Per-epoch training history, epochs counted from 1 as the CLI prints them (older models
+   * counted from 0: their first record has `epoch: 0`).
+   */
   history: z
     .array(
       z.object({
@@ -93,7 +104,7 @@ export interface SaveClassifierOptions {
   readonly threshold?: number;
   /** @default 'max-length' */
   readonly padding?: 'max-length' | 'masked';
-  /** `TrainingHistory.epochs`. @default undefined (not stored) */
+  /** `TrainingHistory.epochs` (counted from 0); stored counted from 1. @default undefined (not stored) */
   readonly history?: ClassifierMetadata['history'];
   /** @default now */
   readonly createdAt?: string;
@@ -168,7 +179,7 @@ export async function saveClassifier(
       backend: options.backend ?? tfBackendInfo()?.backend ?? tf.getBackend(),
       ...(options.lstmPath ? { lstmPath: options.lstmPath } : {}),
       createdAt,
-      ...(options.history ? { history: options.history } : {}),
+      ...(options.history ? { history: options.history.map((h) => ({ ...h, epoch: h.epoch + 1 })) } : {}),
     },
     'The metadata to save',
   );

@@ -151,6 +151,7 @@ export function buildCli(): Command {
           ['majority baseline', m.majorityBaseline],
           ['n', m.n],
           ['seconds per epoch', result.epochSeconds.map((s) => s.toFixed(1)).join(', ')],
+          ['weights kept', `epoch ${result.keptEpoch} of ${result.epochSeconds.length}`],
         ]) +
         `Report: ${resolve(result.out, 'report.html')}\n`,
     );

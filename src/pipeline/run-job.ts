@@ -13,6 +13,7 @@ import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
 import { SimpairError } from '../errors.ts';
 import { log } from '../util/log.ts';
 import { startProgress, type Progress } from '../util/progress.ts';
+import { estimateTime, formatDuration } from '../util/time-estimate.ts';
 import type { EpochRecord } from '../classifier/index.ts';
 import { cleanupOnExitSignal } from '../util/exit-signals.ts';
 import { embedPairsToStore } from './embed-pairs.ts';
@@ -70,6 +71,8 @@ export interface RunJobResult {
   metrics: Record<string, unknown>;
   evaluatedOn: string;
   epochSeconds: number[];
+  /** The epoch (counted from 1) whose weights were saved: the last, or the best with early stopping. */
+  keptEpoch: number;
 }
 
 /**
@@ -129,7 +132,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     await embedPairsToStore(tokenizer, embedder, train.pairs, store, 'embeddings/train/', {
       ...common,
       datasetSha256: train.sha256,
-      label: 'embed train',
+      progress: embeddingProgress('embed train', train.pairs.length + (test?.pairs.length ?? 0), train.pairs.length),
     });
     if (test) {
       await embedPairsToStore(tokenizer, embedder, test.pairs, store, 'embeddings/test/', { ...common, datasetSha256: test.sha256, label: 'embed test' });
@@ -147,8 +150,10 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       ...trainingProgress(trainReader.manifest.count, { epochs, batchSize, validationSplit }),
     });
 
-    if (history.bestEpoch !== undefined && history.bestEpoch !== history.epochs.length - 1) {
-      log('info', `early stopping: keeping the weights of epoch ${history.bestEpoch + 1} (lowest validation loss)`);
+    // Epochs are counted from 1 in everything people read: the log, metadata.json, the report.
+    const keptEpoch = history.bestEpoch === undefined ? history.epochs.length : history.bestEpoch + 1;
+    if (keptEpoch !== history.epochs.length) {
+      log('info', `early stopping: keeping the weights of epoch ${keptEpoch} of ${history.epochs.length} (lowest validation loss)`);
     }
     const evalReader = test ? await EmbeddingStoreReader.open(store, 'embeddings/test/') : undefined;
     const evaluatedOn = test ? basename(testData!) : 'training data (no --test-data given)';
@@ -161,7 +166,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       batchSize,
       validationSplit,
       seed,
-      earlyStopping: patience ? { patience, restoreBestWeights: true, bestEpoch: history.bestEpoch } : null,
+      earlyStopping: patience ? { patience, restoreBestWeights: true, keptEpoch } : null,
     };
     await saveClassifier(store, 'model/', classifier, {
       maxLen,
@@ -185,9 +190,23 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
         log('warn', `skipped ${result.skipped.length} invalid ${name} rows (--skip-invalid); listed in ${join(out, basename(key))}`);
       }
     }
-    const report = await renderTrainingReport({ title: `simpair run: ${basename(data)}`, history: history.epochs, roc, metrics, evaluatedOn });
+    const facts = [
+      ['embedding model', `${resolved.modelId} (${resolved.onnxFile})`],
+      ['maxLen', maxLen],
+      ['padding', padding],
+      ['embedding dtype', dtype],
+      ['training data', `${basename(data)}: ${train.counts.rows} pairs (${train.counts.positives} similar / ${train.counts.negatives} dissimilar)`],
+      ['epochs', `${history.epochs.length} run of ${epochs} asked`],
+      ['early stopping', patience ? `on validation loss, patience ${patience}, best weights restored` : 'off'],
+      ['batch size', batchSize],
+      ['validation split', `${validationSplit} (${history.validationRows} rows)`],
+      ['seed', seed],
+      ['TF.js backend', backend],
+      ['LSTM path', history.lstmPath],
+    ] as const;
+    const report = await renderTrainingReport({ title: `simpair run: ${basename(data)}`, history: history.epochs, roc, metrics, evaluatedOn, facts, keptEpoch });
     await store.put('model/report.html', report.html);
-    await store.put('model/training-curves.svg', report.curvesSvg);
+    if (report.curvesSvg) await store.put('model/training-curves.svg', report.curvesSvg);
     if (report.rocSvg) await store.put('model/roc.svg', report.rocSvg);
 
     if (!keepEmbeddings) await rm(join(tmp, 'embeddings'), { recursive: true, force: true });
@@ -205,6 +224,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       metrics,
       evaluatedOn,
       epochSeconds: history.epochs.map((e) => e.seconds),
+      keptEpoch,
     };
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
@@ -232,15 +252,29 @@ function checkTrainingOptions(rows: number, data: string, { validationSplit, pat
   if (problems.length) throw new SimpairError(`Invalid options: ${problems.join('; ')}.`);
 }
 
-/** A progress bar per epoch (batches) and a Keras-like line per finished epoch, on stderr. */
+/**
+ * A progress bar per epoch (batches), the estimated time per epoch and for all epochs after
+ * the first batches of epoch 1, and a Keras-like line per finished epoch, on stderr.
+ */
 function trainingProgress(rows: number, { epochs, batchSize, validationSplit }: { epochs: number; batchSize: number; validationSplit: number }) {
   const batches = Math.ceil((rows - Math.ceil(rows * validationSplit)) / batchSize);
   let bar: Progress | undefined;
   let epochNo = 0;
+  const eta = estimateTime({
+    total: batches,
+    after: Math.max(2, Math.ceil(batches / 20)),
+    onEstimate: ({ secondsPerUnit, totalSeconds }) =>
+      log(
+        'info',
+        `estimated training time: ${formatDuration(totalSeconds)} per epoch (${secondsPerUnit.toFixed(2)} s per batch of ${batchSize}, ${batches} batches), ` +
+          `${formatDuration(totalSeconds + (epochs - 1) * batches * secondsPerUnit)} for ${epochs} epoch${epochs === 1 ? '' : 's'}, validation excluded`,
+      ),
+  });
   return {
     onBatchEnd: () => {
       bar ??= startProgress(`epoch ${++epochNo}/${epochs}`, batches, 'batches');
       bar.increment();
+      if (epochNo === 1) eta.tick();
     },
     onEpochEnd: (_epoch: number, e: EpochRecord) => {
       bar?.stop();
@@ -251,4 +285,24 @@ function trainingProgress(rows: number, { epochs, batchSize, validationSplit }: 
   };
 }
 
+/**
+ * The train embedding's progress bar, which also logs after its first batches how long
+ * embedding every pair (train and test) will take: on a CPU it can be the long part of a run.
+ */
+function embeddingProgress(label: string, allPairs: number, pairs: number): Progress {
+  const bar = startProgress(label, pairs, 'pairs');
+  const eta = estimateTime({
+    total: allPairs,
+    after: Math.min(256, Math.max(64, Math.ceil(allPairs / 20))),
+    onEstimate: ({ secondsPerUnit, totalSeconds }) =>
+      log('info', `estimated embedding time: ${formatDuration(totalSeconds)} for ${allPairs} pairs (${(1 / secondsPerUnit).toFixed(1)} pairs/s)`),
+  });
+  return {
+    increment: (by = 1) => {
+      bar.increment(by);
+      eta.tick(by);
+    },
+    stop: () => bar.stop(),
+  };
+}
 

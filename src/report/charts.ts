@@ -16,6 +16,8 @@ export interface LineChartOptions {
   readonly yDomain?: readonly [number, number];
   /** Draw the y = x diagonal (ROC chance line). @default false */
   readonly diagonal?: boolean;
+  /** A vertical rule at this x with a label, e.g. the epoch whose weights were kept. @default none */
+  readonly markX?: { readonly x: number; readonly label: string };
   /** @default 420 */
   readonly width?: number;
   /** @default 280 */
@@ -29,7 +31,7 @@ export interface LineChartOptions {
  * const svg = await lineChartSvg([{ name: 'loss', x: [1, 2], y: [0.7, 0.5] }], { title: 'Loss', xTitle: 'epoch', yTitle: 'loss' });
  */
 export async function lineChartSvg(series: readonly LineSeries[], options: LineChartOptions): Promise<string> {
-  const { title, xTitle, yTitle, yDomain, diagonal = false, width = 420, height = 280 } = options;
+  const { title, xTitle, yTitle, yDomain, diagonal = false, markX, width = 420, height = 280 } = options;
   const values = series.flatMap((s) => s.x.map((x, i) => ({ series: s.name, x, y: s.y[i] })));
   const spec: vega.Spec = {
     $schema: 'https://vega.github.io/schema/vega/v5.json',
@@ -40,6 +42,7 @@ export async function lineChartSvg(series: readonly LineSeries[], options: LineC
     data: [
       { name: 'points', values },
       { name: 'diag', values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+      { name: 'mark', values: markX ? [markX] : [] },
     ],
     scales: [
       { name: 'x', type: 'linear', domain: { data: 'points', field: 'x' }, range: 'width', zero: diagonal, nice: !diagonal },
@@ -73,6 +76,16 @@ export async function lineChartSvg(series: readonly LineSeries[], options: LineC
             },
           ]
         : []),
+      {
+        type: 'rule',
+        from: { data: 'mark' },
+        encode: { enter: { x: { scale: 'x', field: 'x' }, y: { value: 0 }, y2: { signal: 'height' }, stroke: { value: '#555' }, strokeDash: { value: [2, 3] } } },
+      },
+      {
+        type: 'text',
+        from: { data: 'mark' },
+        encode: { enter: { x: { scale: 'x', field: 'x' }, dx: { value: 4 }, y: { value: 4 }, baseline: { value: 'top' }, text: { field: 'label' }, fill: { value: '#555' }, fontSize: { value: 10 } } },
+      },
       {
         type: 'group',
         from: { facet: { name: 'series', data: 'points', groupby: 'series' } },

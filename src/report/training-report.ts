@@ -8,29 +8,55 @@ export interface ReportInput {
   readonly roc?: { readonly fpr: readonly number[]; readonly tpr: readonly number[] };
   readonly metrics: Readonly<Record<string, unknown>>;
   readonly evaluatedOn: string;
+  /** What was run (model, maxLen, padding, backend, ...), shown as a table in this order. @default none */
+  readonly facts?: readonly (readonly [string, string | number | boolean | null | undefined])[];
+  /** Epoch (counted from 1) whose weights the model holds, marked on the curves. @default the last one in `history` */
+  readonly keptEpoch?: number;
+}
+
+/** What {@link renderTrainingReport} returns: the page, and each chart as an SVG of its own. */
+export interface RenderedReport {
+  readonly html: string;
+  /** Loss and accuracy per epoch; absent without a training history (evaluate). */
+  readonly curvesSvg?: string;
+  readonly rocSvg?: string;
 }
 
 /**
- * A self-contained HTML page (inline SVG, no scripts, no network) with the training curves,
- * the ROC curve and the metrics table. Also returns each SVG for files of their own.
+ * A self-contained HTML page (inline SVG, no scripts, no network) with what was run, the
+ * training curves (the kept epoch marked), the ROC curve and the metrics table. Epochs are
+ * counted from 1 here, as in the CLI's log and metadata.json. Also returns each SVG for files
+ * of their own.
+ *
+ * @example
+ * const { html } = await renderTrainingReport({ title: 'simpair evaluate', history: [], roc, metrics, evaluatedOn: 'test.tsv' });
  */
-export async function renderTrainingReport(input: ReportInput): Promise<{ html: string; curvesSvg: string; rocSvg?: string }> {
+export async function renderTrainingReport(input: ReportInput): Promise<RenderedReport> {
   // History epochs are 0-based as in Keras callbacks; people count from 1.
   const epochs = input.history.map((h) => h.epoch + 1);
+  const keptEpoch = input.keptEpoch ?? epochs.at(-1);
+  const markX = keptEpoch === undefined ? undefined : { x: keptEpoch, label: `kept (epoch ${keptEpoch})` };
   const series = (name: string, pick: (h: EpochRecord) => number | undefined) => {
     const y = input.history.map(pick);
     return y.every((v) => typeof v === 'number') ? [{ name, x: epochs, y: y as number[] }] : [];
   };
-  const lossSvg = await lineChartSvg([...series('train loss', (h) => h.loss), ...series('validation loss', (h) => h.val_loss)], {
-    title: 'Binary cross-entropy per epoch',
-    xTitle: 'epoch',
-    yTitle: 'loss',
-  });
-  const accSvg = await lineChartSvg([...series('train accuracy', (h) => h.acc), ...series('validation accuracy', (h) => h.val_acc)], {
-    title: 'Accuracy per epoch',
-    xTitle: 'epoch',
-    yTitle: 'accuracy',
-  });
+  // Nothing to plot without a history (evaluate): empty panels would show axes "from NaN to NaN".
+  const curves = input.history.length
+    ? [
+        await lineChartSvg([...series('train loss', (h) => h.loss), ...series('validation loss', (h) => h.val_loss)], {
+          title: 'Binary cross-entropy per epoch',
+          xTitle: 'epoch',
+          yTitle: 'loss',
+          markX,
+        }),
+        await lineChartSvg([...series('train accuracy', (h) => h.acc), ...series('validation accuracy', (h) => h.val_acc)], {
+          title: 'Accuracy per epoch',
+          xTitle: 'epoch',
+          yTitle: 'accuracy',
+          markX,
+        }),
+      ]
+    : [];
   const rocSvg = input.roc
     ? await lineChartSvg([{ name: `ROC (AUC ${fmt(input.metrics.rocAuc)})`, x: [...input.roc.fpr], y: [...input.roc.tpr] }], {
         title: `ROC on ${input.evaluatedOn}`,
@@ -40,6 +66,10 @@ export async function renderTrainingReport(input: ReportInput): Promise<{ html: 
         diagonal: true,
       })
     : undefined;
+  const facts = [...(input.facts ?? []), ...(keptEpoch === undefined ? [] : ([['weights', `kept: epoch ${keptEpoch} of ${epochs.length} run`]] as const))];
+  const factsTable = facts.length
+    ? `<h2>What was run</h2>\n<table>${facts.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(fmt(v))}</td></tr>`).join('\n')}</table>`
+    : '';
   const rows = Object.entries(input.metrics)
     .filter(([, v]) => typeof v !== 'object' || v === null)
     .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(fmt(v))}</td></tr>`)
@@ -55,14 +85,14 @@ export async function renderTrainingReport(input: ReportInput): Promise<{ html: 
 <style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 10px;text-align:left}
 .charts{display:flex;flex-wrap:wrap;gap:1em}</style></head>
 <body><h1>${escapeHtml(input.title)}</h1>
+${factsTable}
 <h2>Metrics on ${escapeHtml(input.evaluatedOn)}</h2>
 <table>${rows}</table>
 ${confusionTable}
-<div class="charts">${lossSvg}${accSvg}${rocSvg ?? ''}</div>
+<div class="charts">${curves.join('')}${rocSvg ?? ''}</div>
 </body></html>
 `;
-  const curvesSvg = combineSvgs([lossSvg, accSvg]);
-  return { html, curvesSvg, rocSvg };
+  return { html, ...(curves.length ? { curvesSvg: combineSvgs(curves) } : {}), ...(rocSvg ? { rocSvg } : {}) };
 }
 
 /** Places SVGs side by side in one SVG document. */

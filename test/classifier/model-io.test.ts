@@ -82,6 +82,32 @@ describe('saveClassifier / loadClassifier', () => {
     model.dispose();
   });
 
+  it('counts epochs from 1 in metadata.json, as the CLI and the report do, and records the kept epoch', async () => {
+    const store = await tempStore();
+    const model = buildBiLstm({ maxLen: 4, hidden: 8, units: 4 });
+    // Two epochs as trainClassifier returns them (0-based); early stopping kept the first.
+    const history = [0, 1].map((epoch) => ({ epoch, loss: 0.6, acc: 0.5, val_loss: 0.7 + epoch, val_acc: 0.5, seconds: 1 }));
+    const earlyStopping = { patience: 1, restoreBestWeights: true, keptEpoch: 1 };
+    const saved = await saveClassifier(store, 'm/', model, { ...saveOptions, training: { ...training, epochs: 5, earlyStopping }, history });
+    expect(saved.history?.map((h) => h.epoch)).toEqual([1, 2]);
+    expect(saved.training.earlyStopping).toEqual(earlyStopping);
+    expect((await loadClassifier(store, 'm/')).metadata.history?.map((h) => h.epoch)).toEqual([1, 2]);
+    model.dispose();
+  });
+
+  it('still loads metadata.json of older models (0-based history, bestEpoch)', async () => {
+    const store = await tempStore();
+    const model = buildBiLstm({ maxLen: 4, hidden: 8, units: 4 });
+    await saveClassifier(store, 'm/', model, saveOptions);
+    const meta = await getJson<Record<string, unknown>>(store, 'm/metadata.json');
+    const old = { patience: 1, restoreBestWeights: true, bestEpoch: 0 };
+    await putJson(store, 'm/metadata.json', { ...meta, training: { ...training, earlyStopping: old }, history: [{ epoch: 0, loss: 0.5, acc: 0.5, seconds: 1 }] });
+    const { metadata, model: loaded } = await loadClassifier(store, 'm/');
+    expect(metadata.training.earlyStopping).toEqual(old);
+    loaded.dispose();
+    model.dispose();
+  });
+
   it('refuses a maxLen/hidden that is not the model input', async () => {
     const model = buildBiLstm({ maxLen: 4, hidden: 8, units: 4 });
     await expect(saveClassifier(await tempStore(), 'm/', model, { ...saveOptions, maxLen: 5, hidden: 8 })).rejects.toThrow(/says \[5, 8\] but the model takes \[4, 8\]/);
