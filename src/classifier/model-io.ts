@@ -56,6 +56,11 @@ export const classifierMetadataSchema = z.object({
       .nullable(),
   }),
   datasetSha256: sha256Hex,
+  /**
+   * How the training labels were read: from `column`; 1 for `positiveLabel`, or 1 when the
+   * score >= `threshold`, or (neither) the fixed forms 0/1, true/false, yes/no. Absent in older models.
+   */
+  labels: z.object({ column: z.string(), positiveLabel: z.string().optional(), threshold: z.number().optional() }).optional(),
   /** TF.js backend that trained it (`tensorflow`, `wasm`, `cpu`). */
   backend: z.string().min(1),
   /** How the Bi-LSTM trained: `fused-tensorflow`, `fused-generic` or `layers` (see useFusedLstm). Absent in models saved before 0.2. */
@@ -98,6 +103,8 @@ export interface SaveClassifierOptions {
   readonly hidden?: number;
   /** @default the backend initTfBackend chose */
   readonly backend?: string;
+  /** `DatasetReadResult.labelRule` of the training data. @default undefined (not stored) */
+  readonly labels?: ClassifierMetadata['labels'];
   /** `TrainingHistory.lstmPath`. @default undefined (not stored) */
   readonly lstmPath?: string;
   /** @default 0.5 */
@@ -176,6 +183,7 @@ export async function saveClassifier(
       padding: options.padding ?? 'max-length',
       training: options.training,
       datasetSha256: options.datasetSha256,
+      ...(options.labels ? { labels: options.labels } : {}),
       backend: options.backend ?? tfBackendInfo()?.backend ?? tf.getBackend(),
       ...(options.lstmPath ? { lstmPath: options.lstmPath } : {}),
       createdAt,

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { DatasetOptions } from '../data/index.ts';
 
 /** Adds the dataset layout flags shared by validate, run, evaluate and predict --pairs. */
@@ -9,9 +9,16 @@ export function addDatasetOptions(cmd: Command): Command {
     .option('--label-col <col>', 'column of the label: header name or 0-based index')
     .option('--no-header', 'the file has no header row (columns by index, default 0, 1, 2)')
     .option('--positive-label <value>', 'label value meaning "similar" for categorical labels (others are 0)')
+    .option('--label-threshold <t>', 'for a score column (e.g. STS 0-5): label 1 when score >= T, else 0', threshold)
     .addOption(new Option('--format <format>', 'override format detection').choices(['mrpc-tsv', 'tsv', 'csv', 'jsonl']))
     .option('--skip-invalid', 'skip bad rows instead of failing; they are written to a report file')
     .option('--skipped-report <file>', 'where --skip-invalid writes the skipped rows (JSONL) (default: <data file name>.skipped.jsonl here; run: inside --out)');
+}
+
+function threshold(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`must be a number, got "${value}".`);
+  return n;
 }
 
 /** Column flags arrive as strings: an all-digit value is an index. */
@@ -28,6 +35,7 @@ export function datasetOptionsFrom(opts: Record<string, unknown>): DatasetOption
     labelCol: col(opts.labelCol),
     noHeader: opts.header === false,
     positiveLabel: opts.positiveLabel as string | undefined,
+    labelThreshold: opts.labelThreshold as number | undefined,
     skipInvalid: Boolean(opts.skipInvalid),
     format: opts.format as DatasetOptions['format'],
   };

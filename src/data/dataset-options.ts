@@ -34,10 +34,17 @@ export interface DatasetOptions {
   readonly noHeader?: boolean;
   /**
    * For categorical labels: this value (trimmed, case-sensitive) means similar (1) and every other
-   * non-empty value means not similar (0). Without it labels must be 0/1, true/false, yes/no or 0.0/1.0.
+   * non-empty value means not similar (0). Without it labels must be exactly 0/1, true/false or yes/no.
    * @default undefined
    */
   readonly positiveLabel?: string;
+  /**
+   * For score columns (e.g. STS similarity 0 to 5): the label is 1 when the score is >= this
+   * value, else 0; every label cell must be a number. Not with `positiveLabel`. Without either,
+   * a label column holding other numbers than 0 and 1 is refused as a whole.
+   * @default undefined
+   */
+  readonly labelThreshold?: number;
   /**
    * Skip bad rows and return them in `skipped` instead of failing on the first file with any.
    * @default false
@@ -70,6 +77,7 @@ export const datasetOptionsSchema: z.ZodType<DatasetOptions> = z.strictObject({
   labelCol: column.optional(),
   noHeader: z.boolean().optional(),
   positiveLabel: z.string().trim().min(1).optional(),
+  labelThreshold: z.number().finite().optional(),
   skipInvalid: z.boolean().optional(),
   requireLabels: z.boolean().optional(),
   format: z.enum(DATASET_FORMATS).optional(),

@@ -24,4 +24,16 @@ export interface DatasetReadResult<P extends UnlabeledPair = LabeledPair> {
   readonly sha256: string;
   /** The columns used: header names (JSONL keys), or `column N` (0-based) without a header. */
   readonly columns: { readonly sentence1: string; readonly sentence2: string; readonly label?: string };
+  /**
+   * How labels were read (absent for unlabelled reads): from `column`, 1 for `positiveLabel` and
+   * 0 for other values, 1 when the score >= `threshold`, or (neither) the fixed forms 0/1, true/false, yes/no.
+   */
+  readonly labelRule?: LabelRule;
+}
+
+/** How a dataset's labels were read; recorded in a model's metadata.json. */
+export interface LabelRule {
+  readonly column: string;
+  readonly positiveLabel?: string;
+  readonly threshold?: number;
 }

@@ -32,7 +32,10 @@ export function parseDataset(bytes: Uint8Array, file: string, options?: DatasetO
 export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOptions = {}, advice: ParseAdvice = {}): DatasetReadResult<LabeledPair> | DatasetReadResult<UnlabeledPair> {
   const checked = datasetOptionsSchema.safeParse(options);
   if (!checked.success) throw new RequestError(`Invalid dataset options for ${file}: ${z.prettifyError(checked.error)}`, { cause: checked.error });
-  const { noHeader = false, positiveLabel, skipInvalid = false, requireLabels = true } = checked.data;
+  const { noHeader = false, positiveLabel, labelThreshold, skipInvalid = false, requireLabels = true } = checked.data;
+  if (positiveLabel !== undefined && labelThreshold !== undefined) {
+    throw new RequestError(`Give either --positive-label (categorical labels) or --label-threshold (numeric scores) for ${file}, not both.`);
+  }
 
   const compressed = detectCompression(bytes);
   if (compressed) {
@@ -79,11 +82,14 @@ export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOp
   const columns: ResolvedColumns =
     format !== 'jsonl' || header ? resolveColumns(file, format, header, checked.data, requireLabels) : { sentence1: NO_COLUMN, sentence2: NO_COLUMN };
   const expectedFields = header ? header.names.length : format === 'jsonl' ? 0 : fieldCountOf(table, columns, file);
-  const ctx = { file, bytes, columns, expectedFields, separator: format === 'csv' ? 'comma' : 'tab', positiveLabel, invalidLines: decoded.invalidLines } as const;
+  const labelRule = { positiveLabel, labelThreshold };
+  const ctx = { file, bytes, columns, expectedFields, separator: format === 'csv' ? 'comma' : 'tab', labelRule, invalidLines: decoded.invalidLines } as const;
+  const scores: number[] = [];
   for (const row of table.rows) {
     const result = checkRow(row, ctx);
     if (!result.ok) {
       issues.push(result.issue);
+      if (result.score !== undefined) scores.push(result.score);
     } else if (result.label === undefined) {
       pairs.push({ sentence1: result.sentence1, sentence2: result.sentence2, line: result.line });
     } else {
@@ -93,6 +99,15 @@ export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOp
   }
 
   const total = table.rows.length;
+  if (columns.label && scores.some((v) => v !== 0 && v !== 1)) {
+    // A score column (STS: 0 to 5) half-parses as labels: --skip-invalid would keep its 0s and
+    // 1s, and a score of 1 (very dissimilar) would become "similar". Refuse the whole column.
+    throw new DatasetError(
+      `${file}: label column ${JSON.stringify(columns.label.name)} holds numbers other than 0 and 1 (${scores.length} of ${total} rows, from ${Math.min(...scores)} to ${Math.max(...scores)}): ` +
+        'it looks like a similarity score, not a 0/1 label. Pass --label-threshold T to label a pair 1 when its score >= T, or --label-col for a 0/1 column.',
+      issues.filter((i) => i.field === columns.label?.name),
+    );
+  }
   if (issues.length && (!skipInvalid || pairs.length === 0)) {
     const what = pairs.length === 0 && skipInvalid ? 'no valid rows: all' : `${issues.length} of`;
     throw new DatasetError(
@@ -115,6 +130,9 @@ export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOp
     counts: { rows: pairs.length, positives, negatives: requireLabels ? pairs.length - positives : 0, skipped: issues.length },
     sha256: createHash('sha256').update(bytes).digest('hex'),
     columns: { sentence1: columns.sentence1.name, sentence2: columns.sentence2.name, ...(columns.label ? { label: columns.label.name } : {}) },
+    ...(columns.label
+      ? { labelRule: { column: columns.label.name, ...(positiveLabel !== undefined ? { positiveLabel } : {}), ...(labelThreshold !== undefined ? { threshold: labelThreshold } : {}) } }
+      : {}),
   };
 }
 

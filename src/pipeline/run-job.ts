@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { readDataset, type DatasetOptions, type DatasetReadResult } from '../data/index.ts';
+import { readDataset, type DatasetOptions, type DatasetReadResult, type LabelRule } from '../data/index.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { EmbeddingStoreReader } from '../embeddings/index.ts';
 import { buildBiLstm, evaluateStore, initTfBackend, saveClassifier, trainClassifier } from '../classifier/index.ts';
@@ -177,6 +177,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       padding,
       training,
       datasetSha256: train.sha256,
+      labels: train.labelRule,
       backend,
       lstmPath: history.lstmPath,
       history: history.epochs,
@@ -196,6 +197,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       ['padding', padding],
       ['embedding dtype', dtype],
       ['training data', `${basename(data)}: ${train.counts.rows} pairs (${train.counts.positives} similar / ${train.counts.negatives} dissimilar)`],
+      ['labels', describeLabelRule(train.labelRule)],
       ['epochs', `${history.epochs.length} run of ${epochs} asked`],
       ['early stopping', patience ? `on validation loss, patience ${patience}, best weights restored` : 'off'],
       ['batch size', batchSize],
@@ -283,6 +285,13 @@ function trainingProgress(rows: number, { epochs, batchSize, validationSplit }: 
       log('info', `epoch ${e.epoch + 1}/${epochs}: loss ${e.loss.toFixed(4)} acc ${e.acc.toFixed(4)}${val} (${e.seconds.toFixed(1)} s)`);
     },
   };
+}
+
+function describeLabelRule(rule: LabelRule | undefined): string {
+  if (!rule) return 'none';
+  if (rule.threshold !== undefined) return `column ${rule.column}: 1 when score >= ${rule.threshold}, else 0`;
+  if (rule.positiveLabel !== undefined) return `column ${rule.column}: 1 for ${JSON.stringify(rule.positiveLabel)}, 0 for other values`;
+  return `column ${rule.column}: 0/1, true/false, yes/no`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,10 +12,16 @@ let work: string;
 let out: string;
 let run: CliResult;
 
+let scores: string;
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'simpair-run-report-'));
   out = join(work, 'model');
-  run = await simpair(['run', '--data', TRAIN, '--model', TINY_BERT, '--out', out, '--max-len', '24', '--epochs', '6', '--patience', '1', '--validation-split', '0.2', '--json']);
+  // The examples as an STS-style file: a similarity score instead of a 0/1 label (1.000 = dissimilar).
+  const rows = (await readFile(TRAIN, 'utf8')).trim().split('\n').slice(1).map((l) => l.split('\t'));
+  scores = join(work, 'scores.tsv');
+  await writeFile(scores, 'sentence1\tsentence2\tscore\n' + rows.map(([a, b, label], i) => `${a}\t${b}\t${label === '1' ? '4.200' : i % 2 ? '1.000' : '0.400'}\n`).join(''));
+  run = await simpair(['run', '--data', scores, '--label-col', 'score', '--label-threshold', '3', '--model', TINY_BERT, '--out', out, '--max-len', '24', '--epochs', '6', '--patience', '1', '--validation-split', '0.2', '--json']);
   if (run.code !== 0) throw new Error(`run failed: ${run.stderr}`);
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
@@ -44,6 +50,20 @@ describe('simpair run: what the report and metadata say', () => {
     expect(html).toContain(`kept: epoch ${kept} of ${meta.history.length} run`);
     expect(html).toContain(`${meta.history.length} run of 6 asked`);
     expect(await readFile(join(out, 'training-curves.svg'), 'utf8')).toContain(`kept (epoch ${kept})`);
+  });
+
+  it('records the label rule of a score column (--label-threshold) in metadata.json and the report', async () => {
+    const meta = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
+    expect(meta.labels).toEqual({ column: 'score', threshold: 3 });
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('column score: 1 when score &gt;= 3, else 0');
+    // Without the threshold the score column is refused as a whole, --skip-invalid or not.
+    for (const extra of [[], ['--skip-invalid']]) {
+      const v = await simpair(['validate', '--data', scores, '--label-col', 'score', ...extra]);
+      expect(v.code).toBe(1);
+      expect(v.stderr).toMatch(/label column "score" holds numbers other than 0 and 1 .*--label-threshold T/);
+    }
+    const ok = await simpair(['validate', '--data', scores, '--label-col', 'score', '--label-threshold', '3', '--json']);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ rows: 48, positives: 24, negatives: 24, skipped: 0 });
   });
 
   it('logs the estimated time per epoch and for all epochs after the first batches', () => {

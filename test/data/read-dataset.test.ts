@@ -178,18 +178,52 @@ describe('readDataset: CSV', () => {
 
 describe('readDataset: labels', () => {
   it.each([
-    ['1', 1], ['0', 0], ['true', 1], ['FALSE', 0], ['Yes', 1], ['no', 0], ['1.0', 1], ['0.0', 0], [' 1 ', 1],
+    ['1', 1], ['0', 0], ['true', 1], ['FALSE', 0], ['Yes', 1], ['no', 0], [' 1 ', 1],
   ] as const)('accepts %j as %d', async (value, label) => {
     const r = await readDataset(await tmp.write(`label-${label}.tsv`, `sentence1\tsentence2\tlabel\na\tb\t${value}\n`));
     expect(r.pairs[0].label).toBe(label);
+  });
+
+  it.each(['1.0', '0.0', '1.000', '0.000', '01'])('rejects %j: labels are exactly 0/1, true/false or yes/no', async (value) => {
+    const err = await datasetError(async () => readDataset(await tmp.write('float-label.tsv', `sentence1\tsentence2\tlabel\na\tb\t${value}\n`)));
+    expect(err.issues[0].reason).toMatch(/--label-threshold/);
+  });
+
+  // An STS-style file: similarity scores from 0 to 5, where 1.000 means very dissimilar.
+  const STS = 'sentence1\tsentence2\tscore\nA man plays.\tA man plays a flute.\t3.800\nA cat.\tA plane lands.\t0.000\nA dog runs.\tThe sky is blue.\t1.000\nTwo kids.\tTwo children.\t5.000\nA cook.\tA chef.\t4\n';
+
+  it('refuses a score column as labels, even with skipInvalid, so no score becomes a label', async () => {
+    const file = await tmp.write('sts.tsv', STS);
+    for (const skipInvalid of [false, true]) {
+      const err = await datasetError(() => readDataset(file, { labelCol: 'score', skipInvalid }));
+      expect(err.message).toMatch(/label column "score" holds numbers other than 0 and 1 \(5 of 5 rows, from 0 to 5\).*--label-threshold T/s);
+    }
+  });
+
+  it('labelThreshold: label 1 when score >= T, for score columns; the rule is in the result', async () => {
+    const file = await tmp.write('sts-t.tsv', STS);
+    const r = await readDataset(file, { labelCol: 'score', labelThreshold: 4 });
+    expect(r.pairs.map((p) => p.label)).toEqual([0, 0, 0, 1, 1]);
+    expect(r.labelRule).toEqual({ column: 'score', threshold: 4 });
+    const bad = await tmp.write('sts-bad.tsv', STS + 'a\tb\tn/a\n');
+    const err = await datasetError(() => readDataset(bad, { labelCol: 'score', labelThreshold: 4 }));
+    expect(err.issues).toEqual([expect.objectContaining({ line: 7, field: 'score', reason: expect.stringMatching(/"n\/a" is not a number.*--label-threshold/) })]);
+    await expect(readDataset(file, { labelCol: 'score', labelThreshold: 4, positiveLabel: '5' })).rejects.toThrow(/either --positive-label .* or --label-threshold .* not both/);
+  });
+
+  it('refuses JSON numbers other than 0 and 1 the same way', async () => {
+    const file = await tmp.write('sts.jsonl', '{"sentence1":"a","sentence2":"b","label":1}\n{"sentence1":"c","sentence2":"d","label":2.5}\n');
+    await expect(readDataset(file, { skipInvalid: true })).rejects.toThrow(/holds numbers other than 0 and 1/);
+    expect((await readDataset(file, { labelThreshold: 2.5 })).pairs.map((p) => p.label)).toEqual([0, 1]);
   });
 
   it('rejects other values, naming the value and the fix', async () => {
     const file = await tmp.write('bad-labels.tsv', 'sentence1\tsentence2\tlabel\na\tb\t2\nc\td\tparaphrase\ne\tf\t\n');
     const err = await datasetError(() => readDataset(file));
     expect(err.issues).toHaveLength(3);
-    expect(err.issues[0]).toMatchObject({ line: 2, field: 'label', reason: expect.stringMatching(/label "2" is not 0\/1.*use 0 or 1, or pass --positive-label VALUE/) });
-    expect(err.issues[1].reason).toMatch(/"paraphrase"/);
+    expect(err.issues[0]).toMatchObject({ line: 2, field: 'label', reason: expect.stringMatching(/label "2" is a number but not 0 or 1.*--label-threshold T/) });
+    expect(err.message).toMatch(/holds numbers other than 0 and 1/);
+    expect(err.issues[1].reason).toMatch(/"paraphrase" is not 0\/1, true\/false or yes\/no; use 0 or 1, or pass --positive-label VALUE/);
     expect(err.issues[2].reason).toMatch(/label is missing/);
   });
 

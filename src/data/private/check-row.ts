@@ -1,13 +1,13 @@
 import type { DatasetIssue } from '../../errors.ts';
 import { describeValue, LINE_QUOTE_MAX } from './describe-value.ts';
-import { parseLabel } from './parse-label.ts';
+import { parseLabel, type LabelRuleOptions } from './parse-label.ts';
 import type { RawRow } from './raw-table.ts';
 import type { ColumnRef, ResolvedColumns } from './resolve-columns.ts';
 
 /** What one row gives: its pair (label absent when labels are not read) or one issue naming every problem. */
 export type RowResult =
   | { readonly ok: true; readonly sentence1: string; readonly sentence2: string; readonly label?: 0 | 1; readonly line: number }
-  | { readonly ok: false; readonly issue: DatasetIssue };
+  | { readonly ok: false; readonly issue: DatasetIssue; /** The label cell is a number other than 0/1 (a score?). */ readonly score?: number };
 
 /** Context shared by every row of a file. */
 export interface RowContext {
@@ -17,14 +17,19 @@ export interface RowContext {
   /** Fields every TSV/CSV row must have. */
   readonly expectedFields: number;
   readonly separator: 'tab' | 'comma';
-  readonly positiveLabel?: string;
+  readonly labelRule: LabelRuleOptions;
   readonly invalidLines: ReadonlyMap<number, number>;
 }
 
 /** Checks one row: encoding, field count, both sentences non-empty, the label (when read). */
 export function checkRow(row: RawRow, ctx: RowContext): RowResult {
   const { file, line } = { file: ctx.file, line: row.line };
-  const fail = (reason: string, field?: string): RowResult => ({ ok: false, issue: field ? { file, line, field, reason } : { file, line, reason } });
+  let score: number | undefined;
+  const fail = (reason: string, field?: string): RowResult => ({
+    ok: false,
+    issue: field ? { file, line, field, reason } : { file, line, reason },
+    ...(score === undefined ? {} : { score }),
+  });
 
   for (let l = row.line; l <= row.endLine; l++) {
     const offset = ctx.invalidLines.get(l);
@@ -59,9 +64,12 @@ export function checkRow(row: RawRow, ctx: RowContext): RowResult {
   const labelRef = ctx.columns.label;
   if (labelRef) {
     const { present, value } = get(labelRef);
-    const parsed = present ? parseLabel(value, ctx.positiveLabel) : { ok: false as const, reason: `label key ${JSON.stringify(labelRef.at)} is missing` };
+    const parsed = present ? parseLabel(value, ctx.labelRule) : { ok: false as const, reason: `label key ${JSON.stringify(labelRef.at)} is missing` };
     if (parsed.ok) label = parsed.label;
-    else problems.push({ field: labelRef.name, reason: parsed.reason });
+    else {
+      problems.push({ field: labelRef.name, reason: parsed.reason });
+      score = 'score' in parsed ? parsed.score : undefined;
+    }
   }
   if (problems.length) return fail(problems.map((p) => p.reason).join('; '), problems.map((p) => p.field).join(', '));
   return { ok: true, sentence1, sentence2, label, line };
