@@ -12,7 +12,7 @@ export function addDatasetOptions(cmd: Command): Command {
     .option('--label-threshold <t>', 'for a score column (e.g. STS 0-5): label 1 when score >= T, else 0', threshold)
     .addOption(new Option('--format <format>', 'override format detection').choices(['mrpc-tsv', 'tsv', 'csv', 'jsonl']))
     .option('--skip-invalid', 'skip bad rows instead of failing; they are written to a report file')
-    .option('--skipped-report <file>', 'where --skip-invalid writes the skipped rows (JSONL) (default: <data file name>.skipped.jsonl here; run: inside --out)');
+    .option('--skipped-report <file>', 'where --skip-invalid writes the skipped rows (JSONL) (default: <data file>.skipped.jsonl beside the data file, or beside evaluate --report; run: inside --out)');
 }
 
 function threshold(value: string): number {

@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { readDataset, writeSkippedReport, type DatasetReadResult } from '../data/index.ts';
 import { SimpairError } from '../errors.ts';
 import { computeMetrics, rocCurve } from '../metrics/index.ts';
@@ -55,17 +55,26 @@ function print(json: boolean, value: unknown, human: string): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human);
 }
 
-/** Where --skip-invalid's report of `data` goes: --skipped-report, else the working directory (never beside read-only data). */
-function skippedReportPath(data: string, reportPath: string | undefined): string {
-  return reportPath ?? `${basename(data)}.skipped.jsonl`;
+/**
+ * Where --skip-invalid's report of `data` goes: `--skipped-report`, else into `besideDir`
+ * (evaluate --report's directory) or beside the data file; never into the working directory
+ * (a checkout's root, where data excerpts would sit untracked). Absolute.
+ */
+function skippedReportPath(data: string, reportPath: string | undefined, besideDir?: string): string {
+  return resolve(reportPath ?? join(besideDir ?? dirname(data), `${basename(data)}.skipped.jsonl`));
 }
 
-/** Writes skipped rows (with --skip-invalid) to their report. */
-async function reportSkipped(result: DatasetReadResult, reportPath: string | undefined): Promise<void> {
+/** Writes skipped rows (with --skip-invalid) to their report (see {@link skippedReportPath}) and says where. */
+async function reportSkipped(result: DatasetReadResult, reportPath: string | undefined, besideDir?: string): Promise<void> {
   if (!result.skipped.length) return;
-  const path = skippedReportPath(result.file, reportPath);
-  await writeSkippedReport(path, result.skipped);
-  process.stderr.write(`simpair: skipped ${result.skipped.length} invalid rows of ${result.file}; see ${path}\n`);
+  const path = skippedReportPath(result.file, reportPath, besideDir);
+  try {
+    await writeSkippedReport(path, result.skipped);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new SimpairError(`Cannot write the report of ${result.skipped.length} skipped rows to ${path} (${code}); pass --skipped-report FILE in a writable directory.`, { cause: err });
+  }
+  process.stderr.write(`simpair: skipped ${result.skipped.length} invalid rows of ${result.file}; listed in ${path}\n`);
 }
 
 const MODEL_HELP = 'embedding model: Hugging Face id (downloaded once), local directory in the hub layout (config.json, tokenizer.json, onnx/model.onnx), or s3://bucket/prefix';
@@ -195,19 +204,25 @@ export function buildCli(): Command {
       .requiredOption('--data <file>', 'labelled dataset')
       .option('--model <source>', 'override the embedding model named in metadata.json')
       .option('--report <file>', 'also write an HTML report with the ROC curve')
+      .option('--threads <n>', 'ONNX Runtime threads', int('--threads', 1))
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (opts) => {
+    const reportDir = opts.report ? dirname(resolve(opts.report)) : undefined;
     const outputs = [
       ...(opts.report ? [{ flag: '--report', path: opts.report as string }] : []),
-      ...(opts.skipInvalid ? [{ flag: '--skipped-report', path: skippedReportPath(opts.data, opts.skippedReport) }] : []),
+      ...(opts.skipInvalid ? [{ flag: '--skipped-report', path: skippedReportPath(opts.data, opts.skippedReport, reportDir) }] : []),
     ];
     await checkOutputPaths(outputs, [{ flag: '--data', path: opts.data }]);
     const data = await readDataset(opts.data, datasetOptionsFrom(opts));
-    await reportSkipped(data, opts.skippedReport);
-    const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model });
+    await reportSkipped(data, opts.skippedReport, reportDir);
+    const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model, threads: opts.threads });
     const bar = startProgress('evaluate', data.pairs.length, 'pairs');
+    const started = performance.now();
     const probabilities = await predictor.probabilities(data.pairs, { progress: bar });
+    const seconds = (performance.now() - started) / 1000;
     bar.stop();
+    // Embedding and classification of every pair; model loading excluded.
+    const timing = { seconds: Math.round(seconds * 1000) / 1000, pairsPerSecond: Math.round((data.pairs.length / seconds) * 10) / 10, threads: opts.threads ?? null };
     const labels = Uint8Array.from(data.pairs, (p) => p.label);
     const metrics = computeMetrics(labels, probabilities, predictor.metadata.threshold);
     await predictor.dispose();
@@ -221,7 +236,11 @@ export function buildCli(): Command {
       });
       await writeFile(opts.report, report.html);
     }
-    print(opts.json, metrics, table(Object.entries(metrics)));
+    print(
+      opts.json,
+      { ...metrics, timing },
+      table([...Object.entries(metrics), ['seconds', timing.seconds], ['pairs/s', timing.pairsPerSecond], ['threads', timing.threads ?? 'ONNX Runtime default']]),
+    );
   });
 
   program
