@@ -7,7 +7,7 @@ exactly as simpair's embedder expects (inputs input_ids / attention_mask / token
 int64, dynamic batch and sequence; one output last_hidden_state [batch, seq, 32]).
 
 Writes: config.json, vocab.txt, tokenizer.json, tokenizer_config.json,
-special_tokens_map.json, onnx/model.onnx, expected-embeddings.json (3 pairs tokenized by the
+special_tokens_map.json, onnx/model.onnx, onnx/model_quantized.onnx (int8), expected-embeddings.json (3 pairs tokenized by the
 slow BertTokenizer at max_length 16, with PyTorch's last_hidden_state rounded to 6 decimals).
 
 Usage: PYTHON=${PYTHON:-.venv/bin/python}; $PYTHON scripts/make_tiny_bert.py [--out DIR]
@@ -86,6 +86,10 @@ def main() -> None:
     worst = max(diffs.values())
     print(f"ORT vs PyTorch last_hidden_state max abs diff: {', '.join(f'maxLen {k}: {v:.3g}' for k, v in diffs.items())}")
     assert worst < 1e-4, f"ONNX output differs from PyTorch by {worst}"
+
+    # int8 export, as export_minilm.py makes one: simpair's --quantized check compares the two.
+    t_quant = bc.quantize_int8(onnx_path, out / "onnx" / "model_quantized.onnx")
+    print(f"int8 quantisation: {t_quant:.1f}s")
 
     # expected-embeddings.json: value parity target for the TS embedder.
     enc = bc.encode_pairs(slow, EXPECTED_PAIRS, MAX_LEN)

@@ -28,8 +28,15 @@ export const classifierMetadataSchema = z.object({
   format: z.literal(MODEL_FORMAT),
   maxLen: z.number().int().positive(),
   hidden: z.number().int().positive(),
-  /** Embedding model (hub id, directory or S3 prefix) the classifier was trained on. */
+  /**
+   * Embedding model the classifier was trained on: hub id, S3 prefix, or a local directory's
+   * name (older models: its absolute path on the training machine).
+   */
   embeddingModel: z.string().min(1),
+  /** Portable reference to the embedding model (see EmbeddingModelRef). Absent in older models. */
+  embedder: z
+    .object({ source: z.enum(['hub', 's3', 'local']), id: z.string().min(1), onnxFile: z.string().min(1), configSha256: sha256Hex, path: z.string().optional() })
+    .optional(),
   tokenizerSha256: sha256Hex,
   threshold: z.number().min(0).max(1),
   /**
@@ -94,6 +101,8 @@ export type ClassifierMetadata = z.infer<typeof classifierMetadataSchema>;
  */
 export interface SaveClassifierOptions {
   readonly embeddingModel: string;
+  /** Portable reference to the embedding model. @default undefined (not stored) */
+  readonly embedder?: ClassifierMetadata['embedder'];
   readonly tokenizerSha256: string;
   readonly datasetSha256: string;
   readonly training: ClassifierMetadata['training'];
@@ -178,6 +187,7 @@ export async function saveClassifier(
       maxLen,
       hidden,
       embeddingModel: options.embeddingModel,
+      ...(options.embedder ? { embedder: options.embedder } : {}),
       tokenizerSha256: options.tokenizerSha256,
       threshold,
       padding: options.padding ?? 'max-length',

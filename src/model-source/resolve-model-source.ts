@@ -64,7 +64,8 @@ function looksLikePath(source: string): boolean {
   return source.startsWith('.') || source.startsWith('/') || source.startsWith('~') || source.includes('\\') || source.split('/').length > 2;
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+/** Whether `path` is an existing directory. */
+export async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isDirectory();
   } catch {

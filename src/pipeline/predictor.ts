@@ -1,10 +1,12 @@
+import { join } from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { assertCompatible, initTfBackend, loadClassifier, predictProbabilities, type ClassifierMetadata } from '../classifier/index.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { NotFoundError } from '../errors.ts';
 import { isPositive } from '../metrics/index.ts';
-import { resolveModelSource, type ResolveModelOptions } from '../model-source/index.ts';
+import { resolveModelSource, resolveRecordedEmbeddingModel, type ResolveModelOptions } from '../model-source/index.ts';
 import type { PredictResponse } from '../server/predict-request.ts';
+import { FsObjectStore } from '../storage/fs-object-store.ts';
 import { getJson, type ObjectStore } from '../storage/object-store.ts';
 import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
 import { embedPairs } from './embed-pairs.ts';
@@ -52,10 +54,11 @@ export class Predictor {
   static async load(store: ObjectStore, prefix: string, options: PredictorOptions = {}): Promise<Predictor> {
     await initTfBackend();
     const { model, metadata } = await loadClassifier(store, prefix);
-    const resolved = await resolveModelSource(options.modelSource ?? metadata.embeddingModel, {
-      ...options.hub,
-      quantized: options.hub?.quantized,
-    });
+    // The ONNX file the classifier was trained with (int8 or float32), also under --model.
+    const quantized = metadata.embedder ? metadata.embedder.onnxFile === 'onnx/model_quantized.onnx' : options.hub?.quantized;
+    const resolved = options.modelSource
+      ? await resolveModelSource(options.modelSource, { ...options.hub, quantized })
+      : await resolveRecordedEmbeddingModel(metadata, { ...options.hub, ...(store instanceof FsObjectStore ? { classifierDir: join(store.root, prefix) } : {}) });
     const tokenizer = await PairTokenizer.fromDir(resolved.dir);
     const embedder = await BertEmbedder.load(resolved.dir, {
       onnxFile: resolved.onnxFile,

@@ -2,11 +2,11 @@ import { existsSync, rmSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { readDataset, type DatasetOptions, type DatasetReadResult, type LabelRule } from '../data/index.ts';
-import { BertEmbedder } from '../embedder/bert-embedder.ts';
+import { BertEmbedder, checkQuantizedModel, INT8_MIN_COSINE } from '../embedder/index.ts';
 import { EmbeddingStoreReader } from '../embeddings/index.ts';
 import { buildBiLstm, evaluateStore, initTfBackend, saveClassifier, trainClassifier } from '../classifier/index.ts';
 import { computeMetrics, rocCurve } from '../metrics/index.ts';
-import { resolveModelSource, type ResolveModelOptions } from '../model-source/index.ts';
+import { embeddingModelRef, resolveModelSource, type ResolveModelOptions } from '../model-source/index.ts';
 import { renderTrainingReport } from '../report/index.ts';
 import { FsObjectStore } from '../storage/fs-object-store.ts';
 import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
@@ -120,6 +120,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 
   const resolved = await resolveModelSource(model, { ...options.hub, quantized });
   const tokenizer = await PairTokenizer.fromDir(resolved.dir);
+  const embedderRef = await embeddingModelRef(resolved, { classifierDir: out });
+  const int8Check = quantized ? await checkInt8(resolved.dir, tokenizer, { maxLen, padding: padding === 'masked' ? 'dynamic' : 'max-length', threads }) : undefined;
   const embedder = await BertEmbedder.load(resolved.dir, { onnxFile: resolved.onnxFile, threads, padding: padding === 'masked' ? 'dynamic' : 'max-length' });
   const { backend } = await initTfBackend();
 
@@ -171,7 +173,9 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     await saveClassifier(store, 'model/', classifier, {
       maxLen,
       hidden: embedder.hidden,
-      embeddingModel: resolved.modelId,
+      // Portable: a local model is recorded by name and config.json hash, not by this machine's path.
+      embeddingModel: embedderRef.id,
+      embedder: embedderRef,
       tokenizerSha256: tokenizer.sha256,
       threshold: 0.5,
       padding,
@@ -192,7 +196,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       }
     }
     const facts = [
-      ['embedding model', `${resolved.modelId} (${resolved.onnxFile})`],
+      ['embedding model', `${embedderRef.id} (${embedderRef.source}, ${embedderRef.onnxFile}, config.json sha256 ${embedderRef.configSha256.slice(0, 12)}…)`],
+      ...(int8Check ? [['int8 vs float32', int8Check] as const] : []),
       ['maxLen', maxLen],
       ['padding', padding],
       ['embedding dtype', dtype],
@@ -285,6 +290,31 @@ function trainingProgress(rows: number, { epochs, batchSize, validationSplit }: 
       log('info', `epoch ${e.epoch + 1}/${epochs}: loss ${e.loss.toFixed(4)} acc ${e.acc.toFixed(4)}${val} (${e.seconds.toFixed(1)} s)`);
     },
   };
+}
+
+/**
+ * `--quantized`: measures the int8 export against the float32 one on probe pairs, embedded as
+ * this run will (maxLen, padding), and refuses it when any position the Bi-LSTM reads strays
+ * below {@link INT8_MIN_COSINE}. Returns the figure for the report.
+ */
+async function checkInt8(dir: string, tokenizer: PairTokenizer, options: { maxLen: number; padding: 'max-length' | 'dynamic'; threads?: number }): Promise<string> {
+  const agreement = await checkQuantizedModel(dir, tokenizer, options);
+  if (!agreement) {
+    const note = `not checked: ${dir} has no onnx/model.onnx to compare the int8 model with`;
+    log('warn', `--quantized: ${note}; int8 exports can change BERT's outputs a lot (all-MiniLM-L6-v2 at [PAD] positions), prefer --padding masked`);
+    return note;
+  }
+  const figure = `min cosine ${agreement.minCosine.toFixed(4)} over ${agreement.positions} positions (tolerance ${INT8_MIN_COSINE}), max abs diff ${agreement.maxAbsDiff.toFixed(3)} of max |value| ${agreement.maxAbsValue.toFixed(3)}`;
+  if (agreement.minCosine < INT8_MIN_COSINE) {
+    throw new SimpairError(
+      `--quantized: the int8 model in ${dir} strays too far from its float32 model on the positions the Bi-LSTM reads: ${figure}. ` +
+        (options.padding === 'max-length'
+          ? 'With --padding max-length (the recipe) the LSTMs read BERT\'s outputs at [PAD] positions, which int8 quantization damages most; pass --padding masked, or drop --quantized.'
+          : 'Drop --quantized, or re-export the int8 model (e.g. quantize MatMul weights only, per channel).'),
+    );
+  }
+  log('info', `--quantized: int8 vs float32 ${figure}`);
+  return figure;
 }
 
 function describeLabelRule(rule: LabelRule | undefined): string {

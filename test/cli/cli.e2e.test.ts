@@ -39,7 +39,8 @@ describe('simpair run', () => {
 
   it('records what the model needs in metadata.json and the evaluation in metrics.json', async () => {
     const meta = JSON.parse(await readFile(join(modelDir, 'metadata.json'), 'utf8'));
-    expect(meta).toMatchObject({ maxLen: 32, hidden: 32, embeddingModel: TINY_BERT, threshold: 0.5, backend: expect.any(String) });
+    expect(meta).toMatchObject({ maxLen: 32, hidden: 32, embeddingModel: 'tiny-bert', threshold: 0.5, backend: expect.any(String) });
+    expect(meta.embedder).toMatchObject({ source: 'local', id: 'tiny-bert', onnxFile: 'onnx/model.onnx' });
     expect(meta.tokenizerSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(meta.datasetSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(meta.training).toMatchObject({ epochs: 2, batchSize: 32, seed: 42 });

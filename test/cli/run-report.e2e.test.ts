@@ -44,7 +44,7 @@ describe('simpair run: what the report and metadata say', () => {
     const meta = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
     const kept = meta.training.earlyStopping.keptEpoch;
     const html = await readFile(join(out, 'report.html'), 'utf8');
-    for (const fact of ['embedding model', TINY_BERT, 'maxLen', '24', 'padding', 'max-length', 'TF.js backend', meta.backend, 'LSTM path', meta.lstmPath, 'early stopping', 'patience 1']) {
+    for (const fact of ['embedding model', 'tiny-bert (local, onnx/model.onnx, config.json sha256', 'maxLen', '24', 'padding', 'max-length', 'TF.js backend', meta.backend, 'LSTM path', meta.lstmPath, 'early stopping', 'patience 1']) {
       expect(html).toContain(fact);
     }
     expect(html).toContain(`kept: epoch ${kept} of ${meta.history.length} run`);
