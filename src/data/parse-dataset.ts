@@ -102,10 +102,12 @@ export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOp
   if (columns.label && scores.some((v) => v !== 0 && v !== 1)) {
     // A score column (STS: 0 to 5) half-parses as labels: --skip-invalid would keep its 0s and
     // 1s, and a score of 1 (very dissimilar) would become "similar". Refuse the whole column.
+    const labelIssues = issues.filter((i) => i.field === columns.label?.name);
     throw new DatasetError(
       `${file}: label column ${JSON.stringify(columns.label.name)} holds numbers other than 0 and 1 (${scores.length} of ${total} rows, from ${Math.min(...scores)} to ${Math.max(...scores)}): ` +
-        'it looks like a similarity score, not a 0/1 label. Pass --label-threshold T to label a pair 1 when its score >= T, or --label-col for a 0/1 column.',
-      issues.filter((i) => i.field === columns.label?.name),
+        `it looks like a similarity score, not a 0/1 label.\n${formatIssues(labelIssues)}\n` +
+        'Pass --label-threshold T to label a pair 1 when its score >= T, or --label-col for a 0/1 column.',
+      labelIssues,
     );
   }
   if (issues.length && (!skipInvalid || pairs.length === 0)) {

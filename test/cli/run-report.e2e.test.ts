@@ -60,7 +60,7 @@ describe('simpair run: what the report and metadata say', () => {
     for (const extra of [[], ['--skip-invalid']]) {
       const v = await simpair(['validate', '--data', scores, '--label-col', 'score', ...extra]);
       expect(v.code).toBe(1);
-      expect(v.stderr).toMatch(/label column "score" holds numbers other than 0 and 1 .*--label-threshold T/);
+      expect(v.stderr).toMatch(/label column "score" holds numbers other than 0 and 1 .*--label-threshold T/s);
     }
     const ok = await simpair(['validate', '--data', scores, '--label-col', 'score', '--label-threshold', '3', '--json']);
     expect(JSON.parse(ok.stdout)).toMatchObject({ rows: 48, positives: 24, negatives: 24, skipped: 0 });
