@@ -30,7 +30,7 @@ describe('--quantized', () => {
     expect(await readFile(join(out, 'report.html'), 'utf8')).toMatch(/int8 vs float32.*min cosine 0\.9/);
   });
 
-  it.skipIf(!existsSync(join(MINILM, 'onnx', 'model_quantized.onnx')))('refuses all-MiniLM-L6-v2's int8 export with the recipe's padding, writing nothing', async () => {
+  it.skipIf(!existsSync(join(MINILM, 'onnx', 'model_quantized.onnx')))("refuses all-MiniLM-L6-v2's int8 export with the recipe's padding, writing nothing", async () => {
     const refused = await simpair(['run', '--data', TRAIN, '--model', MINILM, '--quantized', '--out', join(work, 'minilm'), '--max-len', '32', '--epochs', '1']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/strays too far from its float32 model .*min cosine 0\.\d+ .*pass --padding masked, or drop --quantized/);
