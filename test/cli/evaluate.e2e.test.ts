@@ -66,6 +66,7 @@ describe('--skip-invalid report location', () => {
 
   it('evaluate --report writes it beside the report', async () => {
     const reportDir = join(work, 'reports');
+    await mkdir(reportDir);
     const res = await simpair(['evaluate', '--model-dir', modelDir, '--data', someBad, '--skip-invalid', '--report', join(reportDir, 'r.html')]);
     expect(res.code, res.stderr).toBe(0);
     expect((await readdir(reportDir)).sort()).toEqual(['r.html', 'some-bad.tsv.skipped.jsonl']);

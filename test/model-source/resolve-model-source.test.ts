@@ -1,4 +1,4 @@
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,9 @@ describe('resolveModelSource', () => {
 
   it('names every missing file of a local directory and the layout', async () => {
     await expect(resolveModelSource(cacheDir)).rejects.toThrow(/lacks config\.json, tokenizer\.json, onnx\/model\.onnx/);
-    await expect(resolveModelSource(TINY_BERT, { quantized: true })).rejects.toThrow(/lacks onnx\/model_quantized\.onnx/);
+    const floatOnly = join(cacheDir, 'float-only');
+    await cp(TINY_BERT, floatOnly, { recursive: true, filter: (f) => !f.endsWith('model_quantized.onnx') });
+    await expect(resolveModelSource(floatOnly, { quantized: true })).rejects.toThrow(/lacks onnx\/model_quantized\.onnx/);
     await expect(resolveModelSource('./no/such/dir')).rejects.toThrow(/does not exist/);
   });
 
