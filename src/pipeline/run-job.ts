@@ -1,8 +1,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { readDataset, type DatasetOptions, type DatasetReadResult, type LabelRule } from '../data/index.ts';
-import { BertEmbedder, checkQuantizedModel, INT8_MIN_COSINE } from '../embedder/index.ts';
+import { readDataset, type DatasetOptions, type DatasetReadResult } from '../data/index.ts';
+import { BertEmbedder } from '../embedder/index.ts';
 import { EmbeddingStoreReader } from '../embeddings/index.ts';
 import { buildBiLstm, evaluateStore, initTfBackend, saveClassifier, trainClassifier } from '../classifier/index.ts';
 import { computeMetrics, rocCurve } from '../metrics/index.ts';
@@ -12,11 +12,11 @@ import { FsObjectStore } from '../storage/fs-object-store.ts';
 import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
 import { SimpairError } from '../errors.ts';
 import { log } from '../util/log.ts';
-import { startProgress, type Progress } from '../util/progress.ts';
-import { estimateTime, formatDuration } from '../util/time-estimate.ts';
-import type { EpochRecord } from '../classifier/index.ts';
 import { cleanupOnExitSignal } from '../util/exit-signals.ts';
+import { checkInt8 } from './check-int8.ts';
 import { embedPairsToStore } from './embed-pairs.ts';
+import { runFacts } from './run-facts.ts';
+import { embeddingProgress, trainingProgress } from './run-progress.ts';
 import { assertReplaceableOut, createTempSibling, sweepStaleTemps } from './out-dir.ts';
 import { repairInterruptedReplace, replaceDir } from './replace-dir.ts';
 
@@ -195,22 +195,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
         log('warn', `skipped ${result.skipped.length} invalid ${name} rows (--skip-invalid); listed in ${join(out, basename(key))}`);
       }
     }
-    const facts = [
-      ['embedding model', `${embedderRef.id} (${embedderRef.source}, ${embedderRef.onnxFile}, config.json sha256 ${embedderRef.configSha256.slice(0, 12)}…)`],
-      ...(int8Check ? [['int8 vs float32', int8Check] as const] : []),
-      ['maxLen', maxLen],
-      ['padding', padding],
-      ['embedding dtype', dtype],
-      ['training data', `${basename(data)}: ${train.counts.rows} pairs (${train.counts.positives} similar / ${train.counts.negatives} dissimilar)`],
-      ['labels', describeLabelRule(train.labelRule)],
-      ['epochs', `${history.epochs.length} run of ${epochs} asked`],
-      ['early stopping', patience ? `on validation loss, patience ${patience}, best weights restored` : 'off'],
-      ['batch size', batchSize],
-      ['validation split', `${validationSplit} (${history.validationRows} rows)`],
-      ['seed', seed],
-      ['TF.js backend', backend],
-      ['LSTM path', history.lstmPath],
-    ] as const;
+    const facts = runFacts({ embedder: embedderRef, int8Check, maxLen, padding, dtype, data, train, epochs, history, patience, batchSize, validationSplit, seed, backend });
     const report = await renderTrainingReport({ title: `simpair run: ${basename(data)}`, history: history.epochs, roc, metrics, evaluatedOn, facts, keptEpoch });
     await store.put('model/report.html', report.html);
     if (report.curvesSvg) await store.put('model/training-curves.svg', report.curvesSvg);
@@ -258,90 +243,3 @@ function checkTrainingOptions(rows: number, data: string, { validationSplit, pat
   }
   if (problems.length) throw new SimpairError(`Invalid options: ${problems.join('; ')}.`);
 }
-
-/**
- * A progress bar per epoch (batches), the estimated time per epoch and for all epochs after
- * the first batches of epoch 1, and a Keras-like line per finished epoch, on stderr.
- */
-function trainingProgress(rows: number, { epochs, batchSize, validationSplit }: { epochs: number; batchSize: number; validationSplit: number }) {
-  const batches = Math.ceil((rows - Math.ceil(rows * validationSplit)) / batchSize);
-  let bar: Progress | undefined;
-  let epochNo = 0;
-  const eta = estimateTime({
-    total: batches,
-    after: Math.max(2, Math.ceil(batches / 20)),
-    onEstimate: ({ secondsPerUnit, totalSeconds }) =>
-      log(
-        'info',
-        `estimated training time: ${formatDuration(totalSeconds)} per epoch (${secondsPerUnit.toFixed(2)} s per batch of ${batchSize}, ${batches} batches), ` +
-          `${formatDuration(totalSeconds + (epochs - 1) * batches * secondsPerUnit)} for ${epochs} epoch${epochs === 1 ? '' : 's'}, validation excluded`,
-      ),
-  });
-  return {
-    onBatchEnd: () => {
-      bar ??= startProgress(`epoch ${++epochNo}/${epochs}`, batches, 'batches');
-      bar.increment();
-      if (epochNo === 1) eta.tick();
-    },
-    onEpochEnd: (_epoch: number, e: EpochRecord) => {
-      bar?.stop();
-      bar = undefined;
-      const val = e.val_loss === undefined ? '' : ` val_loss ${e.val_loss.toFixed(4)} val_acc ${e.val_acc?.toFixed(4)}`;
-      log('info', `epoch ${e.epoch + 1}/${epochs}: loss ${e.loss.toFixed(4)} acc ${e.acc.toFixed(4)}${val} (${e.seconds.toFixed(1)} s)`);
-    },
-  };
-}
-
-/**
- * `--quantized`: measures the int8 export against the float32 one on probe pairs, embedded as
- * this run will (maxLen, padding), and refuses it when any position the Bi-LSTM reads strays
- * below {@link INT8_MIN_COSINE}. Returns the figure for the report.
- */
-async function checkInt8(dir: string, tokenizer: PairTokenizer, options: { maxLen: number; padding: 'max-length' | 'dynamic'; threads?: number }): Promise<string> {
-  const agreement = await checkQuantizedModel(dir, tokenizer, options);
-  if (!agreement) {
-    const note = `not checked: ${dir} has no onnx/model.onnx to compare the int8 model with`;
-    log('warn', `--quantized: ${note}; int8 exports can change BERT's outputs a lot (all-MiniLM-L6-v2 at [PAD] positions), prefer --padding masked`);
-    return note;
-  }
-  const figure = `min cosine ${agreement.minCosine.toFixed(4)} over ${agreement.positions} positions (tolerance ${INT8_MIN_COSINE}), max abs diff ${agreement.maxAbsDiff.toFixed(3)} of max |value| ${agreement.maxAbsValue.toFixed(3)}`;
-  if (agreement.minCosine < INT8_MIN_COSINE) {
-    throw new SimpairError(
-      `--quantized: the int8 model in ${dir} strays too far from its float32 model on the positions the Bi-LSTM reads: ${figure}. ` +
-        (options.padding === 'max-length'
-          ? 'With --padding max-length (the recipe) the LSTMs read BERT\'s outputs at [PAD] positions, which int8 quantization damages most; pass --padding masked, or drop --quantized.'
-          : 'Drop --quantized, or re-export the int8 model (e.g. quantize MatMul weights only, per channel).'),
-    );
-  }
-  log('info', `--quantized: int8 vs float32 ${figure}`);
-  return figure;
-}
-
-function describeLabelRule(rule: LabelRule | undefined): string {
-  if (!rule) return 'none';
-  if (rule.threshold !== undefined) return `column ${rule.column}: 1 when score >= ${rule.threshold}, else 0`;
-  if (rule.positiveLabel !== undefined) return `column ${rule.column}: 1 for ${JSON.stringify(rule.positiveLabel)}, 0 for other values`;
-  return `column ${rule.column}: 0/1, true/false, yes/no`;
-}
-
-/**
- * The train embedding's progress bar, which also logs after its first batches how long
- * embedding every pair (train and test) will take: on a CPU it can be the long part of a run.
- */
-function embeddingProgress(label: string, allPairs: number, pairs: number): Progress {
-  const bar = startProgress(label, pairs, 'pairs');
-  const eta = estimateTime({
-    total: allPairs,
-    after: Math.min(256, Math.max(64, Math.ceil(allPairs / 20))),
-    onEstimate: ({ secondsPerUnit, totalSeconds }) =>
-      log('info', `estimated embedding time: ${formatDuration(totalSeconds)} for ${allPairs} pairs (${(1 / secondsPerUnit).toFixed(1)} pairs/s)`),
-  });
-  return {
-    increment: (by = 1) => {
-      bar.increment(by);
-      eta.tick(by);
-    },
-    stop: () => bar.stop(),
-  };
-}
-
