@@ -1,0 +1,176 @@
+/**
+ * The deployed artefacts, executed: synthesizes the stack WITH bundling (esbuild, as
+ * `cdk deploy` does), lays out each function's real bundle and real layers as Lambda does
+ * (lambda-sandbox.ts), and runs a whole training run through them against s3rver:
+ * POST /train -> validate -> embed (per shard) -> finalize -> train (the Batch container's
+ * entry, with the job definition's environment, on the wasm backend) -> publish -> predict ->
+ * GET /runs, plus the failure path (fail-run). Nothing here imports src/: the handlers are the
+ * bundles in cdk.out.
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { App } from 'aws-cdk-lib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimpairStack } from '../../lib/simpair-stack.ts';
+import { apiEvent, objectCreated } from '../functions/fakes.ts';
+import { ROOT, TINY_BERT } from '../helpers/paths.ts';
+import { startS3rver, type LocalS3 } from '../storage/start-s3rver.ts';
+import { deployedFunctions, LambdaSandbox, type DeployedFunction, type Invocation } from './lambda-sandbox.ts';
+import { cdkJsonContext } from './synth-stack.ts';
+
+const BUCKET = 'simpair-artefacts';
+const STACK = 'Artefacts';
+const CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+
+let work: string;
+let s3: LocalS3;
+let client: S3Client;
+let assemblyDir: string;
+let template: { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+let functions: DeployedFunction[];
+let sandbox: LambdaSandbox;
+
+function fn(pattern: RegExp): DeployedFunction {
+  const found = functions.find((f) => pattern.test(f.logicalId));
+  if (!found) throw new Error(`No function matching ${pattern} in ${functions.map((f) => f.logicalId).join(', ')}`);
+  return found;
+}
+
+async function invokeOk<T>(f: DeployedFunction, event: unknown): Promise<T> {
+  const out: Invocation<T> = await sandbox.invoke<T>(f, event);
+  if (!out.ok) throw new Error(`${f.logicalId} failed: ${out.error?.name}: ${out.error?.message}\n${out.stderr.slice(-3000)}`);
+  return out.result as T;
+}
+
+async function putFile(key: string, file: string): Promise<void> {
+  await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: readFileSync(file) }));
+}
+
+async function getJson<T>(key: string): Promise<T> {
+  const out = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return JSON.parse(await out.Body!.transformToString()) as T;
+}
+
+/** Files of a directory, recursively, relative. */
+function files(dir: string, base = dir): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name), base) : [relative(base, join(dir, e.name))]));
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'simpair-artefacts-'));
+  s3 = await startS3rver(BUCKET);
+  client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+
+  // Synth as `cdk synth` does, bundling included (no 'aws:cdk:bundling-stacks' override).
+  const app = new App({ context: cdkJsonContext(), outdir: join(work, 'cdk.out') });
+  new SimpairStack(app, STACK, { env: { account: '123456789012', region: 'us-east-1' } });
+  assemblyDir = app.synth().directory;
+  template = JSON.parse(readFileSync(join(assemblyDir, `${STACK}.template.json`), 'utf8'));
+  functions = deployedFunctions(assemblyDir, STACK, { StorageBucket: BUCKET });
+  sandbox = new LambdaSandbox(work, { ...CREDENTIALS, AWS_ENDPOINT_URL_S3: s3.endpoint });
+
+  // The default model source is s3://<bucket>/encoders/bert-base-uncased/; the tiny BERT stands in for it.
+  for (const f of files(TINY_BERT)) await putFile(`encoders/bert-base-uncased/${f}`, join(TINY_BERT, f));
+  await putFile('datasets/examples.tsv', join(ROOT, 'examples', 'train.tsv'));
+}, 300_000);
+
+afterAll(async () => {
+  client?.destroy();
+  await s3?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/**
+ * The Batch job as the image runs it: the Dockerfile's WORKDIR /app with the files it copies,
+ * the job definition's environment (nothing of this machine's), `node --import tsx training/entry.ts`.
+ */
+function runTrainingJob(runId: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const jobDefinition = Object.values(template.Resources).find((r) => r.Type === 'AWS::Batch::JobDefinition')!;
+  const environment = (jobDefinition.Properties!.ContainerProperties as { Environment: { Name: string; Value: unknown }[] }).Environment;
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(work, 'home') };
+  for (const { Name, Value } of environment) env[Name] = typeof Value === 'string' ? Value : BUCKET; // the one token is the bucket name
+  const app = join(work, 'app');
+  for (const p of ['src', 'functions/commons', 'training/entry.ts', 'tsconfig.json', 'package.json']) cpSync(join(ROOT, p), join(app, p), { recursive: true });
+  mkdirSync(join(work, 'home'), { recursive: true });
+  try {
+    symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+  } catch {
+    // already there from an earlier call
+  }
+  Object.assign(env, CREDENTIALS, { AWS_ENDPOINT_URL_S3: s3.endpoint, SIMPAIR_RUN_ID: runId, SIMPAIR_TF_BACKEND: 'wasm', SIMPAIR_LOG_FORMAT: 'json' });
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'training/entry.ts'], { cwd: app, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('deployed artefacts (cdk.out bundles and layers, run as Lambda runs them, against s3rver)', () => {
+  it('synthesizes seven simpair functions, each with its bundle and both layers', () => {
+    expect(functions).toHaveLength(7);
+    for (const f of functions) {
+      expect(f.layerDirs, f.logicalId).toHaveLength(2);
+      expect(readdirSync(f.codeDir).some((n) => /^index\.(c|m)?js$/.test(n)), f.logicalId).toBe(true);
+    }
+  });
+
+  it('trains from an upload to a published model and answers /predict and GET /runs, from the artefacts', async () => {
+    const trainApi = fn(/^ApiTrainApi/);
+    const started = await invokeOk<{ statusCode: number; body: string }>(
+      trainApi,
+      apiEvent({ httpMethod: 'POST', resource: '/train', body: JSON.stringify({ datasetKey: 'datasets/examples.tsv', options: { maxLen: 16, epochs: 1, shardSize: 20 } }) }),
+    );
+    expect(started.statusCode, started.body).toBe(202);
+    const { runId } = JSON.parse(started.body) as { runId: string };
+
+    const split = await invokeOk<{ runId: string; duplicate: boolean; shardsKey: string; shardCount: number }>(fn(/^PipelineValidateSplit/), objectCreated(`runs/${runId}/start.json`, BUCKET));
+    expect(split).toMatchObject({ runId, duplicate: false, shardCount: 3 });
+
+    const shards = await getJson<{ index: number; key: string; count: number }[]>(split.shardsKey);
+    const embed = fn(/^EmbeddingFunction/);
+    for (const shard of shards) {
+      expect(await invokeOk(embed, { runId, shard })).toEqual({ runId, index: shard.index, count: shard.count });
+    }
+    expect(await invokeOk(fn(/^PipelineFinalizeEmbeddings/), { runId })).toEqual({ runId, count: 48 });
+
+    const job = await runTrainingJob(runId);
+    expect(job.code, job.stdout + job.stderr).toBe(0);
+
+    const published = await invokeOk<{ modelVersion: string; state: string }>(fn(/^PipelinePublishModel/), { runId });
+    expect(published.state).toBe('SUCCEEDED');
+
+    const predicted = await invokeOk<{ statusCode: number; body: string; headers: Record<string, string> }>(
+      fn(/^ApiPredict/),
+      apiEvent({ httpMethod: 'POST', resource: '/predict', body: JSON.stringify({ pairs: [{ sentence1: 'The cat sleeps.', sentence2: 'A cat naps.' }] }) }),
+    );
+    expect(predicted.statusCode, predicted.body).toBe(200);
+    expect(predicted.headers['x-model-version']).toBe(published.modelVersion);
+    const { predictions } = JSON.parse(predicted.body) as { predictions: { probability: number; similar: boolean }[] };
+    expect(predictions).toHaveLength(1);
+    expect(predictions[0].probability).toBeGreaterThanOrEqual(0);
+    expect(predictions[0].probability).toBeLessThanOrEqual(1);
+
+    const status = await invokeOk<{ statusCode: number; body: string }>(trainApi, apiEvent({ httpMethod: 'GET', resource: '/runs/{id}', pathParameters: { id: runId } }));
+    expect(status.statusCode).toBe(200);
+    expect(JSON.parse(status.body)).toMatchObject({ runId, state: 'SUCCEEDED', modelVersion: published.modelVersion });
+  });
+
+  it('records a failed step through the fail-run artefact', async () => {
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'datasets/bad.tsv', Body: 'sentence1\tsentence2\tlabel\na\tb\tmaybe\n' }));
+    const started = await invokeOk<{ statusCode: number; body: string }>(fn(/^ApiTrainApi/), apiEvent({ httpMethod: 'POST', resource: '/train', body: JSON.stringify({ datasetKey: 'datasets/bad.tsv' }) }));
+    const { runId } = JSON.parse(started.body) as { runId: string };
+    const validate = await sandbox.invoke(fn(/^PipelineValidateSplit/), objectCreated(`runs/${runId}/start.json`, BUCKET));
+    expect(validate.ok).toBe(false);
+    const cause = JSON.stringify({ errorType: validate.error?.name, errorMessage: validate.error?.message });
+    expect(await invokeOk(fn(/^PipelineFailRun/), { runId, step: 'validate', error: { Error: validate.error?.name, Cause: cause } })).toEqual({ recorded: true, runId, step: 'validate' });
+    const run = await getJson<{ state: string; error: { step: string; message: string } }>(`runs/${runId}/status.json`);
+    expect(run).toMatchObject({ state: 'FAILED', error: { step: 'validate', message: expect.stringMatching(/label/) } });
+  });
+});
