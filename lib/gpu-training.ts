@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -117,7 +117,10 @@ export class GpuTraining extends Construct {
       cpu: jobVcpus,
       memory: Size.gibibytes(jobMemoryGiB),
       jobRole: this.jobRole,
-      environment: { [ENV_NAMES.bucket]: props.bucket.bucketName, [ENV_NAMES.logFormat]: 'json' },
+      // AWS_REGION explicitly: ECS on EC2 does not inject it, and the SDK's IMDS fallback needs a
+      // hop limit of 2 from a bridge-mode container, so the first S3 call would fail with
+      // "Region is missing".
+      environment: { [ENV_NAMES.bucket]: props.bucket.bucketName, [ENV_NAMES.logFormat]: 'json', AWS_REGION: Stack.of(this).region },
       logging: ecs.LogDriver.awsLogs({ streamPrefix: 'training', logGroup }),
     };
 

@@ -43,8 +43,8 @@ export const EXTERNAL_MODULES = [
 ];
 
 /**
- * A simpair handler as a NodejsFunction: nodejs22.x, esbuild locally (never Docker), ESM
- * output, JSON logs into a log group with a retention, and the env names shared with the
+ * A simpair handler as a NodejsFunction: nodejs22.x, esbuild locally (never Docker), CommonJS
+ * output (see `bundling.format`), JSON logs into a log group with a retention, and the env names shared with the
  * handlers.
  */
 export function simpairFunction(scope: Construct, id: string, options: SimpairFunctionOptions): NodejsFunction {
@@ -74,7 +74,11 @@ export function simpairFunction(scope: Construct, id: string, options: SimpairFu
     },
     bundling: {
       forceDockerBundling: false,
-      format: OutputFormat.ESM,
+      // CommonJS, so that every external (onnxruntime-node, TF.js) is loaded with require(),
+      // whose resolution honours NODE_PATH and so finds the layers in /opt/nodejs/node_modules
+      // on Lambda and in test/lib/deployed-artefacts.test.ts alike. An ES module bundle would
+      // depend on the runtime's own ESM-from-layer lookup, which stock Node does not have.
+      format: OutputFormat.CJS,
       target: 'node22',
       platform: 'node',
       mainFields: ['module', 'main'],
@@ -83,9 +87,10 @@ export function simpairFunction(scope: Construct, id: string, options: SimpairFu
       // Bundle the SDK version the tests ran against instead of the runtime's copy.
       bundleAwsSDK: true,
       externalModules: EXTERNAL_MODULES,
-      // CommonJS dependencies bundled into ESM still call require() and read __dirname.
-      banner:
-        "import { createRequire as __simpairCreateRequire } from 'node:module'; import { fileURLToPath as __simpairFileURLToPath } from 'node:url'; import { dirname as __simpairDirname } from 'node:path'; const require = __simpairCreateRequire(import.meta.url); const __filename = __simpairFileURLToPath(import.meta.url); const __dirname = __simpairDirname(__filename);",
+      // The core reads import.meta.url (createRequire, package paths); in a CommonJS bundle it
+      // is the bundle file's URL.
+      banner: "const __simpairImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+      define: { 'import.meta.url': '__simpairImportMetaUrl' },
     },
   });
 }

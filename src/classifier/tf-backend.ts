@@ -83,9 +83,15 @@ function packageVersion(pkg: string): string {
   }
 }
 
-/** Imports a package whose name is only known at runtime (keeps tsc from resolving it). */
+/**
+ * Loads a backend package whose name is only known at run time. Through `require`, not
+ * `import()`: every TF.js backend ships a CommonJS Node entry, and CommonJS resolution honours
+ * NODE_PATH, which is how a Lambda function finds the TF.js layer (/opt/nodejs/node_modules);
+ * ES module resolution never reads NODE_PATH. The instance is the one `import` would give
+ * (Node's ESM loader loads CommonJS packages through the same module cache).
+ */
 async function importOptional(specifier: string): Promise<Record<string, unknown>> {
-  return (await import(specifier)) as Record<string, unknown>;
+  return createRequire(import.meta.url)(specifier) as Record<string, unknown>;
 }
 
 async function tryNode(choice: 'node-gpu' | 'node'): Promise<TfBackendInfo> {

@@ -18,11 +18,13 @@ import { SimpairStack } from '../../lib/simpair-stack.ts';
 import { apiEvent, objectCreated } from '../functions/fakes.ts';
 import { ROOT, TINY_BERT } from '../helpers/paths.ts';
 import { startS3rver, type LocalS3 } from '../storage/start-s3rver.ts';
-import { deployedFunctions, LambdaSandbox, type DeployedFunction, type Invocation } from './lambda-sandbox.ts';
+import { deployedFunctions, LambdaSandbox, resolveCfn, type DeployedFunction, type Invocation } from './lambda-sandbox.ts';
 import { cdkJsonContext } from './synth-stack.ts';
 
 const BUCKET = 'simpair-artefacts';
 const STACK = 'Artefacts';
+/** Values of the template's Refs in this sandbox. */
+const REFS = { StorageBucket: BUCKET, 'AWS::Region': 'us-east-1' };
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
 let work: string;
@@ -69,7 +71,7 @@ beforeAll(async () => {
   new SimpairStack(app, STACK, { env: { account: '123456789012', region: 'us-east-1' } });
   assemblyDir = app.synth().directory;
   template = JSON.parse(readFileSync(join(assemblyDir, `${STACK}.template.json`), 'utf8'));
-  functions = deployedFunctions(assemblyDir, STACK, { StorageBucket: BUCKET });
+  functions = deployedFunctions(assemblyDir, STACK, REFS);
   sandbox = new LambdaSandbox(work, { ...CREDENTIALS, AWS_ENDPOINT_URL_S3: s3.endpoint });
 
   // The default model source is s3://<bucket>/encoders/bert-base-uncased/; the tiny BERT stands in for it.
@@ -91,7 +93,7 @@ function runTrainingJob(runId: string): Promise<{ code: number | null; stdout: s
   const jobDefinition = Object.values(template.Resources).find((r) => r.Type === 'AWS::Batch::JobDefinition')!;
   const environment = (jobDefinition.Properties!.ContainerProperties as { Environment: { Name: string; Value: unknown }[] }).Environment;
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(work, 'home') };
-  for (const { Name, Value } of environment) env[Name] = typeof Value === 'string' ? Value : BUCKET; // the one token is the bucket name
+  for (const { Name, Value } of environment) env[Name] = resolveCfn(Value, REFS, `job definition ${Name}`);
   const app = join(work, 'app');
   for (const p of ['src', 'functions/commons', 'training/entry.ts', 'tsconfig.json', 'package.json']) cpSync(join(ROOT, p), join(app, p), { recursive: true });
   mkdirSync(join(work, 'home'), { recursive: true });

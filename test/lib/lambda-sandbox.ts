@@ -30,6 +30,26 @@ export interface DeployedFunction {
   readonly memorySize: number;
 }
 
+/**
+ * Resolves a CloudFormation value of the template: strings, `Ref` (by logical-id prefix in
+ * `refs`, or a pseudo parameter such as `AWS::Region`) and `Fn::Join`; anything else throws.
+ */
+export function resolveCfn(value: unknown, refs: Record<string, string>, where: string): string {
+  const v = value as CfnValue;
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) || typeof v !== 'object' || v === null) throw new Error(`${where}: cannot resolve ${JSON.stringify(v)}`);
+  if (v.Ref !== undefined) {
+    const ref = Object.entries(refs).find(([prefix]) => v.Ref!.startsWith(prefix));
+    if (!ref) throw new Error(`${where}: no value for Ref ${v.Ref}; pass it in refs.`);
+    return ref[1];
+  }
+  if (v['Fn::Join']) {
+    const [sep, parts] = v['Fn::Join'];
+    return parts.map((p) => resolveCfn(p, refs, where)).join(sep);
+  }
+  throw new Error(`${where}: cannot resolve ${JSON.stringify(v)}`);
+}
+
 /** Reads the template and assets manifest of a synthesized stack. */
 export function deployedFunctions(assemblyDir: string, stackName: string, refs: Record<string, string>): DeployedFunction[] {
   const template = JSON.parse(readFileSync(join(assemblyDir, `${stackName}.template.json`), 'utf8')) as { Resources: Record<string, CfnResource> };
@@ -41,20 +61,7 @@ export function deployedFunctions(assemblyDir: string, stackName: string, refs: 
     if (!file) throw new Error(`No asset for code ${JSON.stringify(code)} in ${stackName}.assets.json.`);
     return join(assemblyDir, file.source.path);
   };
-  const resolve = (value: CfnValue, where: string): string => {
-    if (typeof value === 'string') return value;
-    if (Array.isArray(value)) throw new Error(`${where}: unexpected list`);
-    if (value.Ref !== undefined) {
-      const ref = Object.entries(refs).find(([prefix]) => value.Ref!.startsWith(prefix));
-      if (!ref) throw new Error(`${where}: no value for Ref ${value.Ref}; pass it in refs.`);
-      return ref[1];
-    }
-    if (value['Fn::Join']) {
-      const [sep, parts] = value['Fn::Join'];
-      return parts.map((p) => resolve(p, where)).join(sep);
-    }
-    throw new Error(`${where}: cannot resolve ${JSON.stringify(value)}`);
-  };
+  const resolve = (value: CfnValue, where: string) => resolveCfn(value, refs, where);
   const out: DeployedFunction[] = [];
   for (const [logicalId, r] of Object.entries(template.Resources)) {
     if (r.Type !== 'AWS::Lambda::Function' || !String(r.Properties?.Description ?? '').startsWith('simpair:')) continue;
