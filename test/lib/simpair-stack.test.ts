@@ -5,25 +5,9 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { synthStack, testApp } from './synth-stack.ts';
+import { allStates, stateMachineDefinition, synthStack, testApp } from './synth-stack.ts';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string }>;
-
-/** The state machine definition with tokens replaced by a placeholder, parsed. */
-function stateMachineDefinition(template: Template): { States: Record<string, Record<string, unknown>> } {
-  const [sm] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as { Properties: { DefinitionString: unknown } }[];
-  const def = sm.Properties.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
-  const text = typeof def === 'string' ? def : def['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
-  return JSON.parse(text) as { States: Record<string, Record<string, unknown>> };
-}
-
-/** Every state of a definition, nested Map processors included. */
-function allStates(states: Record<string, Record<string, unknown>>): [string, Record<string, unknown>][] {
-  return Object.entries(states).flatMap(([name, s]) => {
-    const inner = (s.ItemProcessor as { States?: Record<string, Record<string, unknown>> } | undefined)?.States;
-    return [[name, s] as [string, Record<string, unknown>], ...(inner ? allStates(inner) : [])];
-  });
-}
 
 /** Every policy statement of every IAM policy, role and managed policy in a template. */
 function allStatements(resources: Resources): { where: string; statement: Record<string, unknown> }[] {

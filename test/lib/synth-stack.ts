@@ -31,3 +31,20 @@ export function synthStack(props: SimpairStackProps = {}): { app: App; stack: Si
   const stack = new SimpairStack(app, 'Test', { env: { account: '123456789012', region: 'us-east-1' }, ...props });
   return { app, stack, template: Template.fromStack(stack) };
 }
+
+/** The state machine definition with tokens replaced by a placeholder, parsed. */
+export function stateMachineDefinition(template: Template): { States: Record<string, Record<string, unknown>>; TimeoutSeconds?: number } {
+  const [sm] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as { Properties: { DefinitionString: unknown } }[];
+  const def = sm.Properties.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
+  const text = typeof def === 'string' ? def : def['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+  return JSON.parse(text) as { States: Record<string, Record<string, unknown>>; TimeoutSeconds?: number };
+}
+
+/** Every state of a definition, nested Map processors included. */
+export function allStates(states: Record<string, Record<string, unknown>>): [string, Record<string, unknown>][] {
+  return Object.entries(states).flatMap(([name, s]) => {
+    const inner = (s.ItemProcessor as { States?: Record<string, Record<string, unknown>> } | undefined)?.States;
+    return [[name, s] as [string, Record<string, unknown>], ...(inner ? allStates(inner) : [])];
+  });
+}
+
