@@ -18,8 +18,21 @@ import { intInRange, throwIfInvalid } from './private/validate-props.ts';
 /** Where training runs: GPU instances (default) or CPU on Fargate, for small datasets. */
 export type TrainingCompute = 'gpu' | 'cpu';
 
-/** GPU instance types with one NVIDIA GPU each (T4 on g4dn, A10G on g5). */
-export const DEFAULT_GPU_INSTANCE_TYPES = ['g4dn.xlarge', 'g4dn.2xlarge', 'g5.xlarge', 'g5.2xlarge'] as const;
+/**
+ * GPU instance types of the compute environment: g4dn only (one NVIDIA T4 each).
+ *
+ * Why not g5 by default: tfjs-node-gpu 4.22 links libtensorflow 2.9.1, built for CUDA 11.2
+ * with kernels for compute capabilities up to sm_75 plus PTX for compute_80. The T4 is sm_75:
+ * native kernels. g5's A10G is sm_86: no native kernels, so the CUDA driver JIT-compiles the
+ * PTX of every TensorFlow kernel at each job start (minutes, and the JIT cache does not
+ * survive the container), at twice the hourly price of a g4dn.xlarge, for a Bi-LSTM that a
+ * T4 trains well within its budget. g5 types stay allowed through `gpuInstanceTypes` for
+ * when T4 capacity is short (expect the slower first epoch).
+ */
+export const DEFAULT_GPU_INSTANCE_TYPES = ['g4dn.xlarge', 'g4dn.2xlarge'] as const;
+
+/** Attempts of a training job: the first, plus one retry of a host or Spot failure. */
+export const TRAINING_JOB_ATTEMPTS = 2;
 
 /** Props of {@link GpuTraining}. */
 export interface GpuTrainingProps {
@@ -37,8 +50,15 @@ export interface GpuTrainingProps {
   readonly jobVcpus?: number;
   /** Memory of the job in GiB (g4dn.xlarge has 16, minus what ECS keeps). @default 14 */
   readonly jobMemoryGiB?: number;
-  /** @default Duration.hours(12) */
+  /** Limit of one attempt of the training job. @default Duration.hours(8) */
   readonly jobTimeout?: Duration;
+  /**
+   * How long a job may wait RUNNABLE at the head of the queue because no instance can be had
+   * (no capacity, no GPU quota) before Batch cancels it. Misconfigurations (maxvCpus or
+   * instance types that can never fit the job) are cancelled after 10 minutes.
+   * @default Duration.hours(1)
+   */
+  readonly queueWaitLimit?: Duration;
   /** @default a new VPC with two public subnets, no NAT gateway, an S3 gateway endpoint and flow logs */
   readonly vpc?: ec2.IVpc;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -57,6 +77,10 @@ export class GpuTraining extends Construct {
   readonly image: DockerImageAsset;
   readonly jobRole: iam.Role;
   readonly vpc: ec2.IVpc;
+  /** How long a job may wait RUNNABLE before Batch cancels it (capacity). */
+  readonly queueWaitLimit: Duration;
+  /** Longest a training job can take, every attempt's queue wait and timeout included: the bound of the state machine's Batch task. */
+  readonly maxDuration: Duration;
 
   constructor(scope: Construct, id: string, props: GpuTrainingProps) {
     super(scope, id);
@@ -67,7 +91,8 @@ export class GpuTraining extends Construct {
       spot = false,
       jobVcpus = 4,
       jobMemoryGiB = 14,
-      jobTimeout = Duration.hours(12),
+      jobTimeout = Duration.hours(8),
+      queueWaitLimit = Duration.hours(1),
       logRetention = logs.RetentionDays.ONE_MONTH,
     } = props;
     const notGpu = gpuInstanceTypes.filter((t) => !/^(g4dn|g5|g6|g6e)\.[a-z0-9]+$/.test(t));
@@ -80,7 +105,13 @@ export class GpuTraining extends Construct {
       trainingCompute === 'cpu' && ![0.25, 0.5, 1, 2, 4, 8, 16].includes(jobVcpus) && `jobVcpus is ${jobVcpus}; Fargate accepts 0.25, 0.5, 1, 2, 4, 8 or 16.`,
       !(jobMemoryGiB > 0) && `jobMemoryGiB is ${jobMemoryGiB}; give a positive number.`,
       spot && trainingCompute === 'cpu' && 'spot applies to the GPU environment; for CPU training leave it unset.',
+      !(queueWaitLimit.toSeconds() >= 600 && queueWaitLimit.toSeconds() <= 86_400) &&
+        `queueWaitLimit is ${queueWaitLimit.toSeconds()} s; AWS Batch accepts 600 to 86400 s (10 minutes to 24 hours).`,
+      !(jobTimeout.toSeconds() >= 60) && `jobTimeout is ${jobTimeout.toSeconds()} s; AWS Batch needs at least 60 s.`,
     ]);
+    this.queueWaitLimit = queueWaitLimit;
+    // Each attempt may wait in the queue and then run to its timeout.
+    this.maxDuration = Duration.seconds(TRAINING_JOB_ATTEMPTS * (jobTimeout.toSeconds() + queueWaitLimit.toSeconds()));
 
     this.vpc = props.vpc ?? this.createVpc();
 
@@ -139,7 +170,8 @@ export class GpuTraining extends Construct {
         instanceTypes: gpuInstanceTypes.map((t) => new ec2.InstanceType(t)),
         // Otherwise CDK adds the "optimal" (CPU) classes next to the GPU types.
         useOptimalInstanceClasses: false,
-        images: [{ imageType: batch.EcsMachineImageType.ECS_AL2_NVIDIA }],
+        // Amazon Linux 2023 GPU AMI: AL2 (ECS_AL2_NVIDIA) is out of support since 2026-06-30.
+        images: [{ imageType: batch.EcsMachineImageType.ECS_AL2023_NVIDIA }],
         minvCpus: 0,
         maxvCpus,
         spot,
@@ -166,12 +198,26 @@ export class GpuTraining extends Construct {
     this.jobQueue = new batch.JobQueue(this, 'JobQueue', {
       computeEnvironments: [{ computeEnvironment, order: 1 }],
       priority: 1,
+      // A job that can never start (no GPU capacity or quota, or an environment that can never
+      // fit it) is cancelled instead of waiting RUNNABLE until the execution times out.
+      jobStateTimeLimitActions: [
+        { action: batch.JobStateTimeLimitActionsAction.CANCEL, maxTime: queueWaitLimit, reason: batch.JobStateTimeLimitActionsReason.INSUFFICIENT_INSTANCE_CAPACITY, state: batch.JobStateTimeLimitActionsState.RUNNABLE },
+        { action: batch.JobStateTimeLimitActionsAction.CANCEL, maxTime: Duration.minutes(10), reason: batch.JobStateTimeLimitActionsReason.COMPUTE_ENVIRONMENT_MAX_RESOURCE, state: batch.JobStateTimeLimitActionsState.RUNNABLE },
+        { action: batch.JobStateTimeLimitActionsAction.CANCEL, maxTime: Duration.minutes(10), reason: batch.JobStateTimeLimitActionsReason.JOB_RESOURCE_REQUIREMENT, state: batch.JobStateTimeLimitActionsState.RUNNABLE },
+      ],
     });
     this.jobDefinition = new batch.EcsJobDefinition(this, 'JobDefinition', {
       container,
       timeout: jobTimeout,
-      // One retry covers a Spot interruption or a lost instance; a code error fails twice.
-      retryAttempts: 2,
+      retryAttempts: TRAINING_JOB_ATTEMPTS,
+      // Retry only what the code cannot cause: the instance went away (Spot reclaim, host
+      // failure: "Host EC2*") or the image could not be pulled; anything else, a non-zero exit
+      // of the trainer included, fails at once (the rules are evaluated in order).
+      retryStrategies: [
+        batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.SPOT_INSTANCE_RECLAIMED),
+        batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.CANNOT_PULL_CONTAINER),
+        batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom({ onReason: '*' })),
+      ],
       propagateTags: true,
     });
 

@@ -87,6 +87,8 @@ export class SimpairStack extends Stack {
       architecture,
       logRetention: props.logRetention,
       timeout: Duration.hours(24),
+      // Every attempt's queue wait and run, plus 15 minutes for the job to start and stop.
+      trainingTimeout: this.training.maxDuration.plus(Duration.minutes(15)),
     });
     this.api = new PredictionApi(this, 'Api', { bucket, layers: layers.all, modelSource, apiAuth: props.apiAuth, architecture, logRetention: props.logRetention });
 

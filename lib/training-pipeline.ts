@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack, Token, type CfnElement } from 'aws-cdk-lib';
 import type * as batch from 'aws-cdk-lib/aws-batch';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -22,8 +23,10 @@ export interface TrainingPipelineProps {
   readonly bucket: s3.IBucket;
   /** onnxruntime-node and TF.js layers (the core loads both when a handler starts). */
   readonly layers: readonly lambda.ILayerVersion[];
-  /** The per-shard embedding function the Distributed Map runs. */
+  /** The per-shard embedding function the Distributed Map runs (its timeout bounds the map's task). */
   readonly embedFunction: lambda.IFunction;
+  /** Timeout of `embedFunction`. @default Duration.minutes(15) */
+  readonly embedFunctionTimeout?: Duration;
   /** Batch queue and job definition of the training task. */
   readonly jobQueue: batch.IJobQueue;
   readonly jobDefinition: batch.IJobDefinition;
@@ -37,6 +40,75 @@ export interface TrainingPipelineProps {
   readonly logRetention?: logs.RetentionDays;
   /** Whole-run limit. @default Duration.hours(24) */
   readonly timeout?: Duration;
+  /**
+   * Limit of the Batch training task: every attempt's queue wait and run (GpuTraining.maxDuration)
+   * plus slack. When it passes, Step Functions stops the task and terminates the job. Must
+   * leave at least an hour of `timeout` for the other steps.
+   * @default Duration.hours(18)
+   */
+  readonly trainingTimeout?: Duration;
+}
+
+/** Errors of the Lambda service itself (throttling, a failed invoke call), worth retrying with backoff. */
+export const LAMBDA_TRANSIENT_ERRORS = [
+  'Lambda.TooManyRequestsException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.ClientExecutionTimeoutException',
+];
+
+const hours = (d: Duration) => `${Math.round(d.toSeconds() / 36) / 100} h`;
+
+/** Slack between a function's own timeout and its task's, so the function times out first and says so. */
+const TASK_TIMEOUT_SLACK = Duration.seconds(60);
+
+/** The states-side timeout of a Lambda task: the function's timeout plus slack. */
+function lambdaTaskTimeout(functionTimeout: Duration | undefined): sfn.Timeout {
+  return sfn.Timeout.duration(Duration.seconds((functionTimeout ?? Duration.seconds(3)).toSeconds() + TASK_TIMEOUT_SLACK.toSeconds()));
+}
+
+/**
+ * Retries a Lambda task on throttling and Lambda service errors: exponential backoff with full
+ * jitter, so a Distributed Map of hundreds of shards that hits the account's concurrency does
+ * not retry in lockstep (or fail the whole map).
+ */
+function retryLambdaErrors(task: tasks.LambdaInvoke): tasks.LambdaInvoke {
+  task.addRetry({
+    errors: LAMBDA_TRANSIENT_ERRORS,
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 8,
+    maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  return task;
+}
+
+/** Props of {@link BoundedBatchSubmitJob}. */
+interface BoundedBatchSubmitJobProps extends tasks.BatchSubmitJobProps {
+  /** The state's own TimeoutSeconds: when it passes (or the execution stops), Step Functions terminates the job. */
+  readonly stateTimeout: Duration;
+}
+
+/**
+ * BatchSubmitJob with a state timeout. CDK renders the task's `taskTimeout` as the job's
+ * `Timeout.AttemptDurationSeconds` (overriding the job definition's per-attempt limit) and
+ * never as the state's TimeoutSeconds, so a job stuck before RUNNING (or the queue) could hold
+ * the execution until its own 24 h limit.
+ */
+class BoundedBatchSubmitJob extends tasks.BatchSubmitJob {
+  private readonly stateTimeout: Duration;
+
+  constructor(scope: Construct, id: string, props: BoundedBatchSubmitJobProps) {
+    const { stateTimeout, ...rest } = props;
+    super(scope, id, rest);
+    this.stateTimeout = stateTimeout;
+  }
+
+  override toStateJson(topLevelQueryLanguage?: sfn.QueryLanguage): object {
+    return { ...super.toStateJson(topLevelQueryLanguage), TimeoutSeconds: this.stateTimeout.toSeconds() };
+  }
 }
 
 /** Step names recorded in a failed run (the same as the local flow's runSteps). */
@@ -53,14 +125,32 @@ export const STEP_NAMES = { validate: 'validate', embed: 'embed', finalize: 'fin
 export class TrainingPipeline extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly rule: events.Rule;
-  readonly functions: { readonly validate: NodejsFunction; readonly finalize: NodejsFunction; readonly publish: NodejsFunction; readonly fail: NodejsFunction };
+  /** Records FAILED for the run of an execution that failed, timed out or was aborted. */
+  readonly executionFailedRule: events.Rule;
+  readonly functions: {
+    readonly validate: NodejsFunction;
+    readonly finalize: NodejsFunction;
+    readonly publish: NodejsFunction;
+    readonly fail: NodejsFunction;
+    readonly executionFailed: NodejsFunction;
+  };
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
-    const { maxConcurrency = 20, architecture = lambda.Architecture.X86_64, logRetention = logs.RetentionDays.ONE_MONTH, timeout = Duration.hours(24) } = props;
+    const {
+      maxConcurrency = 20,
+      architecture = lambda.Architecture.X86_64,
+      logRetention = logs.RetentionDays.ONE_MONTH,
+      timeout = Duration.hours(24),
+      trainingTimeout = Duration.hours(18),
+      embedFunctionTimeout = Duration.minutes(15),
+    } = props;
     throwIfInvalid('TrainingPipeline', [
       !intInRange(maxConcurrency, 1, 10000) && `maxConcurrency is ${maxConcurrency}; use 1 to 10000 (and mind the account's Lambda concurrency, 1000 by default).`,
       timeout.toSeconds() < 600 && `timeout is ${timeout.toSeconds()} s; a run (embedding + GPU training) needs at least 10 minutes.`,
+      trainingTimeout.toSeconds() + 3600 > timeout.toSeconds() &&
+        `trainingTimeout (${hours(trainingTimeout)}) leaves less than an hour of timeout (${hours(timeout)}) for validation, embedding and publishing; ` +
+          'lower the job timeout, its attempts or queue wait (GpuTraining), or raise timeout.',
     ]);
     const { bucket } = props;
     const base = { architecture, logRetention, layers: props.layers, environment: { [ENV_NAMES.bucket]: bucket.bucketName } };
@@ -74,7 +164,8 @@ export class TrainingPipeline extends Construct {
       environment: { ...base.environment, [ENV_NAMES.modelSource]: props.modelSource },
     });
     bucket.grantRead(validate, `${PREFIX.datasets}*`);
-    bucket.grantReadWrite(validate, `${PREFIX.runs}*`);
+    bucket.grantRead(validate, `${PREFIX.runs}*`);
+    bucket.grantPut(validate, `${PREFIX.runs}*`);
     bucket.grantPut(validate, `${PREFIX.shards}*`);
 
     const finalize = simpairFunction(this, 'FinalizeEmbeddings', {
@@ -84,8 +175,10 @@ export class TrainingPipeline extends Construct {
       memorySize: 1024,
       timeout: Duration.minutes(5),
     });
-    bucket.grantReadWrite(finalize, `${PREFIX.runs}*`);
-    bucket.grantReadWrite(finalize, `${PREFIX.embeddings}*`);
+    bucket.grantRead(finalize, `${PREFIX.runs}*`);
+    bucket.grantPut(finalize, `${PREFIX.runs}*`);
+    bucket.grantRead(finalize, `${PREFIX.embeddings}*`);
+    bucket.grantPut(finalize, `${PREFIX.embeddings}*`);
 
     const publish = simpairFunction(this, 'PublishModel', {
       ...base,
@@ -94,7 +187,8 @@ export class TrainingPipeline extends Construct {
       memorySize: 512,
       timeout: Duration.minutes(1),
     });
-    bucket.grantReadWrite(publish, `${PREFIX.runs}*`);
+    bucket.grantRead(publish, `${PREFIX.runs}*`);
+    bucket.grantPut(publish, `${PREFIX.runs}*`);
     bucket.grantRead(publish, `${PREFIX.models}*`);
     bucket.grantPut(publish, LIVE_MODEL_KEY);
 
@@ -105,37 +199,64 @@ export class TrainingPipeline extends Construct {
       memorySize: 512,
       timeout: Duration.minutes(1),
     });
-    bucket.grantReadWrite(fail, `${PREFIX.runs}*`);
-    this.functions = { validate, finalize, publish, fail };
+    bucket.grantRead(fail, `${PREFIX.runs}*`);
+    bucket.grantPut(fail, `${PREFIX.runs}*`);
+
+    const executionFailed = simpairFunction(this, 'ExecutionFailed', {
+      ...base,
+      handler: 'execution-failed',
+      description: 'simpair: record FAILED for the run of an execution that failed, timed out or was aborted',
+      memorySize: 512,
+      timeout: Duration.minutes(1),
+    });
+    bucket.grantRead(executionFailed, `${PREFIX.runs}*`);
+    bucket.grantPut(executionFailed, `${PREFIX.runs}*`);
+    this.functions = { validate, finalize, publish, fail, executionFailed };
     acknowledgePrefixGrants(validate, bucket, [PREFIX.datasets, PREFIX.runs, PREFIX.shards]);
     acknowledgePrefixGrants(finalize, bucket, [PREFIX.runs, PREFIX.embeddings]);
     acknowledgePrefixGrants(publish, bucket, [PREFIX.runs, PREFIX.models]);
     acknowledgePrefixGrants(fail, bucket, [PREFIX.runs]);
+    acknowledgePrefixGrants(executionFailed, bucket, [PREFIX.runs]);
 
     // Failure path: a Pass per step names the step, one Lambda records it, then Fail.
-    const recordFailure = new tasks.LambdaInvoke(this, 'Record failure', {
-      lambdaFunction: fail,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-    });
+    const recordFailure = retryLambdaErrors(
+      new tasks.LambdaInvoke(this, 'Record failure', { lambdaFunction: fail, payloadResponseOnly: true, retryOnServiceExceptions: false, taskTimeout: lambdaTaskTimeout(fail.timeout) }),
+    );
     const runFailed = new sfn.Fail(this, 'Run failed', { error: 'RunFailed', cause: 'A step failed; the run record (runs/{id}/status.json) says which and why.' });
     recordFailure.next(runFailed);
     const failureOf = (step: string, fields: Record<string, string>) =>
       new sfn.Pass(this, `Failed: ${step}`, { parameters: { step, ...fields, 'error.$': '$.error' } }).next(recordFailure);
     const catchProps: sfn.CatchProps = { resultPath: '$.error' };
 
-    const validateStep = new tasks.LambdaInvoke(this, 'Validate and split', {
-      lambdaFunction: validate,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-    });
+    const validateStep = retryLambdaErrors(
+      new tasks.LambdaInvoke(this, 'Validate and split', {
+        lambdaFunction: validate,
+        // The S3 event, plus the execution's name: the function records which run it started, so
+        // the execution-failed rule can find the run of an execution that died later.
+        payload: sfn.TaskInput.fromObject({
+          'source.$': '$.source',
+          'detail-type.$': "$['detail-type']",
+          'detail.$': '$.detail',
+          'executionName.$': '$$.Execution.Name',
+        }),
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        taskTimeout: lambdaTaskTimeout(validate.timeout),
+      }),
+    );
     validateStep.addCatch(failureOf(STEP_NAMES.validate, { 'objectKey.$': '$.detail.object.key' }), catchProps);
 
-    const embedStep = new tasks.LambdaInvoke(this, 'Embed shard', {
-      lambdaFunction: props.embedFunction,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: true,
-    });
+    const embedStep = retryLambdaErrors(
+      new tasks.LambdaInvoke(this, 'Embed shard', {
+        lambdaFunction: props.embedFunction,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        taskTimeout: lambdaTaskTimeout(embedFunctionTimeout),
+        // Children return nothing into the map: their result is the embedding shard in S3, and
+        // thousands of child outputs would exceed the 256 KB state limit (States.DataLimitExceeded).
+        outputPath: sfn.JsonPath.DISCARD,
+      }),
+    );
     // A Lambda cold start that times out downloading the model is worth one more try.
     embedStep.addRetry({ errors: ['Lambda.Unknown', 'States.Timeout'], maxAttempts: 1, interval: Duration.seconds(10) });
     const embedMap = new sfn.DistributedMap(this, 'Embed shards', {
@@ -149,16 +270,20 @@ export class TrainingPipeline extends Construct {
     embedMap.itemProcessor(embedStep);
     embedMap.addCatch(failureOf(STEP_NAMES.embed, { 'runId.$': '$.runId' }), catchProps);
 
-    const finalizeStep = new tasks.LambdaInvoke(this, 'Finalize embeddings', {
-      lambdaFunction: finalize,
-      payload: sfn.TaskInput.fromObject({ 'runId.$': '$.runId' }),
-      payloadResponseOnly: true,
-      resultPath: '$.embeddings',
-      retryOnServiceExceptions: true,
-    });
+    const finalizeStep = retryLambdaErrors(
+      new tasks.LambdaInvoke(this, 'Finalize embeddings', {
+        lambdaFunction: finalize,
+        payload: sfn.TaskInput.fromObject({ 'runId.$': '$.runId' }),
+        payloadResponseOnly: true,
+        resultPath: '$.embeddings',
+        retryOnServiceExceptions: false,
+        taskTimeout: lambdaTaskTimeout(finalize.timeout),
+      }),
+    );
     finalizeStep.addCatch(failureOf(STEP_NAMES.finalize, { 'runId.$': '$.runId' }), catchProps);
 
-    const trainStep = new tasks.BatchSubmitJob(this, 'Train on AWS Batch', {
+    const trainStep = new BoundedBatchSubmitJob(this, 'Train on AWS Batch', {
+      stateTimeout: trainingTimeout,
       jobName: 'simpair-training',
       jobQueueArn: props.jobQueue.jobQueueArn,
       jobDefinitionArn: props.jobDefinition.jobDefinitionArn,
@@ -169,13 +294,16 @@ export class TrainingPipeline extends Construct {
     });
     trainStep.addCatch(failureOf(STEP_NAMES.train, { 'runId.$': '$.runId' }), catchProps);
 
-    const publishStep = new tasks.LambdaInvoke(this, 'Publish model', {
-      lambdaFunction: publish,
-      payload: sfn.TaskInput.fromObject({ 'runId.$': '$.runId' }),
-      payloadResponseOnly: true,
-      resultPath: '$.published',
-      retryOnServiceExceptions: true,
-    });
+    const publishStep = retryLambdaErrors(
+      new tasks.LambdaInvoke(this, 'Publish model', {
+        lambdaFunction: publish,
+        payload: sfn.TaskInput.fromObject({ 'runId.$': '$.runId' }),
+        payloadResponseOnly: true,
+        resultPath: '$.published',
+        retryOnServiceExceptions: false,
+        taskTimeout: lambdaTaskTimeout(publish.timeout),
+      }),
+    );
     publishStep.addCatch(failureOf(STEP_NAMES.publish, { 'runId.$': '$.runId' }), catchProps);
 
     const definition = validateStep.next(
@@ -192,6 +320,12 @@ export class TrainingPipeline extends Construct {
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
       comment: 'simpair training run: validate, embed (Distributed Map), train (Batch GPU), publish',
     });
+    // AWS's IAM page for Batch .sync: the state machine must describe the job to wait for it and
+    // terminate it when the task times out or the execution is stopped (CDK grants SubmitJob only).
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['batch:DescribeJobs'], resources: ['*'] }));
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['batch:TerminateJob'], resources: [Stack.of(this).formatArn({ service: 'batch', resource: 'job', resourceName: '*' })] }),
+    );
     // The Distributed Map's ItemReader reads the shard list with the state machine's role.
     bucket.grantRead(this.stateMachine, `${PREFIX.shards}*`);
     acknowledgePrefixGrants(this.stateMachine, bucket, [PREFIX.shards]);
@@ -216,7 +350,12 @@ export class TrainingPipeline extends Construct {
       },
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray (xray:PutTraceSegments...), CloudWatch Logs delivery (logs:CreateLogDelivery...) and the .sync Batch rule (events:PutRule on the managed rule) only accept Resource "*".',
+        reason:
+          'X-Ray (xray:PutTraceSegments...), CloudWatch Logs delivery (logs:CreateLogDelivery...), batch:DescribeJobs and the .sync Batch rule (events:PutRule on the managed rule) only accept Resource "*".',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:${region}:${account}:job/*]`,
+        reason: 'batch:TerminateJob on the jobs of this account and region: job ids are only known at run time; Step Functions terminates the job it started when the task times out or the execution stops.',
       },
       {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${smRef}"}]}]}:*]`,
@@ -247,6 +386,19 @@ export class TrainingPipeline extends Construct {
         },
       },
       targets: [new targets.SfnStateMachine(this.stateMachine, { deadLetterQueue: deadLetters, retryAttempts: 4, maxEventAge: Duration.hours(2) })],
+    });
+
+    // An execution that ends FAILED, TIMED_OUT or ABORTED outside the Catch path (execution
+    // timeout, a stop, a failing "Record failure", a validate function killed by its timeout)
+    // would leave the run record non-terminal for good; this rule records FAILED with the reason.
+    this.executionFailedRule = new events.Rule(this, 'ExecutionEnded', {
+      description: 'simpair: record FAILED for the run of an execution that failed, timed out or was aborted',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [this.stateMachine.stateMachineArn] },
+      },
+      targets: [new targets.LambdaFunction(executionFailed, { deadLetterQueue: deadLetters, retryAttempts: 4, maxEventAge: Duration.hours(6) })],
     });
   }
 }

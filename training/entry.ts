@@ -2,29 +2,39 @@
  * Entry point of the AWS Batch training container: trains the run named by SIMPAIR_RUN_ID
  * from its embedding shards in SIMPAIR_BUCKET and writes the model and metrics back, through
  * the core's trainRun. Shards are read from S3 in the first epoch and from a local-disk copy
- * after that (removed when the job ends). Exit code 1 on failure, so Batch marks the job
- * failed and the state machine's Catch records the run as FAILED.
+ * after that (removed when the job ends). On failure it records the error in the run, then
+ * exits 1, so Batch marks the job failed and the state machine's Catch records the run as
+ * FAILED (keeping that reason).
  */
 import { ENV_NAMES } from '../functions/commons/env-names.ts';
 import { requireEnv } from '../functions/commons/env.ts';
 import { createLogger } from '../functions/commons/logger.ts';
 import { ShardCache, type ShardCacheOptions } from '../src/embeddings/shard-cache.ts';
-import { trainRun } from '../src/pipeline/cloud-steps.ts';
+import { failRun, trainRun } from '../src/pipeline/cloud-steps.ts';
 import type { ObjectStore } from '../src/storage/object-store.ts';
 import { S3ObjectStore } from '../src/storage/s3-object-store.ts';
 
 const logger = createLogger({ service: 'training' });
 
-/** Trains one run; exported for tests. */
+/**
+ * Trains one run; exported for tests. A failure is written to the run record (step `train`,
+ * the real error) before it is rethrown: Batch itself only reports "Essential container in
+ * task exited", and the state machine's fail step keeps the reason found here.
+ */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<{ runId: string; modelVersion: string }> {
   const runId = requireEnv(ENV_NAMES.runId, env);
   const bucket = requireEnv(ENV_NAMES.bucket, env);
   const store = new S3ObjectStore({ bucket });
   logger.info('Training started', { runId, bucket, backend: env.SIMPAIR_TF_BACKEND ?? 'auto' });
   const started = Date.now();
-  const result = await trainCachingShards(store, runId);
-  logger.info('Training finished', { runId, modelVersion: result.modelVersion, seconds: Math.round((Date.now() - started) / 1000) });
-  return result;
+  try {
+    const result = await trainCachingShards(store, runId);
+    logger.info('Training finished', { runId, modelVersion: result.modelVersion, seconds: Math.round((Date.now() - started) / 1000) });
+    return result;
+  } catch (err) {
+    await failRun(store, { runId, step: 'train', error: err }).catch((recordErr: unknown) => logger.error('Could not record the failure in the run', { runId, error: recordErr }));
+    throw err;
+  }
 }
 
 /**

@@ -5,7 +5,22 @@ export { createLogger } from './logger.ts';
 export type { Logger, LoggerOptions, LogLevel } from './logger.ts';
 export { errorResponse, jsonResponse, statusFor } from './http-response.ts';
 export type { ErrorBody } from './http-response.ts';
-export { embedShardInput, failRunInput, parseBody, parseEvent, runId, runOptions, runStepInput, s3ObjectCreatedEvent, stepError, trainRequest } from './events.ts';
-export type { S3ObjectCreatedEvent, TrainRequest } from './events.ts';
+export {
+  embedShardInput,
+  executionStatusChangeEvent,
+  failRunInput,
+  parseBody,
+  parseEvent,
+  runId,
+  runOptions,
+  runStepInput,
+  s3ObjectCreatedEvent,
+  stepError,
+  trainRequest,
+  validateStepInput,
+} from './events.ts';
+export type { ExecutionStatusChangeEvent, S3ObjectCreatedEvent, TrainRequest } from './events.ts';
 export { pipelineStore } from './store.ts';
 export { CLOUD_RUN_OWNER, cloudKeys, START_REQUEST_PATTERN } from './keys.ts';
+export { causeMessage, parseCause, StepFailure } from './step-failure.ts';
+export type { CauseDetails } from './step-failure.ts';

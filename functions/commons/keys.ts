@@ -9,6 +9,8 @@ export const cloudKeys = {
   shardIndex: (runId: string) => `${PREFIX.shards}${runId}/shards.json`,
   /** Written by `POST /train`; its Object Created event starts the state machine for that run. */
   startRequest: (runId: string) => `${PREFIX.runs}${runId}/start.json`,
+  /** Written by the validate step: which run an execution (by its name) works on, for the execution-failed rule. */
+  executionRun: (executionName: string) => `${PREFIX.runs}executions/${executionName}.json`,
 };
 
 /** Matches a start-request key and yields its run id. */

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { failRun, startRun, validateAndSplit } from '../../src/pipeline/cloud-steps.ts';
 import { PREFIX } from '../../src/pipeline/layout.ts';
-import { CLOUD_RUN_OWNER, cloudKeys, createLogger, ENV_NAMES, optionalEnv, parseEvent, pipelineStore, requireEnv, s3ObjectCreatedEvent, START_REQUEST_PATTERN } from '../commons/index.ts';
+import { CLOUD_RUN_OWNER, cloudKeys, createLogger, ENV_NAMES, optionalEnv, parseEvent, pipelineStore, requireEnv, START_REQUEST_PATTERN, validateStepInput } from '../commons/index.ts';
 
 /** Embedding model of new runs, set by the stack; read once per container. */
 const MODEL_SOURCE = optionalEnv(ENV_NAMES.modelSource);
@@ -20,7 +20,7 @@ export type ValidateSplitResult =
  */
 export async function handler(event: unknown, context?: Context): Promise<ValidateSplitResult> {
   const log = logger.child({ awsRequestId: context?.awsRequestId });
-  const { detail } = parseEvent(s3ObjectCreatedEvent, event, 'validate-split');
+  const { detail, executionName } = parseEvent(validateStepInput, event, 'validate-split');
   const bucket = requireEnv(ENV_NAMES.bucket);
   if (detail.bucket.name !== bucket) {
     throw new Error(`Event for bucket "${detail.bucket.name}" reached the function of bucket "${bucket}"; check the EventBridge rule.`);
@@ -41,6 +41,9 @@ export async function handler(event: unknown, context?: Context): Promise<Valida
   } else {
     throw new Error(`Object "${key}" is neither under ${PREFIX.datasets} nor a runs/{id}/start.json marker; check the EventBridge rule.`);
   }
+  // Which run this execution works on: the execution-failed rule reads it when the execution
+  // dies outside the Catch path (timeout, stop), to record the run as FAILED.
+  if (executionName) await store.put(cloudKeys.executionRun(executionName), JSON.stringify({ runId, executionName }) + '\n');
   let shards;
   try {
     ({ shards } = await validateAndSplit(store, { runId }));

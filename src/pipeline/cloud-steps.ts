@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseDataset } from '../data/index.ts';
-import { BertEmbedder } from '../embedder/bert-embedder.ts';
+import type { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { EmbeddingStoreReader, MANIFEST_FILE, writeEmbeddingManifest, writeEmbeddingShard, type ShardCache, type ShardInfo } from '../embeddings/index.ts';
 import { buildBiLstm, initTfBackend, MODEL_FILES, saveClassifier, trainClassifier } from '../classifier/index.ts';
 import { DatasetChangedError, NotFoundError, PreconditionFailedError, RequestError, SimpairError } from '../errors.ts';
@@ -254,6 +254,9 @@ async function loadEmbedder(source: string, padding: RunOptions['padding']) {
   let entry = embedderCache.get(cacheKey);
   if (!entry) {
     entry = (async () => {
+      // Imported here, not at the top: the training container runs trainRun from this module and
+      // must not load onnxruntime-node (not installed in its image).
+      const { BertEmbedder } = await import('../embedder/bert-embedder.ts');
       const resolved = await resolveModelSource(source);
       return {
         tokenizer: await PairTokenizer.fromDir(resolved.dir),

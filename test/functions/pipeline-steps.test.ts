@@ -93,6 +93,20 @@ describe('fail-run handler', () => {
     mocks.failRun.mockResolvedValue({});
     expect(await failRun({ objectKey: 'runs/run-9/start.json', step: 'validate', error: { Error: 'States.Timeout' } })).toMatchObject({ recorded: true, runId: 'run-9' });
   });
+  it('keeps the error the training container recorded and adds the Batch log stream', async () => {
+    mocks.getRun.mockResolvedValue({ runId: 'run-3', state: 'FAILED', error: { step: 'train', name: 'SimpairError', message: 'embeddings/run-3/manifest.json is absent' } });
+    mocks.failRun.mockResolvedValue({});
+    const cause = JSON.stringify({ Status: 'FAILED', StatusReason: 'Essential container in task exited', Attempts: [{ Container: { ExitCode: 1, LogStreamName: 'training/default/abc' } }] });
+    await failRun({ runId: 'run-3', step: 'train', error: { Error: 'States.TaskFailed', Cause: cause } });
+    expect(mocks.failRun.mock.calls[0][1].error).toMatchObject({ name: 'SimpairError', message: 'embeddings/run-3/manifest.json is absent (CloudWatch log stream: training/default/abc)' });
+  });
+  it('uses the Batch status reason when the container recorded nothing', async () => {
+    mocks.getRun.mockResolvedValue({ runId: 'run-4', state: 'EMBEDDED' });
+    mocks.failRun.mockResolvedValue({});
+    const cause = JSON.stringify({ StatusReason: 'Host EC2 (instance i-1) terminated.', Container: { LogStreamName: 'training/default/def' } });
+    await failRun({ runId: 'run-4', step: 'train', error: { Error: 'States.TaskFailed', Cause: cause } });
+    expect(mocks.failRun.mock.calls[0][1].error.message).toBe('Host EC2 (instance i-1) terminated. (CloudWatch log stream: training/default/def)');
+  });
   it('keeps the human part of Batch and plain causes', () => {
     expect(causeMessage(JSON.stringify({ StatusReason: 'Essential container in task exited' }))).toBe('Essential container in task exited');
     expect(causeMessage('plain text')).toBe('plain text');

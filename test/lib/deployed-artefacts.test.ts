@@ -115,8 +115,8 @@ function runTrainingJob(runId: string): Promise<{ code: number | null; stdout: s
 }
 
 describe('deployed artefacts (cdk.out bundles and layers, run as Lambda runs them, against s3rver)', () => {
-  it('synthesizes seven simpair functions, each with its bundle and both layers', () => {
-    expect(functions).toHaveLength(7);
+  it('synthesizes eight simpair functions, each with its bundle and both layers', () => {
+    expect(functions).toHaveLength(8);
     for (const f of functions) {
       expect(f.layerDirs, f.logicalId).toHaveLength(2);
       expect(readdirSync(f.codeDir).some((n) => /^index\.(c|m)?js$/.test(n)), f.logicalId).toBe(true);
@@ -162,6 +162,57 @@ describe('deployed artefacts (cdk.out bundles and layers, run as Lambda runs the
     const status = await invokeOk<{ statusCode: number; body: string }>(trainApi, apiEvent({ httpMethod: 'GET', resource: '/runs/{id}', pathParameters: { id: runId } }));
     expect(status.statusCode).toBe(200);
     expect(JSON.parse(status.body)).toMatchObject({ runId, state: 'SUCCEEDED', modelVersion: published.modelVersion });
+  });
+
+  it('a failing training job records its real error; fail-run keeps it and adds the log stream', async () => {
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'datasets/not-embedded.tsv', Body: 'sentence1\tsentence2\tlabel\nA cat.\tA dog.\t0\n' }));
+    const started = await invokeOk<{ statusCode: number; body: string }>(
+      fn(/^ApiTrainApi/),
+      apiEvent({ httpMethod: 'POST', resource: '/train', body: JSON.stringify({ datasetKey: 'datasets/not-embedded.tsv' }) }),
+    );
+    const { runId } = JSON.parse(started.body) as { runId: string };
+    // No embeddings were written for this run: the trainer fails reading them.
+    const job = await runTrainingJob(runId);
+    expect(job.code).toBe(1);
+    const recorded = await getJson<{ state: string; error: { step: string; name: string; message: string } }>(`runs/${runId}/status.json`);
+    expect(recorded).toMatchObject({ state: 'FAILED', error: { step: 'train' } });
+    expect(recorded.error.message).not.toMatch(/Essential container/);
+
+    // What the Batch task's Catch hands the fail step: the DescribeJobs JSON of the job.
+    const cause = JSON.stringify({ JobId: 'j-1', Status: 'FAILED', StatusReason: 'Essential container in task exited', Container: { ExitCode: 1, LogStreamName: 'training/default/0123abcd' } });
+    expect(await invokeOk(fn(/^PipelineFailRun/), { runId, step: 'train', error: { Error: 'States.TaskFailed', Cause: cause } })).toEqual({ recorded: true, runId, step: 'train' });
+    const run = await getJson<{ state: string; error: { step: string; name: string; message: string } }>(`runs/${runId}/status.json`);
+    expect(run.error.message).toBe(`${recorded.error.message} (CloudWatch log stream: training/default/0123abcd)`);
+    expect(run.error.name).toBe(recorded.error.name);
+  });
+
+  it('records FAILED for the run of an execution that timed out (execution-failed artefact)', async () => {
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'datasets/timed-out.tsv', Body: 'sentence1\tsentence2\tlabel\nA cat.\tA cat!\t1\n' }));
+    const startEvent = objectCreated('datasets/timed-out.tsv', BUCKET);
+    // The validate step as the state machine calls it: the S3 event plus the execution name.
+    const split = await invokeOk<{ runId: string }>(fn(/^PipelineValidateSplit/), { ...startEvent, executionName: 'exec-timed-out' });
+    const stopped = {
+      version: '0',
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: {
+        executionArn: 'arn:aws:states:us-east-1:123456789012:execution:sm:exec-timed-out',
+        stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:sm',
+        name: 'exec-timed-out',
+        status: 'TIMED_OUT',
+        startDate: Date.now() - 60_000,
+        stopDate: Date.now() + 1000,
+        input: JSON.stringify(startEvent),
+        error: 'States.Timeout',
+        cause: null,
+      },
+    };
+    const executionFailed = fn(/^PipelineExecutionFailed/);
+    expect(await invokeOk(executionFailed, stopped)).toMatchObject({ recorded: true, runId: split.runId });
+    const run = await getJson<{ state: string; error: { step: string; message: string } }>(`runs/${split.runId}/status.json`);
+    expect(run).toMatchObject({ state: 'FAILED', error: { step: 'embed', message: expect.stringMatching(/exec-timed-out timed out .* VALIDATED: States.Timeout/) } });
+    // A second delivery of the event changes nothing.
+    expect(await invokeOk(executionFailed, stopped)).toMatchObject({ recorded: false, reason: 'already FAILED' });
   });
 
   it('records a failed step through the fail-run artefact', async () => {

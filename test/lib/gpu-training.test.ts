@@ -33,7 +33,7 @@ describe('GpuTraining (defaults)', () => {
   });
 
   it('keeps attempts x (job timeout + queue wait) inside the execution timeout', () => {
-    const executionTimeout = stateMachineDefinition(template).TimeoutSeconds;
+    const executionTimeout = stateMachineDefinition(template).TimeoutSeconds!;
     expect(stack.training.maxDuration.toSeconds()).toBe(job.RetryStrategy.Attempts * (job.Timeout.AttemptDurationSeconds + stack.training.queueWaitLimit.toSeconds()));
     expect(stack.training.maxDuration.toSeconds()).toBeLessThan(executionTimeout);
   });

@@ -156,7 +156,7 @@ describe('SimpairStack (defaults: GPU training, IAM auth, data retained)', () =>
       expect(Type).toBe('EC2');
       expect(InstanceTypes.length).toBeGreaterThan(0);
       for (const t of InstanceTypes) expect(t).toMatch(/^(g4dn|g5)\.[a-z0-9]+$/);
-      expect(Ec2Configuration).toEqual([{ ImageType: 'ECS_AL2_NVIDIA' }]);
+      expect(Ec2Configuration).toEqual([{ ImageType: 'ECS_AL2023_NVIDIA' }]);
     });
 
     it('asks for one GPU in the job definition, with the asset image', () => {
@@ -209,7 +209,7 @@ describe('SimpairStack (defaults: GPU training, IAM auth, data retained)', () =>
 
     it('runs every handler on nodejs22.x with JSON logs, both layers and the bucket name', () => {
       const fns = functions();
-      expect(fns).toHaveLength(7);
+      expect(fns).toHaveLength(8);
       for (const [id, fn] of fns) {
         expect(fn.Properties, id).toMatchObject({
           Runtime: 'nodejs22.x',

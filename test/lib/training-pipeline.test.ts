@@ -20,7 +20,8 @@ describe('TrainingPipeline (defaults)', () => {
     definition = stateMachineDefinition(template);
     states = allStates(definition.States) as [string, State][];
   });
-  const lambdaTasks = () => states.filter(([, s]) => String(s.Resource).endsWith(':states:::lambda:invoke'));
+  // payloadResponseOnly tasks name the function ARN itself as their Resource.
+  const lambdaTasks = () => states.filter(([, s]) => s.Type === 'Task' && !String(s.Resource).includes(':states:::batch:'));
 
   it('retries every Lambda task on throttling and service errors, with backoff and full jitter', () => {
     expect(lambdaTasks().map(([n]) => n)).toEqual(expect.arrayContaining(['Validate and split', 'Embed shard', 'Finalize embeddings', 'Publish model', 'Record failure']));
