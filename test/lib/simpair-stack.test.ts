@@ -282,6 +282,13 @@ describe('SimpairStack (defaults: GPU training, IAM auth, data retained)', () =>
       expect(writers.map((w) => JSON.stringify(w.Properties?.Roles))).toEqual([expect.stringMatching(/PipelinePublishModel/)]);
     });
 
+    it('grants no simpair function or job a delete (read and put only)', () => {
+      const deleters = allStatements(resources).filter(
+        ({ where, statement }) => statement.Effect === 'Allow' && !/AutoDelete|CustomS3AutoDelete/.test(where) && asList(statement.Action).some((a) => String(a).startsWith('s3:DeleteObject')),
+      );
+      expect(deleters.map((d) => d.where)).toEqual([]);
+    });
+
     it('has no Action "*" on Resource "*", no anonymous Allow and no public bucket', () => {
       expect(securityProblems(resources)).toEqual([]);
     });
@@ -336,6 +343,28 @@ describe('cdk-nag AwsSolutions', () => {
     // Acknowledged findings are the IAM wildcards of prefix grants and service-mandated ones, never a public bucket.
     const acknowledged = new Set(nag?.suppressedViolations.map((v) => v.ruleName.replace(/\[.*$/, '')));
     expect([...acknowledged].filter((id) => /AwsSolutions-S(2|3|5|10)$/.test(id))).toEqual([]);
+  });
+
+  it('acknowledges only what is true: List is bucket-wide, the runtime reason names the real constraint', () => {
+    const { app } = synthStack();
+    const report = JSON.parse(readFileSync(join(app.synth().directory, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { suppressedViolations: { ruleName: string; suppressionReason?: string; acknowledgedReason?: string }[] }[];
+    };
+    const reasons = report.pluginReports[0].suppressedViolations.map((v) => ({ rule: v.ruleName, reason: JSON.stringify(v) }));
+    const list = reasons.filter((r) => r.rule.includes('Action::s3:List*'));
+    expect(list.length).toBeGreaterThan(0);
+    for (const r of list) expect(r.reason).not.toMatch(/limited to the object prefixes/);
+    for (const r of list) expect(r.reason).toMatch(/whole bucket/);
+    const l1 = reasons.filter((r) => r.rule.startsWith('AwsSolutions-L1'));
+    for (const r of l1) expect(r.reason).not.toMatch(/tests? (run|against)/);
+  });
+
+  it('synthesizes with a model source in another bucket (its read grant acknowledged, read-only)', () => {
+    const { app, template } = synthStack({ modelSource: 's3://other-bucket/encoders/bert/' });
+    expect(() => app.synth()).not.toThrow();
+    const grants = allStatements(template.toJSON().Resources as Resources).filter(({ statement }) => JSON.stringify(statement.Resource).includes('other-bucket'));
+    expect(grants.length).toBeGreaterThan(0);
+    for (const { statement } of grants) for (const a of asList(statement.Action)) expect(String(a)).toMatch(/^s3:(Get|List)/);
   });
 
   it('fails synth on an unacknowledged wildcard policy (the check is live)', () => {
