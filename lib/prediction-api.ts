@@ -16,6 +16,17 @@ import { intInRange, throwIfInvalid } from './private/validate-props.ts';
 /** How callers authenticate: SigV4-signed requests (IAM) or an API key with a usage plan. */
 export type ApiAuth = 'iam' | 'apiKey';
 
+/**
+ * API Gateway access and execution logs. They need the region-wide CloudWatch role of the
+ * account's API Gateway settings (AWS::ApiGateway::Account, one per account and region, shared
+ * by every API there), so the stack touches it only when asked:
+ * - `none`: no stage logs; the function logs still have every request;
+ * - `existingRole`: the account already has the role (set in the console or by another stack);
+ * - `createRole`: this stack creates the role and points the account at it; the role is
+ *   retained on `cdk destroy`, so the account setting never names a deleted role.
+ */
+export type ApiLogging = 'none' | 'existingRole' | 'createRole';
+
 /** Props of {@link PredictionApi}. */
 export interface PredictionApiProps {
   readonly bucket: s3.IBucket;
@@ -42,7 +53,19 @@ export interface PredictionApiProps {
   readonly logRetention?: logs.RetentionDays;
   /** @default 'v1' */
   readonly stageName?: string;
+  /** Stage access and execution logs (see {@link ApiLogging}). @default 'none' */
+  readonly apiLogging?: ApiLogging;
 }
+
+/**
+ * Body of the answers API Gateway itself gives (authorisation, throttling, validation,
+ * integration timeout): the same `{error, message, requestId}` as the functions' errors.
+ * `messageString` is already a quoted JSON string.
+ */
+const GATEWAY_ERROR_TEMPLATE = '{"error": "$context.error.responseType", "message": $context.error.messageString, "requestId": "$context.requestId"}';
+/** A bad request body also says what the JSON-schema validator found. */
+const BAD_BODY_TEMPLATE =
+  '{"error": "$context.error.responseType", "message": "Invalid request body: $util.escapeJavaScript($context.error.validationErrorString)", "requestId": "$context.requestId"}';
 
 /**
  * The HTTP face in the cloud, the same routes as `simpair serve`: `POST /predict` (predict
@@ -69,6 +92,7 @@ export class PredictionApi extends Construct {
       architecture = lambda.Architecture.X86_64,
       logRetention = logs.RetentionDays.ONE_MONTH,
       stageName = 'v1',
+      apiLogging = 'none',
     } = props;
     throwIfInvalid('PredictionApi', [
       apiAuth !== 'iam' && apiAuth !== 'apiKey' && `apiAuth is "${String(apiAuth)}"; use 'iam' or 'apiKey'.`,
@@ -80,6 +104,7 @@ export class PredictionApi extends Construct {
       !intInRange(predictMemorySize, 128, 10240) && `predictMemorySize is ${predictMemorySize}; Lambda allows 128 to 10240 MB.`,
       props.dailyQuota !== undefined && apiAuth !== 'apiKey' && 'dailyQuota applies to API keys; set apiAuth: "apiKey" or drop dailyQuota.',
       !/^[A-Za-z0-9_]+$/.test(stageName) && `stageName "${stageName}" may hold only letters, digits and "_".`,
+      !['none', 'existingRole', 'createRole'].includes(apiLogging) && `apiLogging is "${String(apiLogging)}"; use 'none', 'existingRole' or 'createRole'.`,
     ]);
     const { bucket } = props;
     const env = { [ENV_NAMES.bucket]: bucket.bucketName };
@@ -111,32 +136,39 @@ export class PredictionApi extends Construct {
     });
     // startRun hashes the dataset (read), writes the run record and the start marker (runs/).
     bucket.grantRead(this.trainApiFunction, `${PREFIX.datasets}*`);
-    bucket.grantReadWrite(this.trainApiFunction, `${PREFIX.runs}*`);
+    bucket.grantRead(this.trainApiFunction, `${PREFIX.runs}*`);
+    bucket.grantPut(this.trainApiFunction, `${PREFIX.runs}*`);
     acknowledgePrefixGrants(this.predictFunction, bucket, [PREFIX.models, ...modelSourcePrefixes(bucket, props.modelSource)]);
     acknowledgePrefixGrants(this.trainApiFunction, bucket, [PREFIX.datasets, PREFIX.runs]);
 
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const logging = apiLogging !== 'none';
+    const accessLogs = logging ? new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY }) : undefined;
     this.api = new apigw.RestApi(this, 'Api', {
       restApiName: 'simpair',
       description: 'simpair: sentence-pair paraphrase prediction and training runs',
       endpointTypes: [apigw.EndpointType.REGIONAL],
-      cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
+      cloudWatchRole: apiLogging === 'createRole',
+      // The account setting outlives the stack: keep the role it points at.
+      cloudWatchRoleRemovalPolicy: apiLogging === 'createRole' ? RemovalPolicy.RETAIN : undefined,
       deployOptions: {
         stageName,
         throttlingRateLimit,
         throttlingBurstLimit,
-        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        loggingLevel: logging ? apigw.MethodLoggingLevel.ERROR : apigw.MethodLoggingLevel.OFF,
         dataTraceEnabled: false,
         tracingEnabled: true,
-        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+        accessLogDestination: accessLogs && new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: accessLogs && apigw.AccessLogFormat.jsonWithStandardFields(),
       },
       defaultMethodOptions: {
         authorizationType: apiAuth === 'iam' ? apigw.AuthorizationType.IAM : apigw.AuthorizationType.NONE,
         apiKeyRequired: apiAuth === 'apiKey',
       },
     });
+
+    this.api.addGatewayResponse('Default4xx', { type: apigw.ResponseType.DEFAULT_4XX, templates: { 'application/json': GATEWAY_ERROR_TEMPLATE } });
+    this.api.addGatewayResponse('Default5xx', { type: apigw.ResponseType.DEFAULT_5XX, templates: { 'application/json': GATEWAY_ERROR_TEMPLATE } });
+    this.api.addGatewayResponse('BadRequestBody', { type: apigw.ResponseType.BAD_REQUEST_BODY, statusCode: '400', templates: { 'application/json': BAD_BODY_TEMPLATE } });
 
     const bodyValidator = new apigw.RequestValidator(this, 'BodyValidator', { restApi: this.api, validateRequestBody: true, validateRequestParameters: true });
     const paramsValidator = new apigw.RequestValidator(this, 'ParamsValidator', { restApi: this.api, validateRequestBody: false, validateRequestParameters: true });
@@ -210,6 +242,18 @@ export class PredictionApi extends Construct {
       this.api,
       [
         { id: 'AwsSolutions-APIG3', reason: 'No WAF web ACL: callers are authenticated (IAM or API key) and throttled per stage; add WAF for a public-facing deployment.' },
+        ...(logging
+          ? []
+          : [
+              {
+                id: 'AwsSolutions-APIG1',
+                reason: 'apiLogging is "none": stage access logs need the region-wide API Gateway account role, which the deployer opts into (-c apiLogging=existingRole|createRole); the functions log every request.',
+              },
+              {
+                id: 'AwsSolutions-APIG6',
+                reason: 'apiLogging is "none": execution logs need the region-wide API Gateway account role, which the deployer opts into (-c apiLogging=existingRole|createRole).',
+              },
+            ]),
         {
           id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
           reason: 'The API Gateway account role uses AmazonAPIGatewayPushToCloudWatchLogs, the AWS-managed policy AWS documents for it.',

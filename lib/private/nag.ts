@@ -29,6 +29,14 @@ export function acknowledge(scope: IConstruct, acknowledgments: readonly NagAckn
 /** The wildcard verbs CDK's bucket grants use (grantRead, grantPut, grantReadWrite). */
 const S3_GRANT_ACTIONS = ['s3:GetBucket*', 's3:GetObject*', 's3:List*', 's3:Abort*', 's3:DeleteObject*'];
 
+/** What each grant verb really allows, for the acknowledgment reasons (they must say what is true). */
+const GRANT_VERB_REASONS: Record<string, string> = {
+  's3:List*':
+    'CDK bucket grant verb s3:List* on the whole bucket (no s3:prefix condition): listing shows key names of every prefix, never contents. ' +
+    'It stays unconditioned because HeadObject answers 404 for a missing key only to callers with s3:ListBucket (403 otherwise), and the store tells "absent" from "forbidden" by that.',
+  's3:GetBucket*': 'CDK bucket grant verb s3:GetBucket* on the bucket itself: bucket configuration reads (location, versioning), no object data.',
+};
+
 /**
  * Acknowledges the IAM5 findings of CDK bucket grants scoped to prefixes of one bucket:
  * the grant verbs (`s3:GetObject*`...) and the `<bucket>/<prefix>*` resources. Anything wider
@@ -39,7 +47,7 @@ export function acknowledgePrefixGrants(scope: IConstruct, bucket: s3.IBucket, p
   acknowledge(scope, [
     ...S3_GRANT_ACTIONS.map((action) => ({
       id: `AwsSolutions-IAM5[Action::${action}]`,
-      reason: `CDK bucket grant verb ${action}, limited to the object prefixes listed in this construct (least privilege per prefix).`,
+      reason: GRANT_VERB_REASONS[action] ?? `CDK bucket grant verb ${action}, on the object prefixes listed in this construct only.`,
     })),
     ...prefixes.map((prefix) => ({
       id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${prefix}*]`,
