@@ -6,7 +6,7 @@ import { throwIfInvalid } from './private/validate-props.ts';
 import { SimpairStack } from './simpair-stack.ts';
 
 /** The `-c key=value` options the app reads (the README's table lists the same keys; a test checks it). */
-export const CONTEXT_KEYS = ['stackName', 'trainingCompute', 'apiAuth', 'modelSource', 'lambdaArchitecture', 'spotTraining', 'retainData', 'apiLogging'] as const;
+export const CONTEXT_KEYS = ['stackName', 'trainingCompute', 'apiAuth', 'modelSource', 'lambdaArchitecture', 'spotTraining', 'retainData', 'apiLogging', 'trainingBaseImage'] as const;
 
 /** Options of {@link buildApp}. */
 export interface BuildAppOptions extends AppProps {
@@ -52,6 +52,7 @@ export function buildApp(options: BuildAppOptions = {}): App {
     retainData: ctx('retainData') !== 'false',
     spotTraining: ctx('spotTraining') === 'true',
     apiLogging: ctx('apiLogging') as ApiLogging | undefined,
+    trainingBaseImage: ctx('trainingBaseImage'),
   });
   return app;
 }

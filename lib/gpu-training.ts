@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -31,6 +31,13 @@ export type TrainingCompute = 'gpu' | 'cpu';
  */
 export const DEFAULT_GPU_INSTANCE_TYPES = ['g4dn.xlarge', 'g4dn.2xlarge'] as const;
 
+/**
+ * The CUDA runtime image the training image builds on, by tag. NVIDIA deletes the tags of
+ * end-of-life CUDA versions, so deploy with it pinned by digest (`<this>@sha256:...`) or mirrored
+ * to your own ECR repository (README, "The training image").
+ */
+export const DEFAULT_TRAINING_BASE_IMAGE = 'nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04';
+
 /** Attempts of a training job: the first, plus one retry of a host or Spot failure. */
 export const TRAINING_JOB_ATTEMPTS = 2;
 
@@ -59,6 +66,13 @@ export interface GpuTrainingProps {
    * @default Duration.hours(1)
    */
   readonly queueWaitLimit?: Duration;
+  /**
+   * Base image of the training image (training/Dockerfile's CUDA_IMAGE): a reference pinned by
+   * digest (`repo:tag@sha256:<64 hex>` or `repo@sha256:...`), e.g. an ECR mirror. An unpinned
+   * tag builds, with a synth warning.
+   * @default DEFAULT_TRAINING_BASE_IMAGE (unpinned)
+   */
+  readonly baseImage?: string;
   /** @default a new VPC with two public subnets, no NAT gateway, an S3 gateway endpoint and flow logs */
   readonly vpc?: ec2.IVpc;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -93,6 +107,7 @@ export class GpuTraining extends Construct {
       jobMemoryGiB = 14,
       jobTimeout = Duration.hours(8),
       queueWaitLimit = Duration.hours(1),
+      baseImage = DEFAULT_TRAINING_BASE_IMAGE,
       logRetention = logs.RetentionDays.ONE_MONTH,
     } = props;
     const notGpu = gpuInstanceTypes.filter((t) => !/^(g4dn|g5|g6|g6e)\.[a-z0-9]+$/.test(t));
@@ -108,7 +123,16 @@ export class GpuTraining extends Construct {
       !(queueWaitLimit.toSeconds() >= 600 && queueWaitLimit.toSeconds() <= 86_400) &&
         `queueWaitLimit is ${queueWaitLimit.toSeconds()} s; AWS Batch accepts 600 to 86400 s (10 minutes to 24 hours).`,
       !(jobTimeout.toSeconds() >= 60) && `jobTimeout is ${jobTimeout.toSeconds()} s; AWS Batch needs at least 60 s.`,
+      baseImage.includes('@') && !/@sha256:[0-9a-f]{64}$/.test(baseImage) && `baseImage "${baseImage}" has a malformed digest; use <image>@sha256:<64 hex digits>.`,
+      /\s/.test(baseImage) || baseImage === '' ? `baseImage "${baseImage}" is not an image reference; use e.g. ${DEFAULT_TRAINING_BASE_IMAGE}@sha256:<digest>.` : undefined,
     ]);
+    if (!baseImage.includes('@sha256:')) {
+      Annotations.of(this).addWarningV2(
+        'simpair:unpinnedTrainingBaseImage',
+        `The training image builds on ${baseImage}, a tag: not reproducible, and NVIDIA deletes end-of-life CUDA tags. ` +
+          `Pin it: -c trainingBaseImage=${baseImage}@sha256:<digest> (docker buildx imagetools inspect ${baseImage} prints it), or mirror it to ECR (README).`,
+      );
+    }
     this.queueWaitLimit = queueWaitLimit;
     // Each attempt may wait in the queue and then run to its timeout.
     this.maxDuration = Duration.seconds(TRAINING_JOB_ATTEMPTS * (jobTimeout.toSeconds() + queueWaitLimit.toSeconds()));
@@ -127,6 +151,7 @@ export class GpuTraining extends Construct {
       file: 'training/Dockerfile',
       platform: Platform.LINUX_AMD64,
       exclude,
+      buildArgs: { CUDA_IMAGE: baseImage },
     });
 
     this.jobRole = new iam.Role(this, 'JobRole', {

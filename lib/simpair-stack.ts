@@ -35,6 +35,8 @@ export interface SimpairStackProps extends StackProps {
   readonly spotTraining?: boolean;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** Base image of the training image, pinned by digest (see GpuTrainingProps.baseImage). @default DEFAULT_TRAINING_BASE_IMAGE (unpinned, with a synth warning) */
+  readonly trainingBaseImage?: string;
   /** API Gateway stage logs and the account role they need (see ApiLogging). @default 'none' */
   readonly apiLogging?: ApiLogging;
 }
@@ -76,6 +78,7 @@ export class SimpairStack extends Stack {
       trainingCompute: props.trainingCompute,
       maxvCpus: props.maxTrainingVcpus,
       spot: props.spotTraining,
+      baseImage: props.trainingBaseImage,
       logRetention: props.logRetention,
     });
     this.pipeline = new TrainingPipeline(this, 'Pipeline', {

@@ -23,6 +23,7 @@ function documentedContext(): Map<string, string[]> {
 /** A concrete value for the README's patterns (`s3://bucket/prefix/`, "a hub id"). */
 function concrete(key: string, value: string): string[] {
   if (key === 'modelSource') return ['s3://other-bucket/encoders/bert-base-uncased/', 'bert-base-uncased'];
+  if (key === 'trainingBaseImage') return [value.replace('<digest>', 'ab'.repeat(32))];
   return [value];
 }
 

@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { DEFAULT_GPU_INSTANCE_TYPES, GpuTraining } from '../../lib/gpu-training.ts';
 import { stateMachineDefinition, synthStack, testApp } from './synth-stack.ts';
@@ -53,6 +55,23 @@ describe('GpuTraining (defaults)', () => {
       ComputeResources: Match.objectLike({ Ec2Configuration: [{ ImageType: 'ECS_AL2023_NVIDIA' }], InstanceTypes: ['g4dn.xlarge', 'g4dn.2xlarge'] }),
     });
     expect(DEFAULT_GPU_INSTANCE_TYPES.every((t) => t.startsWith('g4dn.'))).toBe(true);
+  });
+});
+
+describe('GpuTraining base image', () => {
+  const digest = `nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04@sha256:${'0f'.repeat(32)}`;
+  it('passes the base image to the Dockerfile, and warns when it is not pinned by digest', () => {
+    const unpinned = synthStack();
+    Annotations.fromStack(unpinned.stack).hasWarning('*', Match.stringLikeRegexp('not reproducible'));
+    const pinned = synthStack({ trainingBaseImage: digest });
+    expect(Annotations.fromStack(pinned.stack).findWarning('*', Match.stringLikeRegexp('not reproducible'))).toEqual([]);
+    const assets = JSON.parse(readFileSync(join(pinned.app.synth().directory, 'Test.assets.json'), 'utf8')) as { dockerImages: Record<string, { source: { dockerBuildArgs?: Record<string, string> } }> };
+    expect(Object.values(assets.dockerImages).map((i) => i.source.dockerBuildArgs)).toEqual([{ CUDA_IMAGE: digest }]);
+  });
+
+  it('refuses a malformed digest', () => {
+    const s = new Stack(testApp({ nag: false }), 'S');
+    expect(() => new GpuTraining(s, 'T', { bucket: new s3.Bucket(s, 'B'), baseImage: 'nvidia/cuda@sha256:abc' })).toThrow(/malformed digest/);
   });
 });
 
