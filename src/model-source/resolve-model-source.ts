@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ModelSourceError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import type { DownloadToFileOptions } from '../storage/s3-download.ts';
 import { downloadHubFiles, type HubDownloadOptions } from './hub-download.ts';
 
 /** A model directory on local disk in the hub layout. */
@@ -21,6 +22,17 @@ export interface ResolveModelOptions extends HubDownloadOptions {
   readonly quantized?: boolean;
   /** Opens the store behind an `s3://bucket/prefix` source. @default S3ObjectStore */
   readonly openS3?: (bucket: string, prefix: string) => Promise<ObjectStore>;
+  /** Parallelism of the S3 download of model files. @default downloadObjectToFile's defaults */
+  readonly download?: DownloadToFileOptions;
+}
+
+/** A store that can stream an object straight to a file (S3ObjectStore). */
+interface DownloadsToFile {
+  downloadToFile(key: string, path: string, options?: DownloadToFileOptions): Promise<unknown>;
+}
+
+function canDownloadToFile(store: ObjectStore): store is ObjectStore & DownloadsToFile {
+  return typeof (store as Partial<DownloadsToFile>).downloadToFile === 'function';
 }
 
 /**
@@ -121,6 +133,12 @@ async function resolveS3(source: string, onnxFile: string, options: ResolveModel
       throw new ModelSourceError(`${source} lacks ${f}. Upload the model directory in the hub layout (config.json, tokenizer.json, ${onnxFile}).`);
     }
     await mkdir(dirname(target), { recursive: true });
+    if (canDownloadToFile(store)) {
+      // S3: parallel ranged GETs streamed to disk (a 440 MB model is never buffered whole;
+      // the Lambda cold path), renamed into place only when complete.
+      await store.downloadToFile(f, target, options.download);
+      continue;
+    }
     // Write then rename: a copy cut short must not be taken for a cached file next time.
     const tmp = `${target}.${process.pid}.incomplete`;
     await writeFile(tmp, await store.get(f));

@@ -13,6 +13,7 @@ import { NotFoundError, PreconditionFailedError, SimpairError } from '../errors.
 import { runPool } from '../util/run-pool.ts';
 import { parseContentRange, planByteRanges, rangeHeader, type ByteRange } from './byte-ranges.ts';
 import type { GetOptions, ObjectStore, ObjectVersion, WriteCondition } from './object-store.ts';
+import { downloadObjectToFile, type DownloadedFile, type DownloadToFileOptions } from './s3-download.ts';
 
 const MIB = 1024 * 1024;
 /** S3 refuses multipart parts under 5 MiB (except the last one). */
@@ -269,6 +270,14 @@ export class S3ObjectStore implements ObjectStore {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return out.sort();
+  }
+
+  /**
+   * Streams an object to a local file in parallel ranged GETs, never holding it whole in
+   * memory (see {@link downloadObjectToFile}); the file appears only when complete.
+   */
+  async downloadToFile(key: string, path: string, options: DownloadToFileOptions = {}): Promise<DownloadedFile> {
+    return downloadObjectToFile(this.client, this.bucket, this.key(key), path, options);
   }
 
   async delete(key: string): Promise<void> {
