@@ -6,7 +6,7 @@ import { throwIfInvalid } from './private/validate-props.ts';
 import { SimpairStack } from './simpair-stack.ts';
 
 /** The `-c key=value` options the app reads (the README's table lists the same keys; a test checks it). */
-export const CONTEXT_KEYS = ['stackName', 'trainingCompute', 'apiAuth', 'modelSource', 'lambdaArchitecture', 'spotTraining', 'retainData', 'apiLogging', 'trainingBaseImage'] as const;
+export const CONTEXT_KEYS = ['stackName', 'trainingCompute', 'apiAuth', 'modelSource', 'lambdaArchitecture', 'spotTraining', 'retainData', 'apiLogging', 'trainingBaseImage', 'predictProvisionedConcurrency'] as const;
 
 /** Options of {@link buildApp}. */
 export interface BuildAppOptions extends AppProps {
@@ -42,6 +42,12 @@ export function buildApp(options: BuildAppOptions = {}): App {
       return value !== undefined && !values.includes(value) && `${key} is "${value}"; use ${values.join(' or ')} (-c ${key}=${values[0]}).`;
     }),
   );
+  function intContext(key: (typeof CONTEXT_KEYS)[number]): number | undefined {
+    const raw = ctx(key);
+    if (raw === undefined) return undefined;
+    if (!/^\d+$/.test(raw)) throw new Error(`Invalid context:\n  - ${key} is "${raw}"; use a whole number (-c ${key}=1).`);
+    return Number(raw);
+  }
   new SimpairStack(app, ctx('stackName') ?? 'Simpair', {
     description: 'simpair: BERT + Bi-LSTM paraphrase detection; S3-triggered training on AWS Batch, prediction API',
     env: env ?? { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
@@ -53,6 +59,7 @@ export function buildApp(options: BuildAppOptions = {}): App {
     spotTraining: ctx('spotTraining') === 'true',
     apiLogging: ctx('apiLogging') as ApiLogging | undefined,
     trainingBaseImage: ctx('trainingBaseImage'),
+    predictProvisionedConcurrency: intContext('predictProvisionedConcurrency'),
   });
   return app;
 }

@@ -55,6 +55,14 @@ export interface PredictionApiProps {
   readonly stageName?: string;
   /** Stage access and execution logs (see {@link ApiLogging}). @default 'none' */
   readonly apiLogging?: ApiLogging;
+  /**
+   * Predict environments kept initialised (model downloaded, ONNX session open), so callers
+   * never wait for a cold start. Billed while deployed, whether used or not: about
+   * $0.0000041667 per GB-second in us-east-1, so one 3,008 MB environment is ~$32 a month
+   * (check the Lambda pricing page). 0 = on-demand only.
+   * @default 0
+   */
+  readonly predictProvisionedConcurrency?: number;
 }
 
 /**
@@ -93,6 +101,7 @@ export class PredictionApi extends Construct {
       logRetention = logs.RetentionDays.ONE_MONTH,
       stageName = 'v1',
       apiLogging = 'none',
+      predictProvisionedConcurrency = 0,
     } = props;
     throwIfInvalid('PredictionApi', [
       apiAuth !== 'iam' && apiAuth !== 'apiKey' && `apiAuth is "${String(apiAuth)}"; use 'iam' or 'apiKey'.`,
@@ -105,6 +114,7 @@ export class PredictionApi extends Construct {
       props.dailyQuota !== undefined && apiAuth !== 'apiKey' && 'dailyQuota applies to API keys; set apiAuth: "apiKey" or drop dailyQuota.',
       !/^[A-Za-z0-9_]+$/.test(stageName) && `stageName "${stageName}" may hold only letters, digits and "_".`,
       !['none', 'existingRole', 'createRole'].includes(apiLogging) && `apiLogging is "${String(apiLogging)}"; use 'none', 'existingRole' or 'createRole'.`,
+      !intInRange(predictProvisionedConcurrency, 0, 100) && `predictProvisionedConcurrency is ${predictProvisionedConcurrency}; use 0 (on demand) to 100.`,
     ]);
     const { bucket } = props;
     const env = { [ENV_NAMES.bucket]: bucket.bucketName };
@@ -213,7 +223,12 @@ export class PredictionApi extends Construct {
     });
 
     const predict = this.api.root.addResource('predict');
-    predict.addMethod('POST', new apigw.LambdaIntegration(this.predictFunction), {
+    // With provisioned concurrency the API calls an alias whose environments are kept initialised.
+    const predictTarget =
+      predictProvisionedConcurrency > 0
+        ? new lambda.Alias(this, 'PredictLive', { aliasName: 'live', version: this.predictFunction.currentVersion, provisionedConcurrentExecutions: predictProvisionedConcurrency })
+        : this.predictFunction;
+    predict.addMethod('POST', new apigw.LambdaIntegration(predictTarget), {
       requestValidator: bodyValidator,
       requestModels: { 'application/json': predictModel },
     });

@@ -37,6 +37,8 @@ export interface SimpairStackProps extends StackProps {
   readonly logRetention?: logs.RetentionDays;
   /** Base image of the training image, pinned by digest (see GpuTrainingProps.baseImage). @default DEFAULT_TRAINING_BASE_IMAGE (unpinned, with a synth warning) */
   readonly trainingBaseImage?: string;
+  /** Predict environments kept warm (see PredictionApiProps.predictProvisionedConcurrency: billed while deployed). @default 0 */
+  readonly predictProvisionedConcurrency?: number;
   /** API Gateway stage logs and the account role they need (see ApiLogging). @default 'none' */
   readonly apiLogging?: ApiLogging;
 }
@@ -101,6 +103,7 @@ export class SimpairStack extends Stack {
       modelSource,
       apiAuth: props.apiAuth,
       apiLogging: props.apiLogging,
+      predictProvisionedConcurrency: props.predictProvisionedConcurrency,
       architecture,
       logRetention: props.logRetention,
     });

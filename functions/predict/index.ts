@@ -20,6 +20,18 @@ function liveBackend() {
   return backend;
 }
 
+// A provisioned environment is initialised before any request: start loading the live model
+// (download, ONNX session, first inference) now. The CommonJS bundle cannot await at the top
+// level, so the load runs on during initialisation and, if Lambda froze it, finishes on the
+// first request at the latest. No live model yet, or a failed load, is left for a request to report.
+const warmUp =
+  process.env.AWS_LAMBDA_INITIALIZATION_TYPE === 'provisioned-concurrency'
+    ? liveBackend()
+        .predict([{ sentence1: 'warm up', sentence2: 'warm up' }])
+        .then(() => logger.info('Live model loaded at initialisation'))
+        .catch((err: unknown) => logger.warn('Live model not loaded at initialisation', { error: err }))
+    : undefined;
+
 /** `POST /predict`: the same request and answer as `simpair serve`. */
 export async function handler(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> {
   const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? 'unknown';
@@ -27,6 +39,7 @@ export async function handler(event: APIGatewayProxyEvent, context?: Context): P
   try {
     const body = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
     const request = parsePredictRequest(body ?? '', LIMITS);
+    await warmUp;
     const live = liveBackend();
     const predictions = await live.predict(request.pairs);
     const answer: PredictResponse = { predictions };

@@ -159,6 +159,15 @@ describe('deployed artefacts (cdk.out bundles and layers, run as Lambda runs the
     expect(predictions[0].probability).toBeGreaterThanOrEqual(0);
     expect(predictions[0].probability).toBeLessThanOrEqual(1);
 
+    // A provisioned environment loads the live model while it initialises.
+    const provisioned = await sandbox.invoke<{ statusCode: number }>(
+      fn(/^ApiPredict/),
+      apiEvent({ httpMethod: 'POST', resource: '/predict', body: JSON.stringify({ pairs: [{ sentence1: 'A dog runs.', sentence2: 'A dog is running.' }] }) }),
+      { AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency' },
+    );
+    expect(provisioned.result?.statusCode).toBe(200);
+    expect(provisioned.stdout).toContain('Live model loaded at initialisation');
+
     const status = await invokeOk<{ statusCode: number; body: string }>(trainApi, apiEvent({ httpMethod: 'GET', resource: '/runs/{id}', pathParameters: { id: runId } }));
     expect(status.statusCode).toBe(200);
     expect(JSON.parse(status.body)).toMatchObject({ runId, state: 'SUCCEEDED', modelVersion: published.modelVersion });

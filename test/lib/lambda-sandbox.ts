@@ -181,8 +181,8 @@ export class LambdaSandbox {
   }
 
   /** Invokes the handler in a fresh Node process (a cold start), cwd `/var/task`. */
-  invoke<T = unknown>(fn: DeployedFunction, event: unknown): Promise<Invocation<T>> {
-    const env = this.environment(fn);
+  invoke<T = unknown>(fn: DeployedFunction, event: unknown, overrides: Record<string, string> = {}): Promise<Invocation<T>> {
+    const env = { ...this.environment(fn), ...overrides };
     const dir = mkdtempSync(join(this.root, 'invoke-'));
     const eventFile = join(dir, 'event.json');
     const outFile = join(dir, 'out.json');

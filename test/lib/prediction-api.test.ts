@@ -55,3 +55,20 @@ describe('PredictionApi logging is opt-in (the API Gateway account role is regio
     });
   });
 });
+
+describe('PredictionApi provisioned concurrency', () => {
+  it('is off by default: the API calls the function itself', () => {
+    const { template } = synthStack();
+    template.resourceCountIs('AWS::Lambda::Alias', 0);
+  });
+
+  it('puts /predict behind an alias with provisioned environments when asked', () => {
+    const { template } = synthStack({ predictProvisionedConcurrency: 2 });
+    template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 } });
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      ResourceId: { Ref: Match.stringLikeRegexp('Apipredict') },
+      Integration: Match.objectLike({ Uri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ Ref: Match.stringLikeRegexp('PredictLive') }])]) }) }),
+    });
+  });
+});
