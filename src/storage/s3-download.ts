@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NotFoundError, SimpairError } from '../errors.ts';
 import { runPool } from '../util/run-pool.ts';
@@ -53,6 +53,7 @@ export async function downloadObjectToFile(client: S3Client, bucket: string, key
   const parts = planByteRanges(size, partSize);
 
   await mkdir(dirname(path), { recursive: true });
+  await removeStaleParts(path);
   const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
   const file = await open(tmp, 'w');
   try {
@@ -94,6 +95,21 @@ export async function downloadObjectToFile(client: S3Client, bucket: string, key
   await file.close();
   await rename(tmp, path);
   return { bytes: size, parts: parts.length, etag };
+}
+
+/** A part file untouched this long belongs to a download that died (a Lambda timeout restarts the runtime, /tmp stays). */
+const STALE_PART_MS = 2 * 60 * 1000;
+
+/** Removes the part files of earlier, dead downloads of `path`, so they do not fill /tmp. */
+async function removeStaleParts(path: string): Promise<void> {
+  const prefix = `${basename(path)}.`;
+  const dir = dirname(path);
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith(prefix) || !name.endsWith('.part')) continue;
+    const file = join(dir, name);
+    const info = await stat(file).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > STALE_PART_MS) await rm(file, { force: true });
+  }
 }
 
 /** Errors a retry cannot fix: the object changed (412), is gone (404), or access is denied (403). */

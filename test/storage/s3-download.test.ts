@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -61,6 +61,18 @@ describe('S3ObjectStore.downloadToFile', () => {
     s3.on(GetObjectCommand).callsFake(async () => ({ Body: Readable.from([DATA.subarray(0, 5)]) }));
     await expect(store().downloadToFile('k', join(dir, 'short.bin'), { partSize: 20, attempts: 1 })).rejects.toThrow(/ended after 5 of 20 bytes/);
     expect(existsSync(join(dir, 'short.bin'))).toBe(false);
+  });
+
+  it('removes the part files of a dead earlier download (a Lambda timeout keeps /tmp), not of a live one', async () => {
+    serveRanges();
+    const target = join(dir, 'model.onnx');
+    writeFileSync(join(dir, 'model.onnx.111-dead.part'), 'x');
+    utimesSync(join(dir, 'model.onnx.111-dead.part'), new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    writeFileSync(join(dir, 'model.onnx.222-live.part'), 'y');
+    writeFileSync(join(dir, 'other.onnx.333-dead.part'), 'z');
+    utimesSync(join(dir, 'other.onnx.333-dead.part'), new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    await store().downloadToFile('k', target, { partSize: 8 });
+    expect(readdirSync(dir).sort()).toEqual(['model.onnx', 'model.onnx.222-live.part', 'other.onnx.333-dead.part']);
   });
 
   it('says which object is missing', async () => {
