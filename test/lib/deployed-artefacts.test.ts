@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimpairStack } from '../../lib/simpair-stack.ts';
 import { apiEvent, objectCreated } from '../functions/fakes.ts';
 import { ROOT, TINY_BERT } from '../helpers/paths.ts';
-import { startS3rver, type LocalS3 } from '../storage/start-s3rver.ts';
+import { s3rverClient, startS3rver, type LocalS3 } from '../storage/start-s3rver.ts';
 import { deployedFunctions, LambdaSandbox, resolveCfn, type DeployedFunction, type Invocation } from './lambda-sandbox.ts';
 import { cdkJsonContext } from './synth-stack.ts';
 
@@ -64,7 +64,7 @@ function files(dir: string, base = dir): string[] {
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'simpair-artefacts-'));
   s3 = await startS3rver(BUCKET);
-  client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  client = s3rverClient(s3);
 
   // Synth as `cdk synth` does, bundling included (no 'aws:cdk:bundling-stacks' override).
   const app = new App({ context: cdkJsonContext(), outdir: join(work, 'cdk.out') });

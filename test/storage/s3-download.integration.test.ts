@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveModelSource } from '../../src/model-source/resolve-model-source.ts';
 import { S3ObjectStore } from '../../src/storage/s3-object-store.ts';
 import { TINY_BERT } from '../helpers/paths.ts';
-import { startS3rver, type LocalS3 } from './start-s3rver.ts';
+import { s3rverClient, startS3rver, type LocalS3 } from './start-s3rver.ts';
 
 const BUCKET = 'simpair-download';
 let s3: LocalS3;
@@ -15,7 +15,7 @@ let client: S3Client;
 
 beforeAll(async () => {
   s3 = await startS3rver(BUCKET);
-  client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  client = s3rverClient(s3);
 });
 afterAll(async () => {
   client?.destroy();

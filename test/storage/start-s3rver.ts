@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { S3Client } from '@aws-sdk/client-s3';
 
 /** A running s3rver child process with one bucket, on 127.0.0.1 and a random port. */
 export interface LocalS3 {
@@ -55,4 +56,9 @@ export async function startS3rver(bucket: string, restart: { directory: string; 
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** An S3 client for a running s3rver (path-style addressing, its fixed credentials). */
+export function s3rverClient(s3: LocalS3): S3Client {
+  return new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
 }
