@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { failRun, getRun, type RunRecord } from '../../src/pipeline/cloud-steps.ts';
+import { getRun, recordRunFailure, type RunRecord } from '../../src/pipeline/run-record.ts';
 import { NotFoundError } from '../../src/errors.ts';
 import { getJson } from '../../src/storage/object-store.ts';
 import { causeMessage, cloudKeys, createLogger, executionStatusChangeEvent, parseEvent, pipelineStore, START_REQUEST_PATTERN, StepFailure } from '../commons/index.ts';
@@ -41,13 +41,13 @@ export async function handler(event: unknown, context?: Context): Promise<Execut
     throw err;
   }
   if (run.state === 'FAILED' || run.state === 'SUCCEEDED') return { recorded: false, runId, reason: `already ${run.state}` };
-  if (detail.stopDate != null && Date.parse(run.createdAt) > detail.stopDate) {
+  if (detail.stopDate != null && Date.parse(run.startedAt ?? run.createdAt) > detail.stopDate) {
     return { recorded: false, runId, reason: 'the run was restarted after this execution stopped' };
   }
   const what = detail.status === 'TIMED_OUT' ? 'timed out (the state machine limit)' : detail.status === 'ABORTED' ? 'was stopped' : 'failed';
   const why = detail.error ? `: ${detail.error}${detail.cause ? ` (${causeMessage(detail.cause)})` : ''}` : '';
   const error = new StepFailure(detail.error ?? `Execution${detail.status === 'TIMED_OUT' ? 'TimedOut' : detail.status === 'ABORTED' ? 'Aborted' : 'Failed'}`, `Step Functions execution ${detail.name} ${what} while the run was ${run.state}${why}.`);
-  await failRun(store, { runId, step: STEP_OF_STATE[run.state] ?? 'execution', error });
+  await recordRunFailure(store, runId, { step: STEP_OF_STATE[run.state] ?? 'execution', name: error.name, message: error.message });
   log.error('Run recorded as FAILED after its execution ended', { runId, errorName: error.name, errorMessage: error.message });
   return { recorded: true, runId, reason: error.message };
 

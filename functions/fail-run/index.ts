@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { failRun, getRun } from '../../src/pipeline/cloud-steps.ts';
+import { recordRunFailure, updateRun } from '../../src/pipeline/run-record.ts';
 import { causeMessage, createLogger, failRunInput, parseCause, parseEvent, pipelineStore, START_REQUEST_PATTERN, StepFailure } from '../commons/index.ts';
 
 export { causeMessage, StepFailure };
@@ -11,9 +11,10 @@ const logger = createLogger({ service: 'fail-run' });
  * the run record. A failure before the run had an id (e.g. an unreadable dataset at
  * startRun) has no record to write; it is logged with the dataset key.
  *
- * A step that recorded its own failure first (the training container writes its real error
- * before it exits non-zero; Batch then only says "Essential container in task exited") keeps
- * that reason; the Batch job's CloudWatch log stream is added to it.
+ * Idempotent (the core's recordRunFailure): a run already FAILED keeps its first reason, so a
+ * step that recorded its own failure (the training container writes its real error before it
+ * exits non-zero; Batch then only says "Essential container in task exited") keeps it, with
+ * the Batch job's CloudWatch log stream added.
  */
 export async function handler(event: unknown, context?: Context): Promise<{ recorded: boolean; runId?: string; step: string }> {
   const input = parseEvent(failRunInput, event, 'fail-run');
@@ -27,18 +28,15 @@ export async function handler(event: unknown, context?: Context): Promise<{ reco
     return { recorded: false, step: input.step };
   }
   const store = pipelineStore();
-  let existing: Awaited<ReturnType<typeof getRun>> | undefined;
-  try {
-    existing = await getRun(store, runId);
-  } catch {
-    // No readable record: write the failure from the cause alone.
-  }
-  const own = existing?.state === 'FAILED' && existing.error?.step === input.step ? existing.error : undefined;
-  const name = own?.name ?? input.error.Error;
-  const base = own?.message ?? cause.message;
-  const message = cause.logStreamName && !base.includes(cause.logStreamName) ? `${base} (CloudWatch log stream: ${cause.logStreamName})` : base;
-  const error = new StepFailure(name, message);
-  await failRun(store, { runId, step: input.step, error });
+  const stream = cause.logStreamName ? ` (CloudWatch log stream: ${cause.logStreamName})` : '';
+  let error = { step: input.step, name: input.error.Error, message: `${cause.message}${stream}` };
+  // A run FAILED at this very step recorded its own reason first (the training container):
+  // keep it (recordRunFailure never overwrites one) and add where its logs are.
+  const record = await updateRun(store, runId, (r) =>
+    r.state === 'FAILED' && r.error?.step === input.step && stream && !r.error.message.includes(stream) ? { ...r, error: { ...r.error, message: `${r.error.message}${stream}` } } : undefined,
+  ).catch(() => undefined);
+  if (record?.state === 'FAILED' && record.error?.step === input.step) error = { ...error, ...record.error };
+  else error = (await recordRunFailure(store, runId, error)).error ?? error;
   log.error('Run failed', { errorName: error.name, errorMessage: error.message });
   return { recorded: true, runId, step: input.step };
 }

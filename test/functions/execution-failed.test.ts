@@ -1,64 +1,63 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { mockClient } from 'aws-sdk-client-mock';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Readable } from 'node:stream';
+import { cloudKeys } from '../../functions/commons/keys.ts';
+import { DEFAULT_RUN_OPTIONS } from '../../src/pipeline/cloud-steps.ts';
+import { createRun, getRun, type RunRecord } from '../../src/pipeline/run-record.ts';
+import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 
-const mocks = vi.hoisted(() => {
-  process.env.SIMPAIR_BUCKET = 'test-bucket';
-  return { getRun: vi.fn(), failRun: vi.fn() };
-});
-vi.mock('../../src/pipeline/cloud-steps.ts', () => mocks);
+// The handler works on the real run-record code; only the bucket is a local directory.
+const state = vi.hoisted(() => ({ store: undefined as unknown }));
+vi.mock('../../functions/commons/store.ts', () => ({ pipelineStore: () => state.store }));
 
 const { handler } = await import('../../functions/execution-failed/index.ts');
-const { NotFoundError } = await import('../../src/errors.ts');
-const s3 = mockClient(S3Client);
 
-const body = (text: string) => Readable.from([Buffer.from(text)]);
-const noSuchKey = Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
-
+const STOP = Date.parse('2026-01-01T01:00:00Z');
+function record(runId: string, patch: Partial<RunRecord> = {}): RunRecord {
+  const at = '2026-01-01T00:00:00Z';
+  return { runId, datasetKey: 'datasets/x.tsv', datasetSha256: '0'.repeat(64), state: 'EMBEDDED', options: DEFAULT_RUN_OPTIONS, attempt: 1, startedAt: at, createdAt: at, updatedAt: at, ...patch } as RunRecord;
+}
 function statusChange(detail: Record<string, unknown>) {
   return {
     source: 'aws.states',
     'detail-type': 'Step Functions Execution Status Change',
-    detail: { executionArn: 'arn:aws:states:us-east-1:1:execution:sm:e1', name: 'e1', status: 'FAILED', stopDate: Date.parse('2026-01-01T01:00:00Z'), input: null, error: null, cause: null, ...detail },
+    detail: { executionArn: 'arn:aws:states:us-east-1:1:execution:sm:e1', name: 'e1', status: 'FAILED', stopDate: STOP, input: null, error: null, cause: null, ...detail },
   };
 }
 
-describe('execution-failed handler', () => {
-  beforeEach(() => {
-    s3.reset();
-    mocks.getRun.mockReset();
-    mocks.failRun.mockReset().mockResolvedValue({});
-  });
+let store: FsObjectStore;
+beforeEach(() => {
+  store = new FsObjectStore(mkdtempSync(join(tmpdir(), 'simpair-exec-failed-')));
+  state.store = store;
+});
 
+describe('execution-failed handler', () => {
   it('finds the run through the execution record and fails it at the step its state names', async () => {
-    s3.on(GetObjectCommand, { Key: 'runs/executions/e1.json' }).callsFake(async () => ({ Body: body('{"runId":"run-1"}') }));
-    mocks.getRun.mockResolvedValue({ runId: 'run-1', state: 'EMBEDDED', createdAt: '2026-01-01T00:00:00Z' });
-    const out = await handler(statusChange({ status: 'ABORTED' }));
-    expect(out).toMatchObject({ recorded: true, runId: 'run-1' });
-    expect(mocks.failRun.mock.calls[0][1]).toMatchObject({ runId: 'run-1', step: 'train', error: expect.objectContaining({ name: 'ExecutionAborted', message: expect.stringMatching(/e1 was stopped while the run was EMBEDDED/) }) });
+    await createRun(store, record('run-1'));
+    await store.put(cloudKeys.executionRun('e1'), '{"runId":"run-1"}');
+    expect(await handler(statusChange({ status: 'ABORTED' }))).toMatchObject({ recorded: true, runId: 'run-1' });
+    expect((await getRun(store, 'run-1')).error).toEqual({ step: 'train', name: 'ExecutionAborted', message: expect.stringMatching(/e1 was stopped while the run was EMBEDDED/) });
   });
 
   it('falls back to the POST /train start marker in the execution input', async () => {
-    s3.on(GetObjectCommand).rejects(noSuchKey);
-    mocks.getRun.mockResolvedValue({ runId: 'run-9', state: 'STARTED', createdAt: '2026-01-01T00:00:00Z' });
+    await createRun(store, record('run-9', { state: 'STARTED' }));
     const input = JSON.stringify({ detail: { object: { key: 'runs/run-9/start.json' } } });
     expect(await handler(statusChange({ input, error: 'States.Runtime', cause: '{"errorMessage":"boom"}' }))).toMatchObject({ recorded: true, runId: 'run-9' });
-    expect(mocks.failRun.mock.calls[0][1].error.message).toMatch(/failed while the run was STARTED: States.Runtime \(boom\)/);
+    expect((await getRun(store, 'run-9')).error?.message).toMatch(/failed while the run was STARTED: States.Runtime \(boom\)/);
   });
 
   it('leaves terminal runs, runs restarted after the execution stopped, and runs without an id alone', async () => {
-    s3.on(GetObjectCommand).callsFake(async () => ({ Body: body('{"runId":"run-1"}') }));
-    mocks.getRun.mockResolvedValueOnce({ runId: 'run-1', state: 'SUCCEEDED', createdAt: '2026-01-01T00:00:00Z' });
+    await store.put(cloudKeys.executionRun('e1'), '{"runId":"run-1"}');
+    await createRun(store, record('run-1', { state: 'SUCCEEDED' }));
     expect(await handler(statusChange({}))).toMatchObject({ recorded: false, reason: 'already SUCCEEDED' });
-    mocks.getRun.mockResolvedValueOnce({ runId: 'run-1', state: 'STARTED', createdAt: '2026-01-01T02:00:00Z' });
-    expect(await handler(statusChange({}))).toMatchObject({ recorded: false, reason: expect.stringMatching(/restarted/) });
-    mocks.getRun.mockRejectedValueOnce(new NotFoundError('no run'));
-    expect(await handler(statusChange({}))).toMatchObject({ recorded: false, reason: 'no run record' });
-    s3.reset();
-    s3.on(GetObjectCommand).rejects(noSuchKey);
-    expect(await handler(statusChange({ input: '{"detail":{"object":{"key":"datasets/x.tsv"}}}' }))).toMatchObject({ recorded: false, reason: 'no run id' });
-    expect(mocks.failRun).not.toHaveBeenCalled();
+    await store.put(cloudKeys.executionRun('e2'), '{"runId":"run-2"}');
+    await createRun(store, record('run-2', { state: 'STARTED', startedAt: '2026-01-01T02:00:00Z' }));
+    expect(await handler(statusChange({ name: 'e2' }))).toMatchObject({ recorded: false, reason: expect.stringMatching(/restarted/) });
+    expect((await getRun(store, 'run-2')).state).toBe('STARTED');
+    await store.put(cloudKeys.executionRun('e3'), '{"runId":"run-3"}');
+    expect(await handler(statusChange({ name: 'e3' }))).toMatchObject({ recorded: false, reason: 'no run record' });
+    expect(await handler(statusChange({ name: 'e4', input: '{"detail":{"object":{"key":"datasets/x.tsv"}}}' }))).toMatchObject({ recorded: false, reason: 'no run id' });
   });
 
   it('refuses events of another kind', async () => {

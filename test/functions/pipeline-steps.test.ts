@@ -19,7 +19,6 @@ vi.mock('../../src/pipeline/cloud-steps.ts', () => mocks);
 const validateSplit = (await import('../../functions/validate-split/index.ts')).handler;
 const embed = (await import('../../functions/embed-shard/index.ts')).handler;
 const publish = (await import('../../functions/publish-model/index.ts')).handler;
-const { handler: failRun, causeMessage } = await import('../../functions/fail-run/index.ts');
 
 beforeEach(() => {
   for (const m of Object.values(mocks)) m.mockReset();
@@ -73,44 +72,6 @@ describe('publish-model handler', () => {
     mocks.getRun.mockResolvedValue({ runId: 'run-1', state: 'EMBEDDED' });
     await expect(publish({ runId: 'run-1' })).rejects.toThrow(/without a modelVersion/);
     expect(mocks.publishModel).not.toHaveBeenCalled();
-  });
-});
-
-describe('fail-run handler', () => {
-  it('records the step and the Lambda error message from the Cause', async () => {
-    mocks.failRun.mockResolvedValue({});
-    const cause = JSON.stringify({ errorType: 'DatasetError', errorMessage: 'line 3: label must be 0 or 1', trace: ['at x'] });
-    expect(await failRun({ runId: 'run-1', step: 'validate', error: { Error: 'DatasetError', Cause: cause } })).toEqual({ recorded: true, runId: 'run-1', step: 'validate' });
-    const [, input] = mocks.failRun.mock.calls[0];
-    expect(input).toMatchObject({ runId: 'run-1', step: 'validate' });
-    expect(input.error).toMatchObject({ name: 'DatasetError', message: 'line 3: label must be 0 or 1' });
-  });
-  it('logs but records nothing when the run never got an id', async () => {
-    expect(await failRun({ objectKey: 'datasets/x.tsv', step: 'validate', error: { Error: 'NotFoundError' } })).toEqual({ recorded: false, step: 'validate' });
-    expect(mocks.failRun).not.toHaveBeenCalled();
-  });
-  it('recovers the run id from a POST /train start marker', async () => {
-    mocks.failRun.mockResolvedValue({});
-    expect(await failRun({ objectKey: 'runs/run-9/start.json', step: 'validate', error: { Error: 'States.Timeout' } })).toMatchObject({ recorded: true, runId: 'run-9' });
-  });
-  it('keeps the error the training container recorded and adds the Batch log stream', async () => {
-    mocks.getRun.mockResolvedValue({ runId: 'run-3', state: 'FAILED', error: { step: 'train', name: 'SimpairError', message: 'embeddings/run-3/manifest.json is absent' } });
-    mocks.failRun.mockResolvedValue({});
-    const cause = JSON.stringify({ Status: 'FAILED', StatusReason: 'Essential container in task exited', Attempts: [{ Container: { ExitCode: 1, LogStreamName: 'training/default/abc' } }] });
-    await failRun({ runId: 'run-3', step: 'train', error: { Error: 'States.TaskFailed', Cause: cause } });
-    expect(mocks.failRun.mock.calls[0][1].error).toMatchObject({ name: 'SimpairError', message: 'embeddings/run-3/manifest.json is absent (CloudWatch log stream: training/default/abc)' });
-  });
-  it('uses the Batch status reason when the container recorded nothing', async () => {
-    mocks.getRun.mockResolvedValue({ runId: 'run-4', state: 'EMBEDDED' });
-    mocks.failRun.mockResolvedValue({});
-    const cause = JSON.stringify({ StatusReason: 'Host EC2 (instance i-1) terminated.', Container: { LogStreamName: 'training/default/def' } });
-    await failRun({ runId: 'run-4', step: 'train', error: { Error: 'States.TaskFailed', Cause: cause } });
-    expect(mocks.failRun.mock.calls[0][1].error.message).toBe('Host EC2 (instance i-1) terminated. (CloudWatch log stream: training/default/def)');
-  });
-  it('keeps the human part of Batch and plain causes', () => {
-    expect(causeMessage(JSON.stringify({ StatusReason: 'Essential container in task exited' }))).toBe('Essential container in task exited');
-    expect(causeMessage('plain text')).toBe('plain text');
-    expect(causeMessage(undefined)).toBe('No cause given.');
   });
 });
 
