@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { cloudKeys } from '../../functions/commons/keys.ts';
-import { DEFAULT_RUN_OPTIONS } from '../../src/pipeline/cloud-steps.ts';
+import { fakeRunRecord } from './fakes.ts';
 import { createRun, getRun, type RunRecord } from '../../src/pipeline/run-record.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 
@@ -14,10 +14,7 @@ vi.mock('../../functions/commons/store.ts', () => ({ pipelineStore: () => state.
 const { handler } = await import('../../functions/execution-failed/index.ts');
 
 const STOP = Date.parse('2026-01-01T01:00:00Z');
-function record(runId: string, patch: Partial<RunRecord> = {}): RunRecord {
-  const at = '2026-01-01T00:00:00Z';
-  return { runId, datasetKey: 'datasets/x.tsv', datasetSha256: '0'.repeat(64), state: 'EMBEDDED', options: DEFAULT_RUN_OPTIONS, attempt: 1, startedAt: at, createdAt: at, updatedAt: at, ...patch } as RunRecord;
-}
+const record = (runId: string, patch: Partial<RunRecord> = {}) => fakeRunRecord(runId, patch, '2026-01-01T00:00:00Z');
 function statusChange(detail: Record<string, unknown>) {
   return {
     source: 'aws.states',

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_RUN_OPTIONS } from '../../src/pipeline/cloud-steps.ts';
+import { fakeRunRecord } from './fakes.ts';
 import { createRun, getRun, type RunRecord } from '../../src/pipeline/run-record.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 
@@ -12,10 +12,7 @@ vi.mock('../../functions/commons/store.ts', () => ({ pipelineStore: () => state.
 
 const { handler: failRun, causeMessage } = await import('../../functions/fail-run/index.ts');
 
-function record(runId: string, patch: Partial<RunRecord> = {}): RunRecord {
-  const now = new Date().toISOString();
-  return { runId, datasetKey: 'datasets/x.tsv', datasetSha256: '0'.repeat(64), state: 'EMBEDDED', options: DEFAULT_RUN_OPTIONS, attempt: 1, startedAt: now, createdAt: now, updatedAt: now, ...patch } as RunRecord;
-}
+const record = (runId: string, patch: Partial<RunRecord> = {}) => fakeRunRecord(runId, patch);
 
 let store: FsObjectStore;
 beforeEach(() => {

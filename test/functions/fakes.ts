@@ -1,3 +1,5 @@
+import { DEFAULT_RUN_OPTIONS } from '../../src/pipeline/cloud-steps.ts';
+import type { RunRecord } from '../../src/pipeline/run-record.ts';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 
 /** A minimal API Gateway REST (proxy) event. */
@@ -30,4 +32,9 @@ export function objectCreated(key: string, bucket = 'test-bucket') {
     resources: [`arn:aws:s3:::${bucket}`],
     detail: { version: '0', bucket: { name: bucket }, object: { key, size: 10, etag: 'x' }, 'request-id': 'r', requester: '1', reason: 'PutObject' },
   };
+}
+
+/** A run record in `state` (EMBEDDED unless patched), as the core writes them. */
+export function fakeRunRecord(runId: string, patch: Partial<RunRecord> = {}, at = new Date().toISOString()): RunRecord {
+  return { runId, datasetKey: 'datasets/x.tsv', datasetSha256: '0'.repeat(64), state: 'EMBEDDED', options: DEFAULT_RUN_OPTIONS, attempt: 1, startedAt: at, createdAt: at, updatedAt: at, ...patch } as RunRecord;
 }
