@@ -115,3 +115,11 @@ export class DatasetChangedError extends SimpairError {
     this.name = 'DatasetChangedError';
   }
 }
+
+/** A model that cannot be exported to ONNX as asked (architecture, source files, options). */
+export class ExportError extends SimpairError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ExportError';
+  }
+}

@@ -1,0 +1,72 @@
+import type { InferenceSession } from 'onnxruntime-node';
+import { ModelMismatchError, ShapeMismatchError } from '../errors.ts';
+import type { Embeddings } from '../embedder/bert-embedder.ts';
+import { createOnnxSession, ort } from '../embedder/onnx-session.ts';
+
+/** Input and output names of `classifier.onnx` (see src/onnx-export/classifier-graph.ts). */
+const INPUT = 'embeddings';
+const OUTPUT = 'probability';
+
+/** Options of {@link OnnxClassifier.load}. */
+export interface OnnxClassifierOptions {
+  /** ONNX Runtime intra-op threads. @default ORT's default (all cores) */
+  readonly threads?: number;
+  /** Where the bytes came from, for error messages. @default a description of the bytes */
+  readonly name?: string;
+}
+
+/**
+ * The Bi-LSTM classifier exported as `classifier.onnx` (by `simpair export` or `simpair run`),
+ * run on ONNX Runtime: the same probabilities as the TF.js model (tested within 1e-5),
+ * without loading TensorFlow.js.
+ *
+ * @example
+ * const clf = await OnnxClassifier.load(await store.get('classifier.onnx'), { maxLen: 64, hidden: 384 });
+ * const p = await clf.probabilities(await embedder.embed(batch));
+ */
+export class OnnxClassifier {
+  private constructor(
+    private readonly session: InferenceSession,
+    readonly maxLen: number,
+    readonly hidden: number,
+  ) {}
+
+  /**
+   * Loads `classifier.onnx` from a path or its bytes; `shape` is what its metadata.json says.
+   *
+   * @throws ModelMismatchError when the file does not have simpair's input and output.
+   */
+  static async load(model: string | Uint8Array, shape: { maxLen: number; hidden: number }, { threads, name }: OnnxClassifierOptions = {}): Promise<OnnxClassifier> {
+    const session = await createOnnxSession(model, { intraOpThreads: threads, name });
+    if (!session.inputNames.includes(INPUT) || !session.outputNames.includes(OUTPUT)) {
+      await session.release();
+      throw new ModelMismatchError(
+        `${typeof model === 'string' ? model : (name ?? 'The ONNX classifier')} has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]; ` +
+          `a simpair classifier.onnx has input "${INPUT}" and output "${OUTPUT}". Re-export it with simpair export --model-dir DIR.`,
+      );
+    }
+    return new OnnxClassifier(session, shape.maxLen, shape.hidden);
+  }
+
+  /** Probability that each row of `emb` is a paraphrase pair. */
+  async probabilities(emb: Embeddings): Promise<Float32Array> {
+    const { data, batchSize, maxLen, hidden } = emb;
+    if (maxLen !== this.maxLen || hidden !== this.hidden || data.length !== batchSize * maxLen * hidden) {
+      throw new ShapeMismatchError(
+        `The embeddings are [${batchSize}, ${maxLen}, ${hidden}] (${data.length} values) but the classifier expects [batch, ${this.maxLen}, ${this.hidden}]; tokenize with maxLen ${this.maxLen} and embed with the model it was trained on.`,
+      );
+    }
+    const input = new ort.Tensor('float32', data, [batchSize, maxLen, hidden]);
+    const results = await this.session.run({ [INPUT]: input }, [OUTPUT]);
+    const out = results[OUTPUT];
+    try {
+      return Float32Array.from(out.data as Float32Array);
+    } finally {
+      out.dispose();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
