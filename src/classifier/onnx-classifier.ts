@@ -3,6 +3,9 @@ import { ModelMismatchError, ShapeMismatchError } from '../errors.ts';
 import type { Embeddings } from '../embedder/bert-embedder.ts';
 import { createOnnxSession, ort } from '../embedder/onnx-session.ts';
 
+/** File name of the exported classifier inside a model directory, beside `model.json`. */
+export const CLASSIFIER_ONNX_FILE = 'classifier.onnx';
+
 /** Input and output names of `classifier.onnx` (see src/onnx-export/classifier-graph.ts). */
 const INPUT = 'embeddings';
 const OUTPUT = 'probability';

@@ -244,6 +244,20 @@ export function buildCli(): Command {
   });
 
   program
+    .command('export')
+    .description('write classifier.onnx (the Bi-LSTM) and pipeline.onnx (BERT + Bi-LSTM: token ids in, probability out) with the tokenizer beside it')
+    .requiredOption('--model-dir <dir>', 'a model directory written by `simpair run`')
+    .option('--out <file>', 'path of pipeline.onnx; tokenizer files and metadata.json go beside it (default: <model-dir>/pipeline.onnx)')
+    .option('--quantized', "merge the int8 BERT (the embedding model's onnx/model_quantized.onnx); the classifier was trained on float32 embeddings, check its accuracy with the int8 file")
+    .option('--model <source>', 'override the embedding model named in metadata.json')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (opts) => {
+      const { exportModel } = await import('../onnx-export/export-model.ts');
+      const result = await exportModel({ modelDir: opts.modelDir, out: opts.out, quantized: opts.quantized, modelSource: opts.model });
+      print(opts.json, result, table([['classifier', result.classifier], ['pipeline', result.pipeline], ...result.besides.map((f) => ['beside it', f] as [string, string])]));
+    });
+
+  program
     .command('serve')
     .description('HTTP API on localhost: POST /predict; with --store also POST /train, GET /runs/{id} and a watched datasets/ folder')
     .option('--model-dir <dir>', 'serve one model directory written by `simpair run`')

@@ -19,6 +19,7 @@ import { runFacts } from './run-facts.ts';
 import { embeddingProgress, trainingProgress } from './run-progress.ts';
 import { assertReplaceableOut, createTempSibling, sweepStaleTemps } from './out-dir.ts';
 import { repairInterruptedReplace, replaceDir } from './replace-dir.ts';
+import { saveClassifierOnnx } from '../onnx-export/export-model.ts';
 
 /** Options of {@link runJob}: the `simpair run` command. */
 export interface RunJobOptions {
@@ -170,6 +171,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       seed,
       earlyStopping: patience ? { patience, restoreBestWeights: true, keptEpoch } : null,
     };
+    // Before metadata.json, which marks the model complete: prediction can then skip TF.js.
+    await saveClassifierOnnx(store, 'model/', classifier, { padding });
     await saveClassifier(store, 'model/', classifier, {
       maxLen,
       hidden: embedder.hidden,
