@@ -101,8 +101,7 @@ export async function exportModel({ modelDir, out, quantized = false, modelSourc
     model.dispose();
   }
   const props = onnxMetadata(metadata);
-  await modelStore.put(CLASSIFIER_ONNX_FILE, encodeModel(classifierModel(spec, { metadata: props, producerVersion: PACKAGE_VERSION })));
-
+  // Everything is checked and built before the first file is written.
   const resolved = await resolveModelSource(modelSource ?? metadata.embeddingModel, { ...hub, quantized });
   const tokenizer = await PairTokenizer.fromDir(resolved.dir);
   assertCompatible(metadata, { maxLen: metadata.maxLen, hidden: await readHiddenSize(resolved.dir), tokenizerSha256: tokenizer.sha256 });
@@ -113,6 +112,7 @@ export async function exportModel({ modelDir, out, quantized = false, modelSourc
     producerVersion: PACKAGE_VERSION,
     bertName: bertPath,
   });
+  await modelStore.put(CLASSIFIER_ONNX_FILE, encodeModel(classifierModel(spec, { metadata: props, producerVersion: PACKAGE_VERSION })));
 
   const pipelinePath = resolve(out ?? join(modelDir, 'pipeline.onnx'));
   const outDir = dirname(pipelinePath);

@@ -1,0 +1,91 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simpair } from '../helpers/cli.ts';
+import { ROOT, TINY_BERT } from '../helpers/paths.ts';
+import { describeWithPython, runPython } from '../helpers/python.ts';
+
+const TRAIN = join(ROOT, 'examples', 'train.tsv');
+const PADDINGS = ['max-length', 'masked'] as const;
+
+/** Pairs for prediction: short ones, one that needs truncation, an empty-ish one. */
+const PAIRS = [
+  { sentence1: 'A man is eating food.', sentence2: 'A man is eating a meal.' },
+  { sentence1: 'The cat sat on the mat.', sentence2: 'Stocks fell sharply on Monday after the quarterly report surprised analysts who had expected a strong year.' },
+  { sentence1: 'He left.', sentence2: 'She stayed home all week because of the storm that closed every road in the valley.' },
+  { sentence1: 'Yes.', sentence2: 'No.' },
+];
+
+let work: string;
+const modelDirs: Record<string, string> = {};
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'simpair-export-'));
+  for (const padding of PADDINGS) {
+    const out = join(work, `model-${padding}`);
+    const res = await simpair(['run', '--data', TRAIN, '--model', TINY_BERT, '--out', out, '--max-len', '24', '--epochs', '1', '--padding', padding]);
+    expect(res.code, res.stderr).toBe(0);
+    modelDirs[padding] = out;
+  }
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function predictWithSimpair(modelDir: string, env: Record<string, string> = {}): Promise<number[]> {
+  const tsv = join(work, 'pairs.tsv');
+  await writeFile(tsv, 'sentence1\tsentence2\n' + PAIRS.map((p) => `${p.sentence1}\t${p.sentence2}`).join('\n') + '\n');
+  const res = await simpair(['predict', '--model-dir', modelDir, '--pairs', tsv, '--json'], env);
+  expect(res.code, res.stderr).toBe(0);
+  return (JSON.parse(res.stdout) as { predictions: { probability: number }[] }).predictions.map((p) => p.probability);
+}
+
+describe('simpair run / simpair export', () => {
+  it.each(PADDINGS)('simpair run writes classifier.onnx beside model.json (%s padding)', (padding) => {
+    expect(existsSync(join(modelDirs[padding], 'classifier.onnx'))).toBe(true);
+    expect(existsSync(join(modelDirs[padding], 'model.json'))).toBe(true);
+  });
+
+  it.each(PADDINGS)('exports pipeline.onnx with the tokenizer and metadata.json beside it (%s padding)', async (padding) => {
+    const out = join(work, `export-${padding}`, 'pipeline.onnx');
+    const res = await simpair(['export', '--model-dir', modelDirs[padding], '--out', out, '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const result = JSON.parse(res.stdout) as { pipeline: string; classifier: string; besides: string[] };
+    expect(result.pipeline).toBe(out);
+    for (const file of ['pipeline.onnx', 'tokenizer.json', 'vocab.txt', 'metadata.json']) expect(existsSync(join(work, `export-${padding}`, file)), file).toBe(true);
+    const metadata = JSON.parse(await readFile(join(work, `export-${padding}`, 'metadata.json'), 'utf8')) as { padding: string; maxLen: number };
+    expect(metadata).toMatchObject({ padding, maxLen: 24 });
+  });
+
+  it('refuses --quantized when the embedding model has no int8 file, saying which file is missing', async () => {
+    const res = await simpair(['export', '--model-dir', modelDirs['max-length'], '--out', join(work, 'q', 'pipeline.onnx'), '--quantized']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/model_quantized\.onnx/);
+    expect(existsSync(join(work, 'q', 'pipeline.onnx'))).toBe(false);
+  });
+
+  it('refuses a directory that holds no model, naming it', async () => {
+    const res = await simpair(['export', '--model-dir', join(work, 'nothing-here')]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/nothing-here/);
+  });
+});
+
+describeWithPython('the exports outside simpair', () => {
+  it.each(PADDINGS)("pass ONNX's checker, and pipeline.onnx in Python onnxruntime + HF tokenizers gives simpair predict's probabilities (%s padding)", async (padding) => {
+    const dir = join(work, `export-${padding}`);
+    const pairsJson = join(work, 'pairs.json');
+    await writeFile(pairsJson, JSON.stringify(PAIRS));
+    const out = JSON.parse(
+      await runPython('check_onnx_export.py', ['--check', join(modelDirs[padding], 'classifier.onnx'), join(dir, 'pipeline.onnx'), '--pipeline', join(dir, 'pipeline.onnx'), '--pairs', pairsJson]),
+    ) as { checked: { file: string }[]; probabilities: number[] };
+    expect(out.checked).toHaveLength(2);
+    const expected = await predictWithSimpair(modelDirs[padding]);
+    expect(out.probabilities).toHaveLength(PAIRS.length);
+    // simpair predict rounds to 6 decimals.
+    out.probabilities.forEach((p, i) => expect(Math.abs(p - expected[i]), `pair ${i}: ${p} vs ${expected[i]}`).toBeLessThan(1e-5));
+  });
+});
