@@ -1,13 +1,11 @@
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { DamagedModelError, ModelMismatchError, NotFoundError, ShapeMismatchError, SimpairError } from '../errors.ts';
 import { joinKey } from '../embeddings/manifest.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { putJson } from '../storage/object-store.ts';
-import { COMPILE_CONFIG } from './bilstm.ts';
 import { modelInputShape } from './model-input.ts';
-import { tfBackendInfo } from './tf-backend.ts';
 
 /** Format tag of `metadata.json`. */
 export const MODEL_FORMAT = 'simpair-model/1';
@@ -136,8 +134,22 @@ interface ModelJson {
   trainingConfig?: tf.io.TrainingConfig;
 }
 
-function toArrayBuffer(data: tf.io.WeightData): ArrayBuffer {
-  return Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
+function toArrayBuffer(tfc: typeof tf, data: tf.io.WeightData): ArrayBuffer {
+  return Array.isArray(data) ? tfc.io.concatenateArrayBuffers(data) : data;
+}
+
+/**
+ * TensorFlow.js, imported on first use: reading metadata.json ({@link readClassifierMetadata},
+ * {@link assertCompatible}) is all the ONNX prediction path needs, and it must not load TF.js.
+ */
+async function loadTfjs() {
+  const [tfc, tflayers, { COMPILE_CONFIG }, { tfBackendInfo }] = await Promise.all([
+    import('@tensorflow/tfjs-core'),
+    import('@tensorflow/tfjs-layers'),
+    import('./bilstm.ts'),
+    import('./tf-backend.ts'),
+  ]);
+  return { tf: tfc, tfl: tflayers, COMPILE_CONFIG, tfBackendInfo };
 }
 
 function parseMetadata(value: unknown, where: string): ClassifierMetadata {
@@ -174,6 +186,7 @@ export async function saveClassifier(
   metrics?: unknown,
 ): Promise<ClassifierMetadata> {
   const { threshold = 0.5, createdAt = new Date().toISOString() } = options;
+  const { tf, tfl, tfBackendInfo } = await loadTfjs();
   if (model.optimizer == null) throw new SimpairError('saveClassifier: the model is not compiled; compile it (buildBiLstm does) before saving.');
   const { maxLen, hidden } = modelInputShape(model);
   if ((options.maxLen ?? maxLen) !== maxLen || (options.hidden ?? hidden) !== hidden) {
@@ -222,11 +235,29 @@ export async function saveClassifier(
     convertedBy: captured.convertedBy ?? null,
     trainingConfig,
   };
-  await store.put(joinKey(prefix, MODEL_FILES.weights), new Uint8Array(toArrayBuffer(captured.weightData)));
+  await store.put(joinKey(prefix, MODEL_FILES.weights), new Uint8Array(toArrayBuffer(tf, captured.weightData)));
   await putJson(store, joinKey(prefix, MODEL_FILES.modelJson), modelJson);
   if (metrics !== undefined) await putJson(store, joinKey(prefix, MODEL_FILES.metrics), metrics);
   await putJson(store, joinKey(prefix, MODEL_FILES.metadata), metadata);
   return metadata;
+}
+
+/**
+ * Reads and validates `metadata.json` under `prefix`, without TensorFlow.js.
+ *
+ * @example
+ * const metadata = await readClassifierMetadata(new FsObjectStore('runs/m'), '');
+ */
+export async function readClassifierMetadata(store: ObjectStore, prefix: string): Promise<ClassifierMetadata> {
+  const key = joinKey(prefix, MODEL_FILES.metadata);
+  const bytes = await store.get(key);
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new DamagedModelError(`${store.location}/${key} is not valid JSON (${bytes.length} bytes; truncated?): the model is damaged or incomplete. Re-run the training (simpair run) or restore the model directory from a copy.`, { cause: err });
+  }
+  return parseMetadata(value, `${store.location}/${key}`);
 }
 
 /** A loaded classifier and its metadata. */
@@ -244,6 +275,7 @@ export interface LoadedClassifier {
  * @throws ModelMismatchError when the model's input shape disagrees with its metadata.
  */
 export async function loadClassifier(store: ObjectStore, prefix: string): Promise<LoadedClassifier> {
+  const { tf, tfl, COMPILE_CONFIG } = await loadTfjs();
   const where = (file: string) => `${store.location}/${joinKey(prefix, file)}`;
   const damaged = (file: string, why: string, cause?: unknown) =>
     new DamagedModelError(`${where(file)} ${why}: the model is damaged or incomplete. Re-run the training (simpair run) or restore the model directory from a copy.`, { cause });

@@ -4,13 +4,11 @@ import { readDataset, writeSkippedReport, type DatasetReadResult } from '../data
 import { SimpairError } from '../errors.ts';
 import { computeMetrics, rocCurve } from '../metrics/index.ts';
 import { Predictor } from '../pipeline/predictor.ts';
-import { runJob } from '../pipeline/run-job.ts';
 import { renderTrainingReport } from '../report/index.ts';
 import { startHttpServer, type RunningHttpServer } from '../server/http-server.ts';
 import { hasBackgroundRuns, type BackgroundRuns } from '../server/background-runs.ts';
 import { log } from '../util/log.ts';
 import { serveUntilSignalled } from './serve-until-signalled.ts';
-import { createStoreBackend } from '../server/store-backend.ts';
 import type { ApiBackend } from '../server/api-router.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { FsObjectStore } from '../storage/fs-object-store.ts';
@@ -127,6 +125,8 @@ export function buildCli(): Command {
       .option('--force', 'replace --out if it exists')
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (opts) => {
+    // Imported here: training loads TensorFlow.js, which predict and serve must not.
+    const { runJob } = await import('../pipeline/run-job.ts');
     const result = await runJob({
       data: opts.data,
       testData: opts.testData,
@@ -296,6 +296,7 @@ export function buildCli(): Command {
         const modelSource = opts.model && existsSync(opts.model) ? resolve(opts.model) : opts.model;
         const runDefaults = { ...(modelSource ? { modelSource } : {}), ...(opts.maxLen ? { maxLen: opts.maxLen } : {}), ...(opts.epochs ? { epochs: opts.epochs } : {}) };
         const allowedModelSources = [...(modelSource ? [modelSource] : []), ...(opts.allowModelSource as string[]).map((s) => (existsSync(s) ? resolve(s) : s))];
+        const { createStoreBackend } = await import('../server/store-backend.ts');
         const storeBackend = createStoreBackend(store, {
           runDefaults,
           allowedModelSources: allowedModelSources.length ? allowedModelSources : undefined,

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { assertCompatible, initTfBackend, loadClassifier, predictProbabilities, type ClassifierMetadata } from '../classifier/index.ts';
+import { assertCompatible, readClassifierMetadata, type ClassifierMetadata } from '../classifier/model-io.ts';
+import { CLASSIFIER_ONNX_FILE, OnnxClassifier } from '../classifier/onnx-classifier.ts';
+import type { ProbabilityModel } from '../classifier/tfjs-classifier.ts';
+import { joinKey } from '../embeddings/manifest.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { NotFoundError } from '../errors.ts';
 import { isPositive } from '../metrics/index.ts';
@@ -12,6 +14,7 @@ import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
 import { embedPairs } from './embed-pairs.ts';
 import type { Progress } from '../util/progress.ts';
 import { LIVE_MODEL_KEY } from './layout.ts';
+import { log } from '../util/log.ts';
 
 /** What `models/live.json` holds: the published model version. */
 export interface LiveModelPointer {
@@ -31,6 +34,38 @@ export interface PredictorOptions {
   readonly hub?: ResolveModelOptions;
   /** Pairs per BERT call. @default 16 */
   readonly batchSize?: number;
+  /**
+   * What runs the classifier: 'auto' takes `classifier.onnx` when the model has one (ONNX
+   * Runtime only, TensorFlow.js never loaded) and the TF.js `model.json` otherwise; 'onnx'
+   * and 'tfjs' insist on one.
+   * @default 'auto'
+   */
+  readonly runtime?: ClassifierRuntimeChoice;
+}
+
+/** Which runtime runs the classifier (see {@link PredictorOptions.runtime}). */
+export type ClassifierRuntimeChoice = 'auto' | 'onnx' | 'tfjs';
+
+/** Loads the classifier under `prefix` on the runtime asked for. */
+async function loadProbabilityModel(
+  store: ObjectStore,
+  prefix: string,
+  metadata: ClassifierMetadata,
+  { runtime = 'auto', threads }: PredictorOptions,
+): Promise<{ classifier: ProbabilityModel; runtime: 'onnx' | 'tfjs' }> {
+  const onnxKey = joinKey(prefix, CLASSIFIER_ONNX_FILE);
+  const useOnnx = runtime === 'onnx' || (runtime === 'auto' && (await store.exists(onnxKey)));
+  if (useOnnx) {
+    if (!(await store.exists(onnxKey))) {
+      throw new NotFoundError(`${store.location}/${onnxKey} is absent; export it with simpair export --model-dir DIR, or predict with the TF.js model (runtime 'auto' or 'tfjs').`);
+    }
+    const classifier = await OnnxClassifier.load(await store.get(onnxKey), metadata, { threads, name: `${store.location}/${onnxKey}` });
+    return { classifier, runtime: 'onnx' };
+  }
+  // Porting Note: older models have only model.json; TF.js is imported for them alone.
+  const { loadTfjsClassifier } = await import('../classifier/tfjs-classifier.ts');
+  const { classifier } = await loadTfjsClassifier(store, prefix);
+  return { classifier, runtime: 'tfjs' };
 }
 
 /**
@@ -44,7 +79,9 @@ export class Predictor {
   private constructor(
     readonly modelVersion: string,
     readonly metadata: ClassifierMetadata,
-    private readonly classifier: LayersModel,
+    /** 'onnx' when classifier.onnx runs on ONNX Runtime, 'tfjs' for the TF.js fallback. */
+    readonly runtime: 'onnx' | 'tfjs',
+    private readonly classifier: ProbabilityModel,
     private readonly tokenizer: PairTokenizer,
     private readonly embedder: BertEmbedder,
     private readonly batchSize: number,
@@ -52,8 +89,7 @@ export class Predictor {
 
   /** Loads the classifier under `prefix` of `store` and the embedder it was trained with. */
   static async load(store: ObjectStore, prefix: string, options: PredictorOptions = {}): Promise<Predictor> {
-    await initTfBackend();
-    const { model, metadata } = await loadClassifier(store, prefix);
+    const metadata = await readClassifierMetadata(store, prefix);
     // The ONNX file the classifier was trained with (int8 or float32), also under --model.
     const quantized = metadata.embedder ? metadata.embedder.onnxFile === 'onnx/model_quantized.onnx' : options.hub?.quantized;
     const resolved = options.modelSource
@@ -65,14 +101,16 @@ export class Predictor {
       threads: options.threads,
       padding: metadata.padding === 'masked' ? 'dynamic' : 'max-length',
     });
+    let loaded: Awaited<ReturnType<typeof loadProbabilityModel>>;
     try {
       assertCompatible(metadata, { maxLen: metadata.maxLen, hidden: embedder.hidden, tokenizerSha256: tokenizer.sha256 });
+      loaded = await loadProbabilityModel(store, prefix, metadata, options);
     } catch (err) {
-      model.dispose();
       await embedder.dispose();
       throw err;
     }
-    return new Predictor(prefix || store.location, metadata, model, tokenizer, embedder, options.batchSize ?? 16);
+    log('info', `classifier of ${store.location}/${prefix} runs on ${loaded.runtime === 'onnx' ? `ONNX Runtime (${CLASSIFIER_ONNX_FILE})` : 'TensorFlow.js (model.json)'}`);
+    return new Predictor(prefix || store.location, metadata, loaded.runtime, loaded.classifier, tokenizer, embedder, options.batchSize ?? 16);
   }
 
   /** Probability that each pair is a paraphrase, and the decision at the model's threshold. */
@@ -92,14 +130,14 @@ export class Predictor {
         part.map((p) => [p.sentence1, p.sentence2] as const),
         { maxLen: this.metadata.maxLen, batchSize: this.batchSize },
       );
-      out.set(predictProbabilities(this.classifier, emb), start);
+      out.set(await this.classifier.probabilities(emb), start);
       progress?.increment(part.length);
     }
     return out;
   }
 
   async dispose(): Promise<void> {
-    this.classifier.dispose();
+    await this.classifier.dispose();
     await this.embedder.dispose();
   }
 }
