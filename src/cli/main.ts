@@ -10,6 +10,7 @@ import { hasBackgroundRuns, type BackgroundRuns } from '../server/background-run
 import { log } from '../util/log.ts';
 import { serveUntilSignalled } from './serve-until-signalled.ts';
 import type { ApiBackend } from '../server/api-router.ts';
+import { createPageBackend } from '../server/page-backend.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { FsObjectStore } from '../storage/fs-object-store.ts';
 import { startProgress } from '../util/progress.ts';
@@ -286,7 +287,7 @@ export function buildCli(): Command {
       let what: string;
       if (opts.modelDir) {
         const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model });
-        backend = { predict: (pairs) => predictor.predict(pairs) };
+        backend = { predict: (pairs) => predictor.predict(pairs), page: createPageBackend(new FsObjectStore(opts.modelDir), { modelPrefix: '' }) };
         close = () => predictor.dispose();
         what = `${opts.modelDir} (POST /predict)`;
       } else {
@@ -306,7 +307,7 @@ export function buildCli(): Command {
         // Runs a crashed serve left behind are resumed (or marked FAILED) now, and stale ones checked every lease period.
         storeBackend.sweepStaleRuns();
         if (opts.watch) storeBackend.watchDatasets({ quietMs: opts.quietPeriod, intervalMs: Math.min(1000, Math.max(100, Math.floor(opts.quietPeriod / 2))) });
-        backend = storeBackend;
+        backend = { ...storeBackend, page: createPageBackend(store, { startTraining: (body) => storeBackend.startTraining!(body) }) };
         runs = hasBackgroundRuns(storeBackend) ? storeBackend : undefined;
         close = () => storeBackend.close();
         what = `${store.location} (POST /predict, POST /train, GET /runs/{id}${opts.watch ? '; watching datasets/' : ''})`;
@@ -321,7 +322,7 @@ export function buildCli(): Command {
       if (!token && !['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
         log('warn', `serving on ${opts.host} without a token: anyone who can reach this port can predict${runs ? ' and start runs' : ''}; set SIMPAIR_TOKEN`);
       }
-      process.stderr.write(`simpair: serving ${what} on http://${opts.host}:${server.port}${token ? ' (Authorization: Bearer token required)' : ''}\n`);
+      process.stderr.write(`simpair: serving ${what} on http://${opts.host}:${server.port}${token ? ' (Authorization: Bearer token required)' : ''}; open it in a browser to try the model\n`);
       await serveUntilSignalled({ server, runs, close });
     });
 

@@ -3,6 +3,8 @@ import { RequestError } from '../errors.ts';
 import { STORE_RETRY_AFTER_SECONDS, statusFor } from './error-status.ts';
 import { checkDatasetKey } from './dataset-key.ts';
 import { log } from '../util/log.ts';
+import type { PageBackend } from './page-backend.ts';
+import { routePage } from './page-routes.ts';
 import { DEFAULT_PREDICT_LIMITS, parsePredictRequest, type PredictLimits, type PredictResponse } from './predict-request.ts';
 
 /** One HTTP answer, independent of the server (node:http, API Gateway). */
@@ -20,6 +22,8 @@ export interface ApiBackend {
   /** GET /runs/{id}. */
   getRun?(runId: string): Promise<unknown>;
   readonly limits?: PredictLimits;
+  /** The page to try the model (GET /, see page-routes.ts); absent in the Lambdas. */
+  readonly page?: PageBackend;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -59,6 +63,8 @@ export function errorResponse(err: unknown, requestId: string = randomUUID()): A
 export async function routeApiRequest(backend: ApiBackend, method: string, path: string, body: string | undefined, requestId: string = randomUUID()): Promise<ApiResponse> {
   try {
     const route = path.replace(/\/+$/, '') || '/';
+    const page = backend.page && (await routePage(backend.page, method, route, body));
+    if (page) return page;
     if (route === '/predict') {
       if (method !== 'POST') return answer(405, { error: 'MethodNotAllowed', message: 'Use POST /predict.' });
       const request = parsePredictRequest(body ?? '', backend.limits ?? DEFAULT_PREDICT_LIMITS);

@@ -21,7 +21,7 @@ afterAll(() => rm(work, { recursive: true, force: true }));
 describe('simpair run', () => {
   it('writes the model, metadata, metrics and pictures, and only those', async () => {
     expect((await readdir(modelDir)).sort()).toEqual(
-      ['group1-shard1of1.bin', 'metadata.json', 'metrics.json', 'model.json', 'report.html', 'roc.svg', 'training-curves.svg'].sort(),
+      ['classifier.onnx', 'group1-shard1of1.bin', 'metadata.json', 'metrics.json', 'model.json', 'report.html', 'roc.svg', 'training-curves.svg'].sort(),
     );
     expect((await readdir(work)).filter((f) => f.includes('tmp'))).toEqual([]);
   });
