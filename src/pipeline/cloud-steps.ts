@@ -349,6 +349,9 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
   const metrics = { loss: last?.loss, accuracy: last?.acc, valLoss: last?.val_loss, valAccuracy: last?.val_acc, epochs: history.epochs.length };
   const modelVersion = `${nowIso().replace(/[:.]/g, '-')}-${run.runId}`;
   try {
+    // Before metadata.json (saveClassifier writes it last): the predict Lambda then runs ONNX Runtime only.
+    const { saveClassifierOnnx } = await import('../onnx-export/export-model.ts');
+    await saveClassifierOnnx(store, keys.modelVersion(modelVersion), model, { padding: masked ? 'masked' : 'max-length' });
     await saveClassifier(
       store,
       keys.modelVersion(modelVersion),

@@ -151,8 +151,8 @@ export const TRY_PAGE_SCRIPT = `'use strict';
     const m = facts.metrics || {};
     const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v == null ? 'n/a' : String(v));
     [['Embedding model', facts.embeddingModel], ['maxLen', facts.maxLen], ['Padding', facts.padding], ['Trained', facts.trainedAt],
-     ['Decision threshold', facts.threshold], ['Test accuracy', m.accuracy], ['Test F1', m.f1], ['Test ROC AUC', m.rocAuc],
-     ['Evaluated on', m.evaluatedOn], ['Test pairs', m.n]].forEach(([k, v]) => body.appendChild(row([k, fmt(v)])));
+     ['Decision threshold', facts.threshold], ['Accuracy', m.accuracy], ['F1', m.f1], ['ROC AUC', m.rocAuc],
+     ['Evaluated on', m.evaluatedOn || (m.epochs ? 'training data (last epoch)' : undefined)], ['Pairs evaluated', m.n]].forEach(([k, v]) => body.appendChild(row([k, fmt(v)])));
     $('model-facts').hidden = false;
     const pictures = $('model-pictures');
     pictures.replaceChildren();

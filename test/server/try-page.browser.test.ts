@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServe } from '../helpers/cli.ts';
+import { ROOT, TINY_BERT } from '../helpers/paths.ts';
+
+/** Debian's Chromium (`apt-get install chromium`); playwright-core drives it, nothing is downloaded. */
+const CHROMIUM = process.env.SIMPAIR_TEST_CHROMIUM ?? '/usr/bin/chromium';
+/** Set (to 1) by CI after installing Chromium: its absence then fails instead of skipping. */
+const REQUIRE_CHROMIUM_ENV = 'SIMPAIR_TEST_REQUIRE_CHROMIUM';
+/** Screenshots, kept as test artefacts (git-ignored). */
+const ARTEFACTS = join(ROOT, '.test-artifacts', 'try-page');
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env[REQUIRE_CHROMIUM_ENV] !== '1') {
+  console.warn(`Skipping the browser test of the page: no Chromium at ${CHROMIUM}; install Debian's package (apt-get install chromium) or set SIMPAIR_TEST_CHROMIUM.`);
+}
+
+describe.runIf(haveChromium || process.env[REQUIRE_CHROMIUM_ENV] === '1')('the page in headless Chromium', () => {
+  let work: string;
+  let server: Awaited<ReturnType<typeof startServe>> | undefined;
+  let browser: import('playwright-core').Browser | undefined;
+
+  beforeAll(async () => {
+    if (!haveChromium) throw new Error(`${REQUIRE_CHROMIUM_ENV}=1 but there is no Chromium at ${CHROMIUM}.`);
+    work = await mkdtemp(join(tmpdir(), 'simpair-browser-'));
+    await mkdir(ARTEFACTS, { recursive: true });
+    server = await startServe(['--store', join(work, 'store'), '--model', TINY_BERT, '--max-len', '16', '--epochs', '1', '--no-watch']);
+    const { chromium } = await import('playwright-core');
+    // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('uploads a dataset, sees its run finish, then types a pair and reads the answer the API gives; no request leaves the server', async () => {
+    const url = server!.url;
+    const page = await browser!.newPage();
+    const foreign: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(url) && !r.url().startsWith('blob:')) foreign.push(r.url());
+    });
+    await page.goto(url);
+    await expect.poll(() => page.textContent('#model-status')).toMatch(/No model in service yet/);
+    await page.screenshot({ path: join(ARTEFACTS, '1-empty.png'), fullPage: true });
+
+    await page.setInputFiles('#dataset', join(ROOT, 'examples', 'train.tsv'));
+    await page.getByRole('button', { name: 'Upload and train' }).click();
+    await expect.poll(() => page.textContent('#upload-status')).toMatch(/Run run-\w+ started/);
+    const state = () => page.getAttribute('#runs tbody tr:first-child', 'data-state');
+    await expect.poll(state, { timeout: 110_000, interval: 1000 }).toMatch(/SUCCEEDED|FAILED/);
+    expect(await state()).toBe('SUCCEEDED');
+    await expect.poll(() => page.textContent('#model-status'), { timeout: 10_000 }).toMatch(/^Model .+, runs on ONNX Runtime\.$/);
+    expect(await page.locator('#model-facts').textContent()).toMatch(/maxLen\s*16/);
+    // The store flow's models carry no pictures (only simpair run draws them): none shown, none broken.
+    expect(await page.locator('#model-pictures img').count()).toBe(0);
+
+    await page.getByLabel('First sentence').fill('A man is eating food.');
+    await page.getByLabel('Second sentence').fill('A man is eating a meal.');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await expect.poll(() => page.textContent('#answer')).toMatch(/^Probability 0\.\d{4}: (similar \(a paraphrase\)|not similar) at threshold 0\.5\.$/);
+    await page.screenshot({ path: join(ARTEFACTS, '2-answer.png'), fullPage: true });
+
+    const shown = Number(await page.getAttribute('#answer', 'data-probability'));
+    const api = await fetch(`${url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pairs: [{ sentence1: 'A man is eating food.', sentence2: 'A man is eating a meal.' }] }),
+    });
+    expect(shown).toBe(((await api.json()) as { predictions: { probability: number }[] }).predictions[0].probability);
+    expect(foreign).toEqual([]);
+    await page.close();
+  });
+});
