@@ -25,7 +25,8 @@ from tokenizers import Tokenizer
 def check(path):
     model = onnx.load(path)
     onnx.checker.check_model(model, full_check=True)
-    return {"file": path, "ir_version": model.ir_version, "opsets": {o.domain or "ai.onnx": o.version for o in model.opset_import}}
+    ops = sorted({n.op_type for n in model.graph.node})
+    return {"file": path, "ir_version": model.ir_version, "opsets": {o.domain or "ai.onnx": o.version for o in model.opset_import}, "ops": ops}
 
 
 def predict(pipeline_path, pairs):

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,5 +87,25 @@ describeWithPython('the exports outside simpair', () => {
     expect(out.probabilities).toHaveLength(PAIRS.length);
     // simpair predict rounds to 6 decimals.
     out.probabilities.forEach((p, i) => expect(Math.abs(p - expected[i]), `pair ${i}: ${p} vs ${expected[i]}`).toBeLessThan(1e-5));
+  });
+
+  it('--quantized merges the int8 BERT: it passes the checker, quantizes its matmuls, and still gives probabilities', async () => {
+    const bertDir = join(work, 'tiny-bert-int8');
+    await cp(TINY_BERT, bertDir, { recursive: true });
+    await runPython('quantize_bert.py', [bertDir]);
+    const out = join(work, 'export-int8', 'pipeline.onnx');
+    const res = await simpair(['export', '--model-dir', modelDirs['max-length'], '--model', bertDir, '--quantized', '--out', out]);
+    expect(res.code, res.stderr).toBe(0);
+    const pairsJson = join(work, 'pairs.json');
+    await writeFile(pairsJson, JSON.stringify(PAIRS));
+    const checked = JSON.parse(await runPython('check_onnx_export.py', ['--check', out, '--pipeline', out, '--pairs', pairsJson])) as {
+      checked: { ops: string[] }[];
+      probabilities: number[];
+    };
+    expect(checked.checked[0].ops).toEqual(expect.arrayContaining(['DynamicQuantizeLinear', 'MatMulInteger']));
+    const float32 = await predictWithSimpair(modelDirs['max-length']);
+    const diff = Math.max(...checked.probabilities.map((p, i) => Math.abs(p - float32[i])));
+    console.log(`int8 pipeline vs float32 simpair predict on the tiny model: max |probability difference| ${diff.toFixed(5)}`);
+    checked.probabilities.forEach((p) => expect(p > 0 && p < 1).toBe(true));
   });
 });
