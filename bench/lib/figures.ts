@@ -151,11 +151,19 @@ export function buildFigures(ctx: BenchContext): Figure[] {
 
   if (r.prediction) {
     const p = r.prediction;
-    f.push({ section: 'prediction', name: 'warm latency p50, one pair, POST /predict', value: p.warm.p50, unit: 'ms', note: `${p.warmRequests} sequential requests` });
+    f.push({ section: 'prediction', name: 'warm latency p50, one pair, POST /predict (classifier.onnx on ONNX Runtime)', value: p.warm.p50, unit: 'ms', note: `${p.warmRequests} sequential requests` });
     f.push({ section: 'prediction', name: 'warm latency p95', value: p.warm.p95, unit: 'ms' });
     f.push({ section: 'prediction', name: 'warm latency p99', value: p.warm.p99, unit: 'ms' });
     f.push({ section: 'prediction', name: 'cold start: spawn to first answer', value: mean(p.coldStartMs), unit: 'ms', note: `runs: ${p.coldStartMs.map((m) => m.toFixed(0)).join(', ')}` });
     if (p.serverPeakRssMiB) f.push({ section: 'prediction', name: 'server peak RSS', value: p.serverPeakRssMiB, unit: 'MiB' });
+    if (p.tfjsFallback) {
+      const t = p.tfjsFallback;
+      f.push({ section: 'prediction', name: 'TF.js fallback (no classifier.onnx): warm latency p50', value: t.warm.p50, unit: 'ms' });
+      f.push({ section: 'prediction', name: 'TF.js fallback: warm latency p95', value: t.warm.p95, unit: 'ms' });
+      f.push({ section: 'prediction', name: 'TF.js fallback: warm latency p99', value: t.warm.p99, unit: 'ms' });
+      f.push({ section: 'prediction', name: 'TF.js fallback: cold start', value: mean(t.coldStartMs), unit: 'ms', note: `runs: ${t.coldStartMs.map((m) => m.toFixed(0)).join(', ')}` });
+      if (t.serverPeakRssMiB) f.push({ section: 'prediction', name: 'TF.js fallback: server peak RSS', value: t.serverPeakRssMiB, unit: 'MiB' });
+    }
   }
 
   for (const s of r.sizes ?? []) {

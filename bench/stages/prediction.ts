@@ -1,5 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { BenchContext } from '../lib/context.ts';
 import { note } from '../lib/log.ts';
 import { loadMrpc } from '../lib/mrpc.ts';
@@ -13,6 +16,8 @@ export interface PredictionResult {
   readonly warmRequests: number;
   readonly warm: { readonly p50: number; readonly p95: number; readonly p99: number; readonly mean: number; readonly max: number };
   readonly serverPeakRssMiB?: number;
+  /** The same figures for the TF.js fallback (the model without classifier.onnx). */
+  readonly tfjsFallback?: PathFigures;
 }
 
 interface Served {
@@ -20,6 +25,8 @@ interface Served {
   readonly port: number;
   readonly spawnedAt: number;
 }
+
+const execFileAsync = promisify(execFile);
 
 /** Starts `simpair serve --model-dir DIR --port 0` and resolves with the port it prints. */
 function startServer(root: string, modelDir: string): Promise<Served> {
@@ -87,14 +94,15 @@ async function peakRssOf(pid: number | undefined): Promise<number | undefined> {
   }
 }
 
-/**
- * `simpair serve --model-dir` as a child on 127.0.0.1 and a free port: cold start (spawn to
- * the first 200 from POST /predict, `coldStarts` times) and warm latency of one pair per
- * request (`warmRequests` sequential requests over MRPC test pairs after 5 warm-ups).
- */
-export async function runPredictionStage(ctx: BenchContext): Promise<PredictionResult> {
-  const modelDir = await ensureModelDir(ctx);
-  const pairs = (await loadMrpc('test')).rows;
+/** Latency and cold start of one prediction path. */
+export interface PathFigures {
+  readonly coldStartMs: number[];
+  readonly warm: { readonly p50: number; readonly p95: number; readonly p99: number; readonly mean: number; readonly max: number };
+  readonly serverPeakRssMiB?: number;
+}
+
+/** Cold starts and warm latency of `simpair serve` on one model directory. */
+async function measurePath(ctx: BenchContext, modelDir: string, label: string, pairs: { sentence1: string; sentence2: string }[]): Promise<PathFigures> {
   const { coldStarts, warmRequests } = ctx.sizes.prediction;
   const coldStartMs: number[] = [];
   const latencies: number[] = [];
@@ -104,7 +112,7 @@ export async function runPredictionStage(ctx: BenchContext): Promise<PredictionR
     try {
       await predictOnce(served.port, pairs[0].sentence1, pairs[0].sentence2);
       coldStartMs.push(performance.now() - served.spawnedAt);
-      note(`serve cold start ${run + 1}/${coldStarts}: ${coldStartMs.at(-1)!.toFixed(0)} ms`);
+      note(`serve (${label}) cold start ${run + 1}/${coldStarts}: ${coldStartMs.at(-1)!.toFixed(0)} ms`);
       if (run === coldStarts - 1) {
         for (let i = 1; i <= 5; i++) await predictOnce(served.port, pairs[i].sentence1, pairs[i].sentence2);
         for (let i = 0; i < warmRequests; i++) {
@@ -112,16 +120,14 @@ export async function runPredictionStage(ctx: BenchContext): Promise<PredictionR
           latencies.push(await predictOnce(served.port, p.sentence1, p.sentence2));
         }
         serverPeakRssMiB = await peakRssOf(served.child.pid);
-        note(`serve warm: ${warmRequests} requests, p50 ${percentile(latencies, 50).toFixed(1)} ms`);
+        note(`serve (${label}) warm: ${warmRequests} requests, p50 ${percentile(latencies, 50).toFixed(1)} ms`);
       }
     } finally {
       await stopServer(served.child);
     }
   }
   return {
-    modelDir,
     coldStartMs,
-    warmRequests,
     warm: {
       p50: percentile(latencies, 50),
       p95: percentile(latencies, 95),
@@ -131,4 +137,30 @@ export async function runPredictionStage(ctx: BenchContext): Promise<PredictionR
     },
     ...(serverPeakRssMiB !== undefined ? { serverPeakRssMiB } : {}),
   };
+}
+
+/**
+ * `simpair serve --model-dir` as a child on 127.0.0.1 and a free port: cold start (spawn to
+ * the first 200 from POST /predict, `coldStarts` times) and warm latency of one pair per
+ * request (`warmRequests` sequential requests over MRPC test pairs after 5 warm-ups). Measured
+ * twice: the model as `simpair run` writes it (classifier.onnx: ONNX Runtime only) and a copy
+ * without classifier.onnx (the TF.js fallback of older models).
+ */
+export async function runPredictionStage(ctx: BenchContext): Promise<PredictionResult> {
+  const modelDir = await ensureModelDir(ctx);
+  const pairs = (await loadMrpc('test')).rows;
+  if (!existsSync(join(modelDir, 'classifier.onnx'))) {
+    // A model trained before simpair wrote classifier.onnx: export it, as simpair export would.
+    await execFileAsync(process.execPath, [join(ctx.root, 'bin/simpair.js'), 'export', '--model-dir', modelDir], { cwd: ctx.root });
+  }
+  const tfjsDir = `${modelDir}-tfjs-only`;
+  await rm(tfjsDir, { recursive: true, force: true });
+  await cp(modelDir, tfjsDir, { recursive: true, filter: (src) => !/(classifier|pipeline)\.onnx$/.test(src) });
+  try {
+    const onnx = await measurePath(ctx, modelDir, 'ONNX Runtime', pairs);
+    const tfjs = await measurePath(ctx, tfjsDir, 'TF.js fallback', pairs);
+    return { modelDir, warmRequests: ctx.sizes.prediction.warmRequests, ...onnx, tfjsFallback: tfjs };
+  } finally {
+    await rm(tfjsDir, { recursive: true, force: true });
+  }
 }
