@@ -18,7 +18,14 @@ import { pipelineModel } from './pipeline-graph.ts';
 /** Files of a BERT model directory copied beside `pipeline.onnx` (those that exist). */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'] as const;
 
-const PACKAGE_VERSION = (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** simpair's version for the files' producer_version; 'unknown' where package.json is not beside the code (bundles). */
+async function packageVersion(): Promise<string> {
+  try {
+    return (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** Facts stored in both ONNX files' `metadata_props`, so the files explain themselves. */
 function onnxMetadata(metadata: ClassifierMetadata, extra: Record<string, string> = {}): Record<string, string> {
@@ -52,7 +59,7 @@ export async function saveClassifierOnnx(store: ObjectStore, prefix: string, mod
   const spec = classifierSpecFromModel(model);
   checkPadding(spec, metadata, `${store.location}/${prefix}`);
   const props = metadata.format ? onnxMetadata(metadata as ClassifierMetadata) : { 'simpair.padding': metadata.padding };
-  await store.put(joinKey(prefix, CLASSIFIER_ONNX_FILE), encodeModel(classifierModel(spec, { metadata: props, producerVersion: PACKAGE_VERSION })));
+  await store.put(joinKey(prefix, CLASSIFIER_ONNX_FILE), encodeModel(classifierModel(spec, { metadata: props, producerVersion: await packageVersion() })));
 }
 
 /** Options of {@link exportModel}. */
@@ -109,10 +116,10 @@ export async function exportModel({ modelDir, out, quantized = false, modelSourc
   const bert = decodeModel(await readFile(bertPath));
   const pipeline = pipelineModel(bert, spec, {
     metadata: { ...props, 'simpair.bert': resolved.onnxFile, 'simpair.quantized': String(quantized) },
-    producerVersion: PACKAGE_VERSION,
+    producerVersion: await packageVersion(),
     bertName: bertPath,
   });
-  await modelStore.put(CLASSIFIER_ONNX_FILE, encodeModel(classifierModel(spec, { metadata: props, producerVersion: PACKAGE_VERSION })));
+  await modelStore.put(CLASSIFIER_ONNX_FILE, encodeModel(classifierModel(spec, { metadata: props, producerVersion: await packageVersion() })));
 
   const pipelinePath = resolve(out ?? join(modelDir, 'pipeline.onnx'));
   const outDir = dirname(pipelinePath);

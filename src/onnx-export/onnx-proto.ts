@@ -1,14 +1,17 @@
-import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
+import { ONNX_SCHEMA } from './onnx-schema.ts';
 
 /**
- * ONNX's protobuf schema, read by protobufjs from `onnx.proto` (vendored unchanged from the
- * `onnx` 1.23.2 Python package, the version scripts/requirements.txt pins and whose checker
- * the tests run). Field names keep the schema's snake_case (`raw_data`, `opset_import`), so
- * objects here read like ONNX's own documentation.
+ * ONNX's protobuf schema for protobufjs, built on first use from the descriptor generated
+ * from the vendored `onnx.proto` (onnx 1.23.2, the version scripts/requirements.txt pins and
+ * whose checker the tests run). Field names keep the schema's snake_case (`raw_data`,
+ * `opset_import`), so objects here read like ONNX's own documentation.
  */
-const root = protobuf.parse(readFileSync(new URL('./onnx.proto', import.meta.url), 'utf8'), { keepCase: true }).root;
-const ModelProtoType = root.lookupType('onnx.ModelProto');
+let modelProtoType: protobuf.Type | undefined;
+function modelProto(): protobuf.Type {
+  modelProtoType ??= protobuf.Root.fromJSON(ONNX_SCHEMA as protobuf.INamespace).lookupType('onnx.ModelProto');
+  return modelProtoType;
+}
 
 /** `TensorProto.DataType` values simpair writes. */
 export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9 } as const;
@@ -94,15 +97,16 @@ export interface ModelProto {
 
 /** Serialises a model to the bytes of a `.onnx` file. */
 export function encodeModel(model: ModelProto): Uint8Array {
-  const message = ModelProtoType.fromObject(model);
-  const problem = ModelProtoType.verify(message);
+  const type = modelProto();
+  const message = type.fromObject(model);
+  const problem = type.verify(message);
   if (problem) throw new Error(`ONNX ModelProto is malformed: ${problem}`);
-  return ModelProtoType.encode(message).finish();
+  return type.encode(message).finish();
 }
 
 /** Parses the bytes of a `.onnx` file. Tensor data stays a view of `bytes` where protobufjs allows. */
 export function decodeModel(bytes: Uint8Array): ModelProto {
-  return ModelProtoType.decode(bytes) as unknown as ModelProto;
+  return modelProto().decode(bytes) as unknown as ModelProto;
 }
 
 /** A tensor type with the given element type and dimensions (numbers fixed, strings symbolic). */
