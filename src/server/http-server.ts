@@ -87,7 +87,7 @@ export async function startHttpServer(backend: ApiBackend, options: HttpServerOp
 
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const method = req.method ?? 'GET';
-    const refusal = guard({ method, headers: req.headers });
+    const refusal = guard({ method, headers: req.headers, target: req.url });
     if (refusal) {
       req.resume();
       res.setHeader('connection', 'close');

@@ -15,6 +15,9 @@ const PAGE_HEADERS = {
   'cache-control': 'no-store',
 };
 
+/** Targets of the page's static files, which the request guard serves without the token. */
+export const PUBLIC_PAGE_TARGETS: readonly string[] = ['/', '/try-page.js'];
+
 const uploadBody = z.object({ name: z.string().min(1), content: z.string() });
 
 function ok(contentType: string, body: string, statusCode = 200): ApiResponse {

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { PUBLIC_PAGE_TARGETS } from './page-routes.ts';
 
 /** Host names every local server accepts, whatever address it is bound to. */
 export const LOCAL_HOST_NAMES: readonly string[] = ['localhost', '127.0.0.1', '::1'];
@@ -26,6 +27,8 @@ export interface Refusal {
 export interface GuardedRequest {
   readonly method: string;
   readonly headers: IncomingHttpHeaders;
+  /** The request target as sent (`req.url`); the page's static files need no token. */
+  readonly target?: string;
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
@@ -66,7 +69,7 @@ export function createRequestGuard({ boundHost, allowedHosts = [], token }: Requ
   const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
   const hint = `the server accepts Host ${[...allowed].join(', ')}; add a name with --allowed-host`;
 
-  return ({ method, headers }) => {
+  return ({ method, headers, target }) => {
     const host = headers.host;
     const hostName = typeof host === 'string' ? hostNameOf(host) : undefined;
     if (!hostName || !allowed.has(hostName)) {
@@ -79,7 +82,9 @@ export function createRequestGuard({ boundHost, allowedHosts = [], token }: Requ
         return { statusCode: 403, error: 'ForbiddenOrigin', message: `Requests from origin ${JSON.stringify(origin.slice(0, 100))} are refused; ${hint}.` };
       }
     }
-    if (expected) {
+    // The page and its script hold no data: a browser must load them before it can send the token.
+    const publicPage = method === 'GET' && target !== undefined && PUBLIC_PAGE_TARGETS.includes(target);
+    if (expected && !publicPage) {
       const given = headers.authorization;
       if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
         return {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeApiRequest, type ApiBackend } from '../../src/server/api-router.ts';
 import { createPageBackend } from '../../src/server/page-backend.ts';
+import { createRequestGuard } from '../../src/server/request-guard.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 
 let root: string;
@@ -128,5 +129,17 @@ describe('the page to try the model', () => {
     expect(res.statusCode).toBe(404);
     expect(JSON.parse(res.body).message).toMatch(/--store DIR or --bucket NAME/);
     expect((await routeApiRequest(backend, 'POST', '/datasets', '{"name":"a.tsv","content":"x"}')).statusCode).toBe(404);
+  });
+
+  it('with a token, the page and its script load without it (they hold no data); the model facts, runs and predictions still need it', () => {
+    const guard = createRequestGuard({ boundHost: '127.0.0.1', token: 'secret' });
+    const headers = { host: '127.0.0.1:3000' };
+    expect(guard({ method: 'GET', headers, target: '/' })).toBeUndefined();
+    expect(guard({ method: 'GET', headers, target: '/try-page.js' })).toBeUndefined();
+    for (const target of ['/model', '/runs', '/model/roc.svg', '/?x=1', '//']) expect(guard({ method: 'GET', headers, target })?.statusCode, target).toBe(401);
+    expect(guard({ method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, target: '/' })?.statusCode).toBe(401);
+    expect(guard({ method: 'GET', headers: { ...headers, authorization: 'Bearer secret' }, target: '/model' })).toBeUndefined();
+    // The Host check still applies to the page.
+    expect(guard({ method: 'GET', headers: { host: 'evil.example' }, target: '/' })?.statusCode).toBe(403);
   });
 });
