@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpair } from '../helpers/cli.ts';
-import { ROOT, TINY_BERT } from '../helpers/paths.ts';
+import { TINY_BERT } from '../helpers/paths.ts';
 import { describeWithPython, runPython } from '../helpers/python.ts';
+import { PADDINGS, trainTinyModel } from '../helpers/tiny-run.ts';
 
-const TRAIN = join(ROOT, 'examples', 'train.tsv');
-const PADDINGS = ['max-length', 'masked'] as const;
 
 /** Pairs for prediction: short ones, one that needs truncation, an empty-ish one. */
 const PAIRS = [
@@ -23,12 +22,7 @@ const modelDirs: Record<string, string> = {};
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'simpair-export-'));
-  for (const padding of PADDINGS) {
-    const out = join(work, `model-${padding}`);
-    const res = await simpair(['run', '--data', TRAIN, '--model', TINY_BERT, '--out', out, '--max-len', '24', '--epochs', '1', '--padding', padding]);
-    expect(res.code, res.stderr).toBe(0);
-    modelDirs[padding] = out;
-  }
+  for (const padding of PADDINGS) modelDirs[padding] = await trainTinyModel(work, padding);
 });
 
 afterAll(async () => {

@@ -6,10 +6,9 @@ import { NotFoundError } from '../../src/errors.ts';
 import { Predictor } from '../../src/pipeline/predictor.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import { simpair, startServe } from '../helpers/cli.ts';
-import { ROOT, TINY_BERT } from '../helpers/paths.ts';
+import { ROOT } from '../helpers/paths.ts';
+import { PADDINGS, trainTinyModel } from '../helpers/tiny-run.ts';
 
-const TRAIN = join(ROOT, 'examples', 'train.tsv');
-const PADDINGS = ['max-length', 'masked'] as const;
 const RECORD_IMPORTS = join(ROOT, 'test', 'helpers', 'record-imports.mjs');
 const PAIRS = [
   { sentence1: 'A man is eating food.', sentence2: 'A man is eating a meal.' },
@@ -24,9 +23,7 @@ const dirs: Record<string, { onnx: string; tfjsOnly: string }> = {};
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'simpair-runtime-'));
   for (const padding of PADDINGS) {
-    const onnx = join(work, `model-${padding}`);
-    const res = await simpair(['run', '--data', TRAIN, '--model', TINY_BERT, '--out', onnx, '--max-len', '24', '--epochs', '1', '--padding', padding]);
-    expect(res.code, res.stderr).toBe(0);
+    const onnx = await trainTinyModel(work, padding);
     const tfjsOnly = join(work, `old-model-${padding}`);
     await mkdir(tfjsOnly);
     for (const f of ['model.json', 'group1-shard1of1.bin', 'metadata.json']) await copyFile(join(onnx, f), join(tfjsOnly, f));
