@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { parseDataset } from '../data/index.ts';
 import type { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { EmbeddingStoreReader, MANIFEST_FILE, writeEmbeddingManifest, writeEmbeddingShard, type ShardCache, type ShardInfo } from '../embeddings/index.ts';
-import { buildBiLstm, initTfBackend, MODEL_FILES, saveClassifier, trainClassifier } from '../classifier/index.ts';
+import { MODEL_FILES } from '../classifier/model-io.ts';
 import { DatasetChangedError, NotFoundError, PreconditionFailedError, RequestError, SimpairError } from '../errors.ts';
 import { resolveModelSource } from '../model-source/index.ts';
 import { getJson, putJson, type ObjectStore, type ObjectVersion } from '../storage/object-store.ts';
@@ -338,6 +338,8 @@ export async function finalizeEmbeddings(store: ObjectStore, input: StepInput): 
 export async function trainRun(store: ObjectStore, input: StepInput, options: { shardCache?: ShardCache } = {}): Promise<{ runId: string; modelVersion: string }> {
   const run = await activeRun(store, input);
   await assertDatasetUnchanged(store, run);
+  // TF.js is imported by this step alone: the other steps, and the Lambdas running them, start without it.
+  const { buildBiLstm, initTfBackend, saveClassifier, trainClassifier } = await import('../classifier/index.ts');
   const { backend } = await initTfBackend();
   const reader = await EmbeddingStoreReader.open(store, keys.embeddings(run.runId), { cache: options.shardCache });
   const { maxLen, hidden } = reader.manifest;
