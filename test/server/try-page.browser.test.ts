@@ -52,7 +52,7 @@ describe.runIf(haveChromium || process.env[REQUIRE_CHROMIUM_ENV] === '1')('the p
 
     await page.setInputFiles('#dataset', join(ROOT, 'examples', 'train.tsv'));
     await page.getByRole('button', { name: 'Upload and train' }).click();
-    await expect.poll(() => page.textContent('#upload-status')).toMatch(/Run run-\w+ started/);
+    await expect.poll(() => page.textContent('#upload-status')).toMatch(/Run run-[\w-]+ started/);
     const state = () => page.getAttribute('#runs tbody tr:first-child', 'data-state');
     await expect.poll(state, { timeout: 110_000, interval: 1000 }).toMatch(/SUCCEEDED|FAILED/);
     expect(await state()).toBe('SUCCEEDED');
