@@ -6,7 +6,7 @@ import type { ClassifierMetadata } from '../classifier/model-io.ts';
 import { readHiddenSize } from '../embedder/bert-embedder.ts';
 import { ExportError } from '../errors.ts';
 import { joinKey } from '../embeddings/manifest.ts';
-import { resolveModelSource, type ResolveModelOptions } from '../model-source/index.ts';
+import { resolveModelSource, resolveRecordedEmbeddingModel, type ResolveModelOptions } from '../model-source/index.ts';
 import { FsObjectStore } from '../storage/fs-object-store.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
@@ -68,7 +68,7 @@ export interface ExportModelOptions {
   readonly modelDir: string;
   /** Path of `pipeline.onnx`; the tokenizer and metadata.json go beside it. @default `<modelDir>/pipeline.onnx` */
   readonly out?: string;
-  /** Merge the int8 BERT (`onnx/model_quantized.onnx` of the embedding model). @default false */
+  /** Merge the int8 BERT (`onnx/model_quantized.onnx` of the embedding model). @default the ONNX file the classifier was trained with */
   readonly quantized?: boolean;
   /** Embedding model to merge instead of the one metadata.json names (hub id, dir, s3://). */
   readonly modelSource?: string;
@@ -95,7 +95,7 @@ export interface ExportResult {
  * @example
  * const { pipeline } = await exportModel({ modelDir: 'runs/minilm' });
  */
-export async function exportModel({ modelDir, out, quantized = false, modelSource, hub }: ExportModelOptions): Promise<ExportResult> {
+export async function exportModel({ modelDir, out, quantized: asked, modelSource, hub }: ExportModelOptions): Promise<ExportResult> {
   const { initTfBackend, loadClassifier, assertCompatible } = await import('../classifier/index.ts');
   await initTfBackend();
   const modelStore = new FsObjectStore(modelDir);
@@ -109,7 +109,15 @@ export async function exportModel({ modelDir, out, quantized = false, modelSourc
   }
   const props = onnxMetadata(metadata);
   // Everything is checked and built before the first file is written.
-  const resolved = await resolveModelSource(modelSource ?? metadata.embeddingModel, { ...hub, quantized });
+  const quantized = asked ?? metadata.embedder?.onnxFile === 'onnx/model_quantized.onnx';
+  const found = modelSource
+    ? await resolveModelSource(modelSource, { ...hub, quantized })
+    : await resolveRecordedEmbeddingModel(metadata, { ...hub, quantized, classifierDir: modelDir });
+  // The recorded model may name the other ONNX file of the same directory; take the one asked for.
+  const resolved = { ...found, onnxFile: quantized ? 'onnx/model_quantized.onnx' : 'onnx/model.onnx' };
+  if (!(await isFile(join(resolved.dir, resolved.onnxFile)))) {
+    throw new ExportError(`${join(resolved.dir, resolved.onnxFile)} is absent; ${quantized ? 'make one with scripts/quantize_bert.py DIR, or export without --quantized' : 'the embedding model needs onnx/model.onnx'} (or pass --model SRC).`);
+  }
   const tokenizer = await PairTokenizer.fromDir(resolved.dir);
   assertCompatible(metadata, { maxLen: metadata.maxLen, hidden: await readHiddenSize(resolved.dir), tokenizerSha256: tokenizer.sha256 });
   const bertPath = join(resolved.dir, resolved.onnxFile);

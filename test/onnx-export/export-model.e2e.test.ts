@@ -55,7 +55,10 @@ describe('simpair run / simpair export', () => {
   });
 
   it('refuses --quantized when the embedding model has no int8 file, saying which file is missing', async () => {
-    const res = await simpair(['export', '--model-dir', modelDirs['max-length'], '--out', join(work, 'q', 'pipeline.onnx'), '--quantized']);
+    const floatOnly = join(work, 'tiny-bert-float32-only');
+    await cp(TINY_BERT, floatOnly, { recursive: true });
+    await rm(join(floatOnly, 'onnx', 'model_quantized.onnx'), { force: true });
+    const res = await simpair(['export', '--model-dir', modelDirs['max-length'], '--model', floatOnly, '--out', join(work, 'q', 'pipeline.onnx'), '--quantized']);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/model_quantized\.onnx/);
     expect(existsSync(join(work, 'q', 'pipeline.onnx'))).toBe(false);
