@@ -1,8 +1,7 @@
 export { COMPILE_CONFIG, buildBiLstm } from './bilstm.ts';
 export type { BiLstmOptions } from './bilstm.ts';
 export { MODEL_FILES, MODEL_FORMAT, assertCompatible, classifierMetadataSchema, loadClassifier, readClassifierMetadata, saveClassifier } from './model-io.ts';
-export { CLASSIFIER_ONNX_FILE, OnnxClassifier } from './onnx-classifier.ts';
-export type { OnnxClassifierOptions } from './onnx-classifier.ts';
+export { CLASSIFIER_ONNX_FILE } from './onnx-file.ts';
 export type { ClassifierMetadata, EmbedderSignature, LoadedClassifier, SaveClassifierOptions } from './model-io.ts';
 export { assertFitsModel, modelInputShape } from './model-input.ts';
 export { evaluateStore, predictProbabilities } from './predict.ts';

@@ -3,8 +3,7 @@ import { ModelMismatchError, ShapeMismatchError } from '../errors.ts';
 import type { Embeddings } from '../embedder/bert-embedder.ts';
 import { createOnnxSession, ort } from '../embedder/onnx-session.ts';
 
-/** File name of the exported classifier inside a model directory, beside `model.json`. */
-export const CLASSIFIER_ONNX_FILE = 'classifier.onnx';
+export { CLASSIFIER_ONNX_FILE } from './onnx-file.ts';
 
 /** Input and output names of `classifier.onnx` (see src/onnx-export/classifier-graph.ts). */
 const INPUT = 'embeddings';

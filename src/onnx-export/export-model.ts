@@ -1,66 +1,20 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { CLASSIFIER_ONNX_FILE } from '../classifier/onnx-classifier.ts';
+import { CLASSIFIER_ONNX_FILE } from '../classifier/onnx-file.ts';
 import type { ClassifierMetadata } from '../classifier/model-io.ts';
 import { readHiddenSize } from '../embedder/bert-embedder.ts';
 import { ExportError } from '../errors.ts';
-import { joinKey } from '../embeddings/manifest.ts';
 import { resolveModelSource, resolveRecordedEmbeddingModel, type ResolveModelOptions } from '../model-source/index.ts';
 import { FsObjectStore } from '../storage/fs-object-store.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
 import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
 import { classifierModel } from './classifier-graph.ts';
 import { classifierSpecFromModel, type ClassifierSpec } from './classifier-spec.ts';
 import { decodeModel, encodeModel } from './onnx-proto.ts';
 import { pipelineModel } from './pipeline-graph.ts';
+import { checkPadding, onnxMetadata, packageVersion } from './save-classifier-onnx.ts';
 
 /** Files of a BERT model directory copied beside `pipeline.onnx` (those that exist). */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'] as const;
-
-/** simpair's version for the files' producer_version; 'unknown' where package.json is not beside the code (bundles). */
-async function packageVersion(): Promise<string> {
-  try {
-    return (JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** Facts stored in both ONNX files' `metadata_props`, so the files explain themselves. */
-function onnxMetadata(metadata: ClassifierMetadata, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    'simpair.maxLen': String(metadata.maxLen),
-    'simpair.hidden': String(metadata.hidden),
-    'simpair.threshold': String(metadata.threshold),
-    'simpair.padding': metadata.padding,
-    'simpair.embeddingModel': metadata.embeddingModel,
-    'simpair.tokenizerSha256': metadata.tokenizerSha256,
-    'simpair.createdAt': metadata.createdAt,
-    ...extra,
-  };
-}
-
-function checkPadding(spec: ClassifierSpec, metadata: Pick<ClassifierMetadata, 'padding'>, where: string): void {
-  if (spec.masked !== (metadata.padding === 'masked')) {
-    throw new ExportError(`${where}: metadata.json says padding ${metadata.padding} but the model ${spec.masked ? 'has' : 'has no'} Masking layer; the two come from different saves. Re-train the model.`);
-  }
-}
-
-/**
- * Writes `classifier.onnx` for a trained TF.js classifier under `prefix` of `store` (beside
- * its `model.json`). `simpair run` calls it before saving `metadata.json`, so a complete
- * model directory always has its ONNX twin.
- *
- * @example
- * await saveClassifierOnnx(store, 'model/', model, metadata);
- */
-export async function saveClassifierOnnx(store: ObjectStore, prefix: string, model: tfl.LayersModel, metadata: Pick<ClassifierMetadata, 'padding'> & Partial<ClassifierMetadata>): Promise<void> {
-  const spec = classifierSpecFromModel(model);
-  checkPadding(spec, metadata, `${store.location}/${prefix}`);
-  const props = metadata.format ? onnxMetadata(metadata as ClassifierMetadata) : { 'simpair.padding': metadata.padding };
-  await store.put(joinKey(prefix, CLASSIFIER_ONNX_FILE), encodeModel(classifierModel(spec, { metadata: props, producerVersion: await packageVersion() })));
-}
 
 /** Options of {@link exportModel}. */
 export interface ExportModelOptions {

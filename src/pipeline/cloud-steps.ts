@@ -352,7 +352,7 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
   const modelVersion = `${nowIso().replace(/[:.]/g, '-')}-${run.runId}`;
   try {
     // Before metadata.json (saveClassifier writes it last): the predict Lambda then runs ONNX Runtime only.
-    const { saveClassifierOnnx } = await import('../onnx-export/export-model.ts');
+    const { saveClassifierOnnx } = await import('../onnx-export/save-classifier-onnx.ts');
     await saveClassifierOnnx(store, keys.modelVersion(modelVersion), model, { padding: masked ? 'masked' : 'max-length' });
     await saveClassifier(
       store,

@@ -19,7 +19,7 @@ import { runFacts } from './run-facts.ts';
 import { embeddingProgress, trainingProgress } from './run-progress.ts';
 import { assertReplaceableOut, createTempSibling, sweepStaleTemps } from './out-dir.ts';
 import { repairInterruptedReplace, replaceDir } from './replace-dir.ts';
-import { saveClassifierOnnx } from '../onnx-export/export-model.ts';
+import { saveClassifierOnnx } from '../onnx-export/save-classifier-onnx.ts';
 
 /** Options of {@link runJob}: the `simpair run` command. */
 export interface RunJobOptions {

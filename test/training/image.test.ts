@@ -26,8 +26,8 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'training', 'package.json'), 'utf
 const lock = JSON.parse(readFileSync(join(ROOT, 'training', 'package-lock.json'), 'utf8')) as { lockfileVersion: number; packages: Record<string, { version?: string; dependencies?: Record<string, string> }> };
 
 /** Packages training/entry.ts loads at start (static imports; dynamic ones are loaded on demand). */
-async function staticPackages(): Promise<Set<string>> {
-  const result = await build({ entryPoints: [join(ROOT, 'training', 'entry.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', write: false, metafile: true, logLevel: 'silent' });
+async function staticPackages(entry = join('training', 'entry.ts')): Promise<Set<string>> {
+  const result = await build({ entryPoints: [join(ROOT, entry)], bundle: true, platform: 'node', format: 'esm', packages: 'external', write: false, metafile: true, logLevel: 'silent' });
   const inputs = result.metafile!.inputs;
   const reached = new Set<string>();
   const visit = (file: string) => {
@@ -35,7 +35,7 @@ async function staticPackages(): Promise<Set<string>> {
     reached.add(file);
     for (const imp of inputs[file]?.imports ?? []) if (!imp.external && imp.kind !== 'dynamic-import') visit(imp.path);
   };
-  visit(Object.keys(inputs).find((f) => f.endsWith('training/entry.ts'))!);
+  visit(Object.keys(inputs).find((f) => f.endsWith(entry.split('\\').join('/')))!);
   const out = new Set<string>();
   for (const file of reached) {
     for (const imp of inputs[file]?.imports ?? []) {
@@ -43,6 +43,18 @@ async function staticPackages(): Promise<Set<string>> {
       out.add(imp.path.split('/').slice(0, imp.path.startsWith('@') ? 2 : 1).join('/'));
     }
   }
+  return out;
+}
+
+/**
+ * Modules the training step imports lazily (so the Lambdas, which share cloud-steps.ts, start
+ * without them): TF.js and the ONNX exporter. Their packages must be in the image too.
+ */
+const LAZY_TRAINING_MODULES = [join('src', 'classifier', 'index.ts'), join('src', 'onnx-export', 'save-classifier-onnx.ts')];
+
+async function lazilyLoaded(): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const entry of LAZY_TRAINING_MODULES) for (const p of await staticPackages(entry)) out.add(p);
   return out;
 }
 
@@ -97,9 +109,15 @@ describe('training/package.json and its lockfile', () => {
     expect(loaded.has('onnxruntime-node')).toBe(false);
     const declared = new Set(Object.keys(pkg.dependencies));
     // Loaded by name at run time (tf-backend.ts) or by the ENTRYPOINT, so not in the static graph.
-    const runtime = new Set(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-cpu', 'tsx']);
+    const runtime = new Set(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-cpu', 'tsx', ...(await lazilyLoaded())]);
     expect([...loaded].filter((p) => !declared.has(p))).toEqual([]);
     expect([...declared].filter((p) => !loaded.has(p) && !runtime.has(p))).toEqual([]);
+  });
+
+  it('lists every package the training step imports lazily (TF.js, the ONNX exporter), and no ONNX Runtime', async () => {
+    const lazy = await lazilyLoaded();
+    expect(lazy.has('onnxruntime-node')).toBe(false);
+    expect([...lazy].filter((p) => !Object.keys(pkg.dependencies).includes(p))).toEqual([]);
   });
 
   it('is locked (lockfile v3) to exactly the declared dependencies', () => {
