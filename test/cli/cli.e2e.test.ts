@@ -3,18 +3,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpair, startServe } from '../helpers/cli.ts';
+import { readDataset } from '../../src/data/index.ts';
+import { BertEmbedder } from '../../src/embedder/bert-embedder.ts';
+import { meanPooledSentenceEmbeddings } from '../../src/embedder/pooled-embeddings.ts';
+import { bestThreshold, cosineSimilarity } from '../../src/metrics/encoder-baseline.ts';
+import { computeMetrics, rocAuc } from '../../src/metrics/index.ts';
+import { PairTokenizer } from '../../src/tokenizer/pair-tokenizer.ts';
 import { HAVE_MRPC, MRPC_DIR, ROOT, TINY_BERT } from '../helpers/paths.ts';
 
 const TRAIN = join(ROOT, 'examples', 'train.tsv');
 const TEST = join(ROOT, 'examples', 'test.tsv');
 let work: string;
 let modelDir: string;
+/** `simpair run --json`'s result of the model all tests share. */
+let runResult: { metrics: Record<string, unknown> & { encoderBaseline?: Record<string, unknown> } };
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'simpair-e2e-'));
   modelDir = join(work, 'model');
   const res = await simpair(['run', '--data', TRAIN, '--test-data', TEST, '--model', TINY_BERT, '--out', modelDir, '--max-len', '32', '--epochs', '2', '--json']);
   if (res.code !== 0) throw new Error(`run failed: ${res.stderr}`);
+  runResult = JSON.parse(res.stdout);
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
 
@@ -130,6 +139,92 @@ describe('simpair predict and evaluate', () => {
     const res = await simpair(['predict', '--s1', 'x']);
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/--model-dir/);
+  });
+});
+
+describe('the encoder baseline (cosine of mean-pooled sentence embeddings)', () => {
+  /** Reference: the cosine of each pair's pooled vectors, computed here from the module's definition. */
+  async function baselineScores(file: string): Promise<{ labels: number[]; scores: number[] }> {
+    const tokenizer = await PairTokenizer.fromDir(TINY_BERT);
+    const embedder = await BertEmbedder.load(TINY_BERT, { threads: 1 });
+    try {
+      const { pairs } = await readDataset(file);
+      const pooled = await meanPooledSentenceEmbeddings(tokenizer, embedder, pairs.flatMap((p) => [p.sentence1, p.sentence2]));
+      return { labels: pairs.map((p) => p.label), scores: pairs.map((_, i) => cosineSimilarity(pooled.vector(2 * i), pooled.vector(2 * i + 1))) };
+    } finally {
+      await embedder.dispose();
+    }
+  }
+
+  it('run stores it in metrics.json and metadata.json: threshold tuned on the training rows, metrics on the test rows, and its cost', async () => {
+    const metrics = JSON.parse(await readFile(join(modelDir, 'metrics.json'), 'utf8'));
+    const meta = JSON.parse(await readFile(join(modelDir, 'metadata.json'), 'utf8'));
+    const train = await baselineScores(TRAIN);
+    const test = await baselineScores(TEST);
+    const { threshold, accuracy: trainAccuracy } = bestThreshold(train.labels, train.scores);
+    expect(meta.encoderBaseline).toMatchObject({ method: 'cosine-mean-pooled', maxTokens: 256 });
+    expect(meta.encoderBaseline.threshold).toBeCloseTo(threshold, 5);
+    expect(meta.encoderBaseline.trainAccuracy).toBeCloseTo(trainAccuracy, 10);
+    const b = metrics.encoderBaseline;
+    expect(b).toMatchObject({ method: 'cosine-mean-pooled', n: 12, confusion: expect.any(Object) });
+    expect(b.threshold).toBe(meta.encoderBaseline.threshold);
+    expect(b.rocAuc).toBeCloseTo(rocAuc(test.labels, test.scores)!, 5);
+    expect(b.accuracy).toBeCloseTo(computeMetrics(test.labels, test.scores, threshold).accuracy, 10);
+    expect(b.f1).toBeCloseTo(computeMetrics(test.labels, test.scores, threshold).f1, 10);
+    // Each distinct sentence of train and test encoded once.
+    const all = [...(await readDataset(TRAIN)).pairs, ...(await readDataset(TEST)).pairs].flatMap((p) => [p.sentence1, p.sentence2]);
+    expect(b.cost).toMatchObject({ sentences: all.length, distinctSentences: new Set(all).size, seconds: expect.any(Number) });
+    expect(runResult.metrics.encoderBaseline).toEqual(b);
+  });
+
+  it('the report shows its metrics and its ROC curve beside the model\'s', async () => {
+    const roc = await readFile(join(modelDir, 'roc.svg'), 'utf8');
+    expect(roc).toMatch(/Bi-LSTM \(AUC [\d.]+\)/);
+    expect(roc).toMatch(/encoder baseline \(AUC [\d.]+\)/);
+    const html = await readFile(join(modelDir, 'report.html'), 'utf8');
+    expect(html).toMatch(/Encoder baseline: cosine of mean-pooled sentence embeddings/);
+    expect(html).toMatch(/threshold tuned on the training rows/);
+  });
+
+  it('evaluate reports it at the threshold stored at training, equal to what run stored for the same data', async () => {
+    const res = await simpair(['evaluate', '--model-dir', modelDir, '--data', TEST, '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const m = JSON.parse(res.stdout);
+    const saved = JSON.parse(await readFile(join(modelDir, 'metrics.json'), 'utf8')).encoderBaseline;
+    expect(m.encoderBaseline).toMatchObject({ method: 'cosine-mean-pooled', n: 12, threshold: saved.threshold, confusion: saved.confusion });
+    expect(m.encoderBaseline.accuracy).toBeCloseTo(saved.accuracy, 6);
+    expect(m.encoderBaseline.rocAuc).toBeCloseTo(saved.rocAuc, 6);
+    expect(m.encoderBaseline.cost.distinctSentences).toBeGreaterThan(0);
+  });
+
+  it('evaluate says in one plain line whether the model beats it, and shows both ROC curves in --report', async () => {
+    const report = join(work, 'eval-report.html');
+    const res = await simpair(['evaluate', '--model-dir', modelDir, '--data', TEST, '--report', report]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/encoder baseline accuracy/);
+    expect(res.stdout).toMatch(/encoder baseline rocAuc/);
+    const saved = JSON.parse(await readFile(join(modelDir, 'metrics.json'), 'utf8'));
+    const beaten = saved.accuracy > saved.encoderBaseline.accuracy && saved.rocAuc > saved.encoderBaseline.rocAuc;
+    const verdict = /^The Bi-LSTM does not beat the encoder baseline .*$/m;
+    if (beaten) expect(res.stdout).not.toMatch(verdict);
+    else expect(res.stdout).toMatch(verdict);
+    expect(await readFile(report, 'utf8')).toMatch(/encoder baseline \(AUC/);
+  });
+
+  it('evaluate of a model saved without the baseline threshold still reports its ROC-AUC, and says why there is no accuracy', async () => {
+    const old = join(work, 'model-without-baseline');
+    await cp(modelDir, old, { recursive: true });
+    const meta = JSON.parse(await readFile(join(old, 'metadata.json'), 'utf8'));
+    delete meta.encoderBaseline;
+    await writeFile(join(old, 'metadata.json'), JSON.stringify(meta));
+    const res = await simpair(['evaluate', '--model-dir', old, '--data', TEST, '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const b = JSON.parse(res.stdout).encoderBaseline;
+    const saved = JSON.parse(await readFile(join(modelDir, 'metrics.json'), 'utf8')).encoderBaseline;
+    expect(b.rocAuc).toBeCloseTo(saved.rocAuc, 6);
+    expect(b.threshold).toBeNull();
+    expect(b.accuracy).toBeUndefined();
+    expect(b.note).toMatch(/no threshold: the model's metadata.json has no encoderBaseline \(saved before simpair stored it\); re-run simpair run/);
   });
 });
 
