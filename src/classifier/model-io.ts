@@ -72,6 +72,19 @@ export const classifierMetadataSchema = z.object({
   lstmPath: z.string().min(1).optional(),
   createdAt: z.iso.datetime(),
   /**
+   * The frozen encoder's zero-training baseline (cosine of mean-pooled sentence embeddings):
+   * its threshold tuned on the training rows, so `simpair evaluate` can report it on other
+   * data. Absent in models saved before it existed.
+   */
+  encoderBaseline: z
+    .object({
+      method: z.literal('cosine-mean-pooled'),
+      threshold: z.number().finite(),
+      trainAccuracy: z.number().min(0).max(1),
+      maxTokens: z.number().int().min(3).max(512),
+    })
+    .optional(),
+  /**
    * Per-epoch training history, epochs counted from 1 as the CLI prints them (older models
    * counted from 0: their first record has `epoch: 0`).
    */
@@ -122,6 +135,8 @@ export interface SaveClassifierOptions {
   readonly history?: ClassifierMetadata['history'];
   /** @default now */
   readonly createdAt?: string;
+  /** The encoder baseline's settings (see `runEncoderBaseline`). @default undefined (not stored) */
+  readonly encoderBaseline?: ClassifierMetadata['encoderBaseline'];
 }
 
 /** The `model.json` simpair writes: TF.js' layers-model format. */
@@ -211,6 +226,7 @@ export async function saveClassifier(
       ...(options.lstmPath ? { lstmPath: options.lstmPath } : {}),
       createdAt,
       ...(options.history ? { history: options.history.map((h) => ({ ...h, epoch: h.epoch + 1 })) } : {}),
+      ...(options.encoderBaseline ? { encoderBaseline: options.encoderBaseline } : {}),
     },
     'The metadata to save',
   );

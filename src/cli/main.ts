@@ -4,6 +4,8 @@ import { readDataset, writeSkippedReport, type DatasetReadResult } from '../data
 import { SimpairError } from '../errors.ts';
 import { computeMetrics, rocCurve } from '../metrics/index.ts';
 import { Predictor } from '../pipeline/predictor.ts';
+import { ENCODER_BASELINE_MAX_TOKENS, evaluateStoredEncoderBaseline, type EncoderBaselineRecord } from '../pipeline/encoder-baseline.ts';
+import { encoderBaselineVerdict, type ComparedFigures } from '../metrics/encoder-baseline.ts';
 import { renderTrainingReport } from '../report/index.ts';
 import { startHttpServer, type RunningHttpServer } from '../server/http-server.ts';
 import { hasBackgroundRuns, type BackgroundRuns } from '../server/background-runs.ts';
@@ -74,6 +76,15 @@ async function reportSkipped(result: DatasetReadResult, reportPath: string | und
     throw new SimpairError(`Cannot write the report of ${result.skipped.length} skipped rows to ${path} (${code}); pass --skipped-report FILE in a writable directory.`, { cause: err });
   }
   process.stderr.write(`simpair: skipped ${result.skipped.length} invalid rows of ${result.file}; listed in ${path}\n`);
+}
+
+/** Terminal rows of the encoder baseline (see runEncoderBaseline). */
+function baselineRows(b: EncoderBaselineRecord): [string, unknown][] {
+  const rows: [string, unknown][] = [];
+  if ('accuracy' in b) rows.push(['encoder baseline accuracy', b.accuracy], ['encoder baseline f1', b.f1]);
+  rows.push(['encoder baseline rocAuc', b.rocAuc], ['encoder baseline threshold', b.threshold ?? ('note' in b ? b.note : null)]);
+  rows.push(['encoder baseline seconds', `${b.cost.seconds.toFixed(1)} (${b.cost.distinctSentences} distinct of ${b.cost.sentences} sentences)`]);
+  return rows;
 }
 
 const MODEL_HELP = 'embedding model: Hugging Face id (downloaded once), local directory in the hub layout (config.json, tokenizer.json, onnx/model.onnx), or s3://bucket/prefix';
@@ -148,6 +159,8 @@ export function buildCli(): Command {
       dataset: datasetOptionsFrom(opts),
     });
     const m = result.metrics;
+    const baseline = m.encoderBaseline as EncoderBaselineRecord;
+    const verdict = encoderBaselineVerdict(m as unknown as ComparedFigures, baseline as ComparedFigures, result.evaluatedOn);
     print(
       opts.json,
       result,
@@ -159,12 +172,15 @@ export function buildCli(): Command {
           ['f1', m.f1],
           ['rocAuc', m.rocAuc],
           ['majority baseline', m.majorityBaseline],
+          ...baselineRows(baseline),
           ['n', m.n],
           ['seconds per epoch', result.epochSeconds.map((s) => s.toFixed(1)).join(', ')],
           ['weights kept', `epoch ${result.keptEpoch} of ${result.epochSeconds.length}`],
         ]) +
+        (verdict ? `${verdict}\n` : '') +
         `Report: ${resolve(result.out, 'report.html')}\n`,
     );
+    if (opts.json && verdict) process.stderr.write(`simpair: ${verdict}\n`);
   });
 
   addDatasetOptions(
@@ -225,7 +241,13 @@ export function buildCli(): Command {
     // Embedding and classification of every pair; model loading excluded.
     const timing = { seconds: Math.round(seconds * 1000) / 1000, pairsPerSecond: Math.round((data.pairs.length / seconds) * 10) / 10, threads: opts.threads ?? null };
     const labels = Uint8Array.from(data.pairs, (p) => p.label);
-    const metrics = computeMetrics(labels, probabilities, predictor.metadata.threshold);
+    const settings = predictor.metadata.encoderBaseline;
+    const baseline = await evaluateStoredEncoderBaseline(
+      (sentences) => predictor.pooledSentenceEmbeddings(sentences, { maxTokens: settings?.maxTokens ?? ENCODER_BASELINE_MAX_TOKENS }),
+      data.pairs,
+      settings,
+    );
+    const metrics = { ...computeMetrics(labels, probabilities, predictor.metadata.threshold), encoderBaseline: baseline.record };
     await predictor.dispose();
     if (opts.report) {
       const report = await renderTrainingReport({
@@ -234,14 +256,24 @@ export function buildCli(): Command {
         roc: rocCurve(labels, probabilities),
         metrics: metrics as unknown as Record<string, unknown>,
         evaluatedOn: opts.data,
+        encoderBaseline: { roc: baseline.roc, metrics: baseline.record },
       });
       await writeFile(opts.report, report.html);
     }
+    const verdict = 'accuracy' in baseline.record ? encoderBaselineVerdict(metrics, baseline.record, opts.data) : undefined;
+    const { encoderBaseline: _, ...modelMetrics } = metrics;
     print(
       opts.json,
       { ...metrics, timing },
-      table([...Object.entries(metrics), ['seconds', timing.seconds], ['pairs/s', timing.pairsPerSecond], ['threads', timing.threads ?? 'ONNX Runtime default']]),
+      table([
+        ...Object.entries(modelMetrics),
+        ...baselineRows(baseline.record),
+        ['seconds', timing.seconds],
+        ['pairs/s', timing.pairsPerSecond],
+        ['threads', timing.threads ?? 'ONNX Runtime default'],
+      ]) + (verdict ? `${verdict}\n` : ''),
     );
+    if (opts.json && verdict) process.stderr.write(`simpair: ${verdict}\n`);
   });
 
   program

@@ -4,6 +4,7 @@ import { CLASSIFIER_ONNX_FILE, OnnxClassifier } from '../classifier/onnx-classif
 import type { ProbabilityModel } from '../classifier/tfjs-classifier.ts';
 import { joinKey } from '../embeddings/manifest.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
+import { meanPooledSentenceEmbeddings, type PooledEmbeddingOptions, type PooledEmbeddings } from '../embedder/pooled-embeddings.ts';
 import { NotFoundError } from '../errors.ts';
 import { isPositive } from '../metrics/index.ts';
 import { resolveModelSource, resolveRecordedEmbeddingModel, type ResolveModelOptions } from '../model-source/index.ts';
@@ -134,6 +135,14 @@ export class Predictor {
       progress?.increment(part.length);
     }
     return out;
+  }
+
+  /**
+   * Mean-pooled sentence embeddings on this predictor's tokenizer and ONNX session (the
+   * encoder baseline of `simpair evaluate`).
+   */
+  pooledSentenceEmbeddings(sentences: readonly string[], options?: PooledEmbeddingOptions): Promise<PooledEmbeddings> {
+    return meanPooledSentenceEmbeddings(this.tokenizer, this.embedder, sentences, options);
   }
 
   async dispose(): Promise<void> {

@@ -17,6 +17,8 @@ import { checkInt8 } from './check-int8.ts';
 import { embedPairsToStore } from './embed-pairs.ts';
 import { runFacts } from './run-facts.ts';
 import { embeddingProgress, trainingProgress } from './run-progress.ts';
+import { meanPooledSentenceEmbeddings } from '../embedder/pooled-embeddings.ts';
+import { ENCODER_BASELINE_MAX_TOKENS, runEncoderBaseline } from './encoder-baseline.ts';
 import { assertReplaceableOut, createTempSibling, sweepStaleTemps } from './out-dir.ts';
 import { repairInterruptedReplace, replaceDir } from './replace-dir.ts';
 import { saveClassifierOnnx } from '../onnx-export/save-classifier-onnx.ts';
@@ -140,6 +142,15 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     if (test) {
       await embedPairsToStore(tokenizer, embedder, test.pairs, store, 'embeddings/test/', { ...common, datasetSha256: test.sha256, label: 'embed test' });
     }
+    // The frozen encoder's zero-training baseline, on the same tokenizer and ONNX session.
+    const baseline = await runEncoderBaseline(
+      (sentences) => meanPooledSentenceEmbeddings(tokenizer, embedder, sentences, { maxTokens: ENCODER_BASELINE_MAX_TOKENS }),
+      train.pairs,
+      test?.pairs,
+      ENCODER_BASELINE_MAX_TOKENS,
+    );
+    const { cost } = baseline.record;
+    log('info', `encoder baseline: ${cost.distinctSentences} distinct of ${cost.sentences} sentences pooled in ${cost.seconds.toFixed(1)} s`);
     await embedder.dispose();
 
     const trainReader = await EmbeddingStoreReader.open(store, 'embeddings/train/');
@@ -161,7 +172,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     const evalReader = test ? await EmbeddingStoreReader.open(store, 'embeddings/test/') : undefined;
     const evaluatedOn = test ? basename(testData!) : 'training data (no --test-data given)';
     const { labels, probabilities } = await evaluateStore(classifier, evalReader ?? trainReader);
-    const metrics = computeMetrics(labels, probabilities, 0.5) as unknown as Record<string, unknown>;
+    const metrics = { ...computeMetrics(labels, probabilities, 0.5), encoderBaseline: baseline.record } as unknown as Record<string, unknown>;
     const roc = rocCurve(labels, probabilities);
 
     const training = {
@@ -188,6 +199,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       backend,
       lstmPath: history.lstmPath,
       history: history.epochs,
+      encoderBaseline: baseline.settings,
     }, { ...metrics, evaluatedOn });
     classifier.dispose();
 
@@ -199,7 +211,16 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       }
     }
     const facts = runFacts({ embedder: embedderRef, int8Check, maxLen, padding, dtype, data, train, epochs, history, patience, batchSize, validationSplit, seed, backend });
-    const report = await renderTrainingReport({ title: `simpair run: ${basename(data)}`, history: history.epochs, roc, metrics, evaluatedOn, facts, keptEpoch });
+    const report = await renderTrainingReport({
+      title: `simpair run: ${basename(data)}`,
+      history: history.epochs,
+      roc,
+      metrics,
+      evaluatedOn,
+      facts,
+      keptEpoch,
+      encoderBaseline: { roc: baseline.roc, metrics: baseline.record },
+    });
     await store.put('model/report.html', report.html);
     if (report.curvesSvg) await store.put('model/training-curves.svg', report.curvesSvg);
     if (report.rocSvg) await store.put('model/roc.svg', report.rocSvg);

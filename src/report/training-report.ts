@@ -12,6 +12,14 @@ export interface ReportInput {
   readonly facts?: readonly (readonly [string, string | number | boolean | null | undefined])[];
   /** Epoch (counted from 1) whose weights the model holds, marked on the curves. @default the last one in `history` */
   readonly keptEpoch?: number;
+  /**
+   * The frozen encoder's zero-training baseline on the same rows: a second ROC curve and a
+   * table of its own. @default undefined (not shown)
+   */
+  readonly encoderBaseline?: {
+    readonly roc: { readonly fpr: readonly number[]; readonly tpr: readonly number[] };
+    readonly metrics: object;
+  };
 }
 
 /** What {@link renderTrainingReport} returns: the page, and each chart as an SVG of its own. */
@@ -57,8 +65,10 @@ export async function renderTrainingReport(input: ReportInput): Promise<Rendered
         }),
       ]
     : [];
+  const baseline = input.encoderBaseline && { roc: input.encoderBaseline.roc, metrics: input.encoderBaseline.metrics as Readonly<Record<string, unknown>> };
+  const baselineCurve = baseline ? [{ name: `encoder baseline (AUC ${fmt(baseline.metrics.rocAuc)})`, x: [...baseline.roc.fpr], y: [...baseline.roc.tpr] }] : [];
   const rocSvg = input.roc
-    ? await lineChartSvg([{ name: `ROC (AUC ${fmt(input.metrics.rocAuc)})`, x: [...input.roc.fpr], y: [...input.roc.tpr] }], {
+    ? await lineChartSvg([{ name: `${baseline ? 'Bi-LSTM' : 'ROC'} (AUC ${fmt(input.metrics.rocAuc)})`, x: [...input.roc.fpr], y: [...input.roc.tpr] }, ...baselineCurve], {
         title: `ROC on ${input.evaluatedOn}`,
         xTitle: 'false positive rate',
         yTitle: 'true positive rate',
@@ -70,10 +80,7 @@ export async function renderTrainingReport(input: ReportInput): Promise<Rendered
   const factsTable = facts.length
     ? `<h2>What was run</h2>\n<table>${facts.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(fmt(v))}</td></tr>`).join('\n')}</table>`
     : '';
-  const rows = Object.entries(input.metrics)
-    .filter(([, v]) => typeof v !== 'object' || v === null)
-    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(fmt(v))}</td></tr>`)
-    .join('\n');
+  const rows = scalarRows(input.metrics);
   const confusion = input.metrics.confusion as { tp: number; fp: number; tn: number; fn: number } | undefined;
   const confusionTable = confusion
     ? `<table><tr><th></th><th>predicted similar</th><th>predicted dissimilar</th></tr>
@@ -89,10 +96,29 @@ ${factsTable}
 <h2>Metrics on ${escapeHtml(input.evaluatedOn)}</h2>
 <table>${rows}</table>
 ${confusionTable}
+${baseline ? baselineSection(baseline.metrics) : ''}
 <div class="charts">${curves.join('')}${rocSvg ?? ''}</div>
 </body></html>
 `;
   return { html, ...(curves.length ? { curvesSvg: combineSvgs(curves) } : {}), ...(rocSvg ? { rocSvg } : {}) };
+}
+
+/** Table rows of the scalar entries of a metrics object. */
+function scalarRows(metrics: Readonly<Record<string, unknown>>): string {
+  return Object.entries(metrics)
+    .filter(([, v]) => typeof v !== 'object' || v === null)
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(fmt(v))}</td></tr>`)
+    .join('\n');
+}
+
+/** The encoder baseline's figures, with what it is and what it cost. */
+function baselineSection(metrics: Readonly<Record<string, unknown>>): string {
+  const cost = metrics.cost as { sentences: number; distinctSentences: number; seconds: number } | undefined;
+  const costLine = cost ? `<p>${cost.distinctSentences} distinct of ${cost.sentences} sentences encoded in ${cost.seconds.toFixed(1)} s.</p>` : '';
+  return `<h2>Encoder baseline: cosine of mean-pooled sentence embeddings</h2>
+<p>The same frozen encoder with no training: each sentence encoded alone, its token embeddings averaged (attention mask respected), a pair "similar" when the cosine of its two vectors is above one threshold tuned on the training rows. The Bi-LSTM should beat it.</p>
+<table>${scalarRows(metrics)}</table>
+${costLine}`;
 }
 
 /** Places SVGs side by side in one SVG document. */
