@@ -1,0 +1,75 @@
+/**
+ * The encoder baseline on MRPC (cosine of mean-pooled sentence embeddings, threshold tuned on
+ * MRPC train, figures on MRPC test) and what it costs, beside the pair-embedding pass every
+ * run makes anyway. Not a timed test: prints its figures.
+ *
+ *   node bin/run-ts.js bench/encoder-baseline.ts [--model models/all-MiniLM-L6-v2] [--max-len 64] [--threads N]
+ *
+ * Three timings on MRPC test (1,725 pairs): the baseline as simpair computes it (distinct
+ * sentences, sorted by length, each batch padded to its longest); the naive way (every
+ * sentence, in file order, padded to --max-len); the run's own pair embedding at --max-len.
+ * Then the full baseline as `simpair run` computes it (train + test in one pass).
+ */
+import { parseArgs } from 'node:util';
+import { BertEmbedder } from '../src/embedder/bert-embedder.ts';
+import { meanPooledSentenceEmbeddings } from '../src/embedder/pooled-embeddings.ts';
+import { embedPairs } from '../src/pipeline/embed-pairs.ts';
+import { ENCODER_BASELINE_MAX_TOKENS, runEncoderBaseline } from '../src/pipeline/encoder-baseline.ts';
+import { PairTokenizer } from '../src/tokenizer/pair-tokenizer.ts';
+import { MINILM } from './lib/config.ts';
+import { loadMrpc } from './lib/mrpc.ts';
+
+const { values } = parseArgs({ options: { model: { type: 'string', default: MINILM }, 'max-len': { type: 'string', default: '64' }, threads: { type: 'string' } } });
+const maxLen = Number(values['max-len']);
+const tokenizer = await PairTokenizer.fromDir(values.model);
+const embedder = await BertEmbedder.load(values.model, { threads: values.threads ? Number(values.threads) : undefined });
+const train = (await loadMrpc('train')).rows;
+const test = (await loadMrpc('test')).rows;
+const pool = (sentences: readonly string[]) => meanPooledSentenceEmbeddings(tokenizer, embedder, sentences, { maxTokens: ENCODER_BASELINE_MAX_TOKENS });
+
+async function seconds(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+/** Every sentence, file order, padded to maxLen, no deduplication: what a straightforward implementation does. */
+async function naive(sentences: readonly string[]): Promise<void> {
+  for (let start = 0; start < sentences.length; start += 32) {
+    const part = sentences.slice(start, start + 32);
+    const n = part.length;
+    const inputIds = new BigInt64Array(n * maxLen).fill(BigInt(tokenizer.padId));
+    const attentionMask = new BigInt64Array(n * maxLen);
+    const lengths = new Int32Array(n);
+    part.forEach((s, r) => {
+      const ids = [tokenizer.clsId, ...tokenizer.tokenIds(s).slice(0, maxLen - 2), tokenizer.sepId];
+      ids.forEach((id, t) => {
+        inputIds[r * maxLen + t] = BigInt(id);
+        attentionMask[r * maxLen + t] = 1n;
+      });
+      lengths[r] = ids.length;
+    });
+    await embedder.embed({ inputIds, attentionMask, tokenTypeIds: new BigInt64Array(n * maxLen), batchSize: n, maxLen, lengths });
+  }
+}
+
+const testSentences = test.flatMap((p) => [p.sentence1, p.sentence2]);
+await pool(testSentences.slice(0, 64)); // warm-up
+const tPooled = await seconds(() => pool(testSentences));
+const tNaive = await seconds(() => naive(testSentences));
+const tPairs = await seconds(() => embedPairs(tokenizer, embedder, test.map((p) => [p.sentence1, p.sentence2] as const), { maxLen, batchSize: 32 }));
+const full = await runEncoderBaseline(pool, train, test, ENCODER_BASELINE_MAX_TOKENS);
+await embedder.dispose();
+
+const r = full.record;
+const lines = [
+  `model ${values.model}, MRPC train ${train.length} pairs / test ${test.length} pairs`,
+  `test split only (${testSentences.length} sentences, ${new Set(testSentences).size} distinct):`,
+  `  baseline as simpair computes it   ${tPooled.toFixed(1)} s`,
+  `  naive (all, file order, pad ${maxLen})  ${tNaive.toFixed(1)} s`,
+  `  the run's pair embedding (maxLen ${maxLen})  ${tPairs.toFixed(1)} s`,
+  `full baseline (train + test, one pass): ${r.cost.distinctSentences} distinct of ${r.cost.sentences} sentences, ${r.cost.tokens} tokens, ${r.cost.seconds.toFixed(1)} s`,
+  `threshold (tuned on MRPC train) ${full.settings.threshold.toFixed(4)}, train accuracy ${full.settings.trainAccuracy.toFixed(4)}`,
+  'accuracy' in r ? `MRPC test: accuracy ${r.accuracy.toFixed(4)}, f1 ${r.f1.toFixed(4)}, ROC-AUC ${r.rocAuc?.toFixed(4)}, majority ${r.majorityBaseline.toFixed(4)}` : '',
+];
+process.stdout.write(lines.join('\n') + '\n');
