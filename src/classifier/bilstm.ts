@@ -27,6 +27,15 @@ export interface BiLstmOptions {
    * @default false
    */
   readonly maskPadding?: boolean;
+  /**
+   * Keras' LSTM `dropout`: fraction of each LSTM's inputs dropped while training. Not the
+   * recipe. Porting note: simpair's fused Bi-LSTM has no dropout, so layers with a rate above
+   * 0 train on tfjs-layers' own (slower) LSTM path; useFusedLstm logs and records it.
+   * @default 0
+   */
+  readonly dropout?: number;
+  /** Keras' LSTM `recurrent_dropout`: fraction of the recurrent state dropped while training. Same note. @default 0 */
+  readonly recurrentDropout?: number;
 }
 
 /** The compile settings of the recipe, also written as `trainingConfig` in model.json. */
@@ -54,10 +63,13 @@ export function withoutOrthogonalWarning<T>(fn: () => T): T {
   }
 }
 
-function lstmLayer(units: number, returnSequences: boolean, seed: number | undefined): tfl.RNN {
+function lstmLayer(units: number, returnSequences: boolean, seed: number | undefined, dropout = 0, recurrentDropout = 0): tfl.RNN {
   return tfl.layers.lstm({
     units,
     returnSequences,
+    // 0 is tfjs' (and Keras') default: the recipe's config is unchanged.
+    dropout,
+    recurrentDropout,
     // Porting Note: tfjs' LSTM defaults differ from Keras 2 (tf.keras >= 2.0): tfjs uses
     // recurrentActivation 'hardSigmoid', kernelInitializer 'glorotNormal' and no unit
     // forget bias. Keras 2 uses sigmoid, glorot_uniform and unit_forget_bias=True; the
@@ -108,11 +120,16 @@ function reseedBackwardKernels(model: tfl.LayersModel, seed: number): void {
  * model.summary();
  */
 export function buildBiLstm(options: BiLstmOptions): tfl.LayersModel {
-  const { maxLen, hidden, units = 64, seed, maskPadding = false } = options;
+  const { maxLen, hidden, units = 64, seed, maskPadding = false, dropout = 0, recurrentDropout = 0 } = options;
   assertTfBackendReady('buildBiLstm');
   for (const [name, value] of Object.entries({ maxLen, hidden, units })) {
     if (!Number.isInteger(value) || value <= 0) {
       throw new SimpairError(`buildBiLstm: ${name} must be a positive integer, received ${value}.`);
+    }
+  }
+  for (const [name, value] of Object.entries({ dropout, recurrentDropout })) {
+    if (!(typeof value === 'number' && value >= 0 && value < 1)) {
+      throw new SimpairError(`buildBiLstm: ${name} must be a number in [0, 1), received ${value}.`);
     }
   }
   if (seed !== undefined && !Number.isInteger(seed)) {
@@ -124,8 +141,8 @@ export function buildBiLstm(options: BiLstmOptions): tfl.LayersModel {
   tf.tidy(() => withoutOrthogonalWarning(() => {
     model = tfl.sequential({ name: 'simpair_bilstm' });
     if (maskPadding) model.add(tfl.layers.masking({ maskValue: 0, inputShape: [maxLen, hidden] }));
-    model.add(tfl.layers.bidirectional({ layer: lstmLayer(units, true, seed), ...(maskPadding ? {} : { inputShape: [maxLen, hidden] }) }));
-    model.add(tfl.layers.bidirectional({ layer: lstmLayer(units, false, seed === undefined ? undefined : seed + 1) }));
+    model.add(tfl.layers.bidirectional({ layer: lstmLayer(units, true, seed, dropout, recurrentDropout), ...(maskPadding ? {} : { inputShape: [maxLen, hidden] }) }));
+    model.add(tfl.layers.bidirectional({ layer: lstmLayer(units, false, seed === undefined ? undefined : seed + 1, dropout, recurrentDropout) }));
     model.add(
       tfl.layers.dense({
         units: 1,

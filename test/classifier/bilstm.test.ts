@@ -88,3 +88,30 @@ describe('buildBiLstm({ maskPadding: true })', () => {
     [masked, short, unmasked].forEach((m) => m.dispose());
   });
 });
+
+describe('buildBiLstm({ dropout, recurrentDropout })', () => {
+  type Topology = { config: { layers: { config: Record<string, any> }[] } };
+  it('defaults to the recipe byte for byte: dropout 0 gives the same model.json topology as no option', () => {
+    const recipe = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1 });
+    const zero = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1, dropout: 0, recurrentDropout: 0 });
+    // Layer names are numbered per process (bidirectional_3, lstm_LSTM4...); everything else is identical.
+    const unnumbered = (m: tfl.LayersModel) => JSON.stringify(m.toJSON(null, false)).replace(/("name":"[A-Za-z_]+?)_?\d+"/g, '$1"');
+    expect(unnumbered(zero)).toBe(unnumbered(recipe));
+    const [bi1] = (recipe.toJSON(null, false) as Topology).config.layers.map((l) => l.config);
+    expect(bi1.layer.config).toMatchObject({ dropout: 0, recurrent_dropout: 0 });
+    recipe.dispose();
+    zero.dispose();
+  });
+
+  it("sets Keras' LSTM dropout and recurrent_dropout on both Bi-LSTM layers", () => {
+    const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1, dropout: 0.2, recurrentDropout: 0.1 });
+    const layers = (model.toJSON(null, false) as Topology).config.layers.map((l) => l.config);
+    for (const bi of layers.slice(0, 2)) expect(bi.layer.config).toMatchObject({ dropout: 0.2, recurrent_dropout: 0.1 });
+    model.dispose();
+  });
+
+  it('refuses a rate outside [0, 1)', () => {
+    expect(() => buildBiLstm({ maxLen: 8, hidden: 16, dropout: 1 })).toThrow(/buildBiLstm: dropout must be a number in \[0, 1\), received 1/);
+    expect(() => buildBiLstm({ maxLen: 8, hidden: 16, recurrentDropout: -0.1 })).toThrow(/recurrentDropout must be a number in \[0, 1\), received -0.1/);
+  });
+});
