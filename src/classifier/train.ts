@@ -84,6 +84,13 @@ export interface TrainOptions {
    * @default process.env.SIMPAIR_LSTM ?? 'fused'
    */
   readonly lstm?: LstmMode;
+  /**
+   * Keras' `class_weight`: each training row's loss is multiplied by its class's weight (the
+   * batch loss is the sum of weighted losses over the rows, as Keras computes it); validation
+   * loss is not weighted. Not the recipe.
+   * @default undefined (every row weighs 1)
+   */
+  readonly classWeight?: { readonly 0: number; readonly 1: number };
 }
 
 /** What {@link trainClassifier} returns. */
@@ -147,6 +154,10 @@ export async function trainClassifier(
     throw new SimpairError(`trainClassifier: validationSplit must be in [0, 1), received ${validationSplit}.`);
   }
   if (!Number.isInteger(seed)) throw new SimpairError(`trainClassifier: seed must be an integer, received ${seed}.`);
+  for (const c of [0, 1] as const) {
+    const w = options.classWeight?.[c];
+    if (w !== undefined && !(Number.isFinite(w) && w >= 0)) throw new SimpairError(`trainClassifier: classWeight[${c}] must be a finite number >= 0, received ${w}.`);
+  }
   const validationRows = Math.ceil(validationSplit * manifest.count);
   const trainRows = manifest.count - validationRows;
   if (trainRows <= 0) {
@@ -180,7 +191,7 @@ export async function trainClassifier(
     for (let epoch = 0; epoch < epochs; epoch++) {
       const epochStart = performance.now();
       trainSet.epoch = epoch;
-      const totals = await runEpoch(trainSet, (xs, ys) => trainStep(model, optimizer, variables, xs, ys), onBatchEnd, options.progressEvery ?? 0);
+      const totals = await runEpoch(trainSet, (xs, ys) => trainStep(model, optimizer, variables, xs, ys, options.classWeight), onBatchEnd, options.progressEvery ?? 0);
       const entry: EpochRecord = {
         epoch,
         loss: totals.loss,
@@ -282,13 +293,18 @@ function trainStep(
   variables: tf.Variable[],
   xs: tf.Tensor3D,
   ys: tf.Tensor2D,
+  classWeight?: TrainOptions['classWeight'],
 ): { loss: tf.Scalar; correct: tf.Scalar } {
   let predictions: tf.Tensor | undefined;
   const loss = optimizer.minimize(
     () => {
       const p = model.apply(xs, { training: true }) as tf.Tensor;
       predictions = tf.keep(p);
-      return tf.mean(tfl.metrics.binaryCrossentropy(ys, p)) as tf.Scalar;
+      const perRow = tfl.metrics.binaryCrossentropy(ys, p);
+      if (!classWeight) return tf.mean(perRow) as tf.Scalar;
+      // Keras' class_weight: w[y] per row; ys is 0/1, so w0 + y * (w1 - w0).
+      const weights = tf.reshape(tf.add(tf.mul(ys, classWeight[1] - classWeight[0]), classWeight[0]), perRow.shape);
+      return tf.mean(tf.mul(perRow, weights)) as tf.Scalar;
     },
     true,
     variables,

@@ -112,3 +112,51 @@ describe('trainClassifier', () => {
     model.dispose();
   });
 });
+
+describe('trainClassifier({ classWeight })', () => {
+  /** Binary cross-entropy per row of the epoch-0 first batch, at a fresh model's initial weights. */
+  async function firstBatchLosses(): Promise<{ losses: number[]; labels: number[] }> {
+    const { ShardDataset, splitRanges } = await import('../../src/classifier/shard-dataset.ts');
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const { train } = splitRanges(reader.manifest.shards.map((s) => s.count), 0);
+    const dataset = new ShardDataset(reader, train, 32, 42);
+    const it = await dataset.iterator();
+    const { xs, ys } = (await it.next()).value!;
+    const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1 });
+    const losses = tf.tidy(() => Array.from(tfl.metrics.binaryCrossentropy(ys, model.predict(xs) as tf.Tensor).dataSync() as Float32Array));
+    const labels = Array.from(ys.dataSync());
+    tf.dispose([xs, ys]);
+    model.dispose();
+    return { losses, labels };
+  }
+
+  async function trainedFirstBatchLoss(classWeight?: { 0: number; 1: number }): Promise<number> {
+    const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1 });
+    let loss: number | undefined;
+    await trainClassifier(model, reader, {
+      epochs: 1,
+      seed: 42,
+      validationSplit: 0,
+      progressEvery: 1,
+      ...(classWeight ? { classWeight } : {}),
+      onBatchEnd: (batch, logs) => void (batch === 0 ? (loss = logs.loss) : undefined),
+    });
+    model.dispose();
+    return loss!;
+  }
+
+  it("weights each row's loss by its class, as Keras' class_weight (sum of weighted losses / rows)", async () => {
+    const { losses, labels } = await firstBatchLosses();
+    expect(labels.some((y) => y === 0) && labels.some((y) => y === 1)).toBe(true);
+    const weighted = (w0: number, w1: number) => losses.reduce((s, l, i) => s + l * (labels[i] === 1 ? w1 : w0), 0) / losses.length;
+    expect(await trainedFirstBatchLoss()).toBeCloseTo(weighted(1, 1), 4);
+    expect(await trainedFirstBatchLoss({ 0: 1, 1: 1 })).toBeCloseTo(weighted(1, 1), 4);
+    expect(await trainedFirstBatchLoss({ 0: 0.25, 1: 3 })).toBeCloseTo(weighted(0.25, 3), 4);
+  });
+
+  it('refuses a negative or non-finite weight', async () => {
+    const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1 });
+    await expect(trainClassifier(model, reader, { epochs: 1, classWeight: { 0: -1, 1: 1 } })).rejects.toThrow(/classWeight\[0\] must be a finite number >= 0, received -1/);
+    model.dispose();
+  });
+});
