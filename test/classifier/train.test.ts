@@ -123,7 +123,9 @@ describe('trainClassifier({ classWeight })', () => {
     const it = await dataset.iterator();
     const { xs, ys } = (await it.next()).value!;
     const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1 });
-    const losses = tf.tidy(() => Array.from(tfl.metrics.binaryCrossentropy(ys, model.predict(xs) as tf.Tensor).dataSync() as Float32Array));
+    const perRow = tf.tidy(() => tfl.metrics.binaryCrossentropy(ys, model.predict(xs) as tf.Tensor));
+    const losses = Array.from(perRow.dataSync());
+    perRow.dispose();
     const labels = Array.from(ys.dataSync());
     tf.dispose([xs, ys]);
     model.dispose();
