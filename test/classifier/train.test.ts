@@ -124,9 +124,9 @@ describe('trainClassifier({ classWeight })', () => {
     const { xs, ys } = (await it.next()).value!;
     const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1 });
     const perRow = tf.tidy(() => tfl.metrics.binaryCrossentropy(ys, model.predict(xs) as tf.Tensor));
-    const losses = Array.from(perRow.dataSync());
+    const losses = Array.from(perRow.dataSync() as Float32Array);
     perRow.dispose();
-    const labels = Array.from(ys.dataSync());
+    const labels = Array.from(ys.dataSync() as Float32Array);
     tf.dispose([xs, ys]);
     model.dispose();
     return { losses, labels };
