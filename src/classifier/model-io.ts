@@ -59,6 +59,8 @@ export const classifierMetadataSchema = z.object({
         bestEpoch: z.number().int().nonnegative().optional(),
       })
       .nullable(),
+    /** Keras' class_weight of the training loss, when one was given (not the recipe). */
+    classWeight: z.object({ 0: z.number().nonnegative(), 1: z.number().nonnegative() }).optional(),
   }),
   datasetSha256: sha256Hex,
   /**

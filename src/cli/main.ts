@@ -38,6 +38,16 @@ function fraction(value: string): number {
   return n;
 }
 
+/** --class-weight: 'balanced' or two weights "W0,W1". */
+function classWeight(value: string): 'balanced' | { 0: number; 1: number } {
+  if (value === 'balanced') return value;
+  const parts = value.split(',').map((p) => (p.trim() === '' ? NaN : Number(p)));
+  if (parts.length !== 2 || !parts.every((w) => Number.isFinite(w) && w >= 0)) {
+    throw new InvalidArgumentError(`--class-weight must be "balanced" or two weights W0,W1 (e.g. 1,2.5), got "${value}".`);
+  }
+  return { 0: parts[0], 1: parts[1] };
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -125,6 +135,9 @@ export function buildCli(): Command {
       .option('--validation-split <f>', 'last fraction of the training rows held out for validation', fraction, 0.1)
       .option('--seed <n>', 'random seed', int('--seed', 0), 42)
       .option('--patience <n>', 'early stopping: epochs without validation-loss improvement', int('--patience', 1))
+      .option('--dropout <f>', "Keras' LSTM dropout on both Bi-LSTM layers (not the recipe; such layers train on the slower layers path)", fraction, 0)
+      .option('--recurrent-dropout <f>', "Keras' LSTM recurrent_dropout on both Bi-LSTM layers (not the recipe; layers path)", fraction, 0)
+      .option('--class-weight <w>', 'weight of each class in the training loss: "balanced" (rows / (2 x rows of the class)) or W0,W1', classWeight)
       .addOption(new Option('--dtype <dtype>', 'embedding shard dtype').choices(['float32', 'float16']).default('float32'))
       .addOption(
         new Option('--padding <mode>', 'max-length: the recipe, BERT outputs at [PAD] positions go into the LSTMs; masked: BERT on real tokens only, padding zeroed and masked')
@@ -150,6 +163,9 @@ export function buildCli(): Command {
       validationSplit: opts.validationSplit,
       seed: opts.seed,
       patience: opts.patience,
+      dropout: opts.dropout,
+      recurrentDropout: opts.recurrentDropout,
+      classWeight: opts.classWeight,
       dtype: opts.dtype,
       quantized: opts.quantized,
       padding: opts.padding,

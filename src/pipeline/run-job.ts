@@ -42,6 +42,16 @@ export interface RunJobOptions {
   readonly seed?: number;
   /** Stop when validation loss has not improved for this many epochs. @default off */
   readonly patience?: number;
+  /** Keras' LSTM dropout on both Bi-LSTM layers (not the recipe). @default 0 */
+  readonly dropout?: number;
+  /** Keras' LSTM recurrent_dropout on both Bi-LSTM layers (not the recipe). @default 0 */
+  readonly recurrentDropout?: number;
+  /**
+   * Weight of each class in the training loss (Keras' class_weight); 'balanced' gives class c
+   * `rows / (2 * rows of c)` over the training file, as scikit-learn's 'balanced'.
+   * @default undefined (every row weighs 1, the recipe)
+   */
+  readonly classWeight?: 'balanced' | { readonly 0: number; readonly 1: number };
   /** @default 'float32' */
   readonly dtype?: 'float32' | 'float16';
   /** ONNX Runtime threads. */
@@ -99,6 +109,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     validationSplit = 0.1,
     seed = 42,
     patience,
+    dropout = 0,
+    recurrentDropout = 0,
     dtype = 'float32',
     threads,
     quantized = false,
@@ -118,6 +130,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const train = await readDataset(data, options.dataset);
   const test = testData ? await readDataset(testData, options.dataset) : undefined;
   checkTrainingOptions(train.counts.rows, data, { validationSplit, patience });
+  const classWeight = options.classWeight === 'balanced' ? balancedClassWeight(train.counts, data) : options.classWeight;
   log('info', `train data: ${train.counts.rows} pairs (${train.counts.positives} similar / ${train.counts.negatives} dissimilar), format ${train.format}`);
   if (test) log('info', `test data: ${test.counts.rows} pairs, format ${test.format}`);
 
@@ -154,13 +167,14 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     await embedder.dispose();
 
     const trainReader = await EmbeddingStoreReader.open(store, 'embeddings/train/');
-    const classifier = buildBiLstm({ maxLen, hidden: embedder.hidden, seed, maskPadding: padding === 'masked' });
+    const classifier = buildBiLstm({ maxLen, hidden: embedder.hidden, seed, maskPadding: padding === 'masked', dropout, recurrentDropout });
     const history = await trainClassifier(classifier, trainReader, {
       epochs,
       batchSize,
       validationSplit,
       seed,
       ...(patience ? { earlyStopping: { patience } } : {}),
+      ...(classWeight ? { classWeight } : {}),
       ...trainingProgress(trainReader.manifest.count, { epochs, batchSize, validationSplit }),
     });
 
@@ -181,6 +195,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       validationSplit,
       seed,
       earlyStopping: patience ? { patience, restoreBestWeights: true, keptEpoch } : null,
+      ...(classWeight ? { classWeight } : {}),
     };
     // Before metadata.json, which marks the model complete: prediction can then skip TF.js.
     await saveClassifierOnnx(store, 'model/', classifier, { padding });
@@ -266,4 +281,12 @@ function checkTrainingOptions(rows: number, data: string, { validationSplit, pat
     problems.push(`--patience ${patience} stops on the validation loss, but there are no validation rows (--validation-split ${validationSplit}); raise --validation-split or drop --patience`);
   }
   if (problems.length) throw new SimpairError(`Invalid options: ${problems.join('; ')}.`);
+}
+
+/** scikit-learn's 'balanced' class weights over the training file: rows / (2 * rows of the class). */
+function balancedClassWeight({ rows, positives, negatives }: { rows: number; positives: number; negatives: number }, data: string): { 0: number; 1: number } {
+  if (positives === 0 || negatives === 0) {
+    throw new SimpairError(`--class-weight balanced needs both classes, but ${data} has ${positives} similar and ${negatives} dissimilar rows; give explicit weights W0,W1 or add rows.`);
+  }
+  return { 0: rows / (2 * negatives), 1: rows / (2 * positives) };
 }

@@ -314,3 +314,30 @@ describe('--padding masked', () => {
     expect(mixed.predictions[0].probability).toBeCloseTo(alone.probability, 4);
   });
 });
+
+describe('--dropout, --recurrent-dropout, --class-weight', () => {
+  it("train with Keras' LSTM dropout on the layers path and class-weighted loss, recorded in model.json and metadata.json", async () => {
+    const out = join(work, 'regularised-model');
+    const r = await simpair(['run', '--data', TRAIN, '--model', TINY_BERT, '--out', out, '--max-len', '16', '--epochs', '1', '--dropout', '0.2', '--recurrent-dropout', '0.1', '--class-weight', 'balanced']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
+    for (const layer of m.modelTopology.config.layers.slice(0, 2)) expect(layer.config.layer.config).toMatchObject({ dropout: 0.2, recurrent_dropout: 0.1 });
+    const meta = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
+    // The fused Bi-LSTM has no dropout: those layers train on tfjs-layers' own LSTM.
+    expect(meta.lstmPath).toMatch(/layers/);
+    expect(r.stderr).toMatch(/LSTM path: .*dropout/);
+    const { pairs } = await readDataset(TRAIN);
+    const positives = pairs.filter((p) => p.label === 1).length;
+    const n = pairs.length;
+    expect(meta.training.classWeight['0']).toBeCloseTo(n / (2 * (n - positives)), 10);
+    expect(meta.training.classWeight['1']).toBeCloseTo(n / (2 * positives), 10);
+  });
+
+  it('refuses a bad --class-weight and a dropout outside [0, 1) as usage errors', async () => {
+    const bad = await simpair(['run', '--data', TRAIN, '--model', TINY_BERT, '--out', join(work, 'never-cw'), '--class-weight', 'heavy']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--class-weight must be "balanced" or two weights W0,W1 \(e\.g\. 1,2\.5\), got "heavy"/);
+    const drop = await simpair(['run', '--data', TRAIN, '--model', TINY_BERT, '--out', join(work, 'never-do'), '--dropout', '1']);
+    expect(drop.code).toBe(2);
+  });
+});
