@@ -36,6 +36,15 @@ export interface BiLstmOptions {
   readonly dropout?: number;
   /** Keras' LSTM `recurrent_dropout`: fraction of the recurrent state dropped while training. Same note. @default 0 */
   readonly recurrentDropout?: number;
+  /**
+   * 'recipe': Dense(1) on the Bi-LSTM's output. 'pooled' (not the recipe): a functional model
+   * with a second input `pair_features` `[4 * hidden]` (see pairFeatures: `[u, v, |u-v|, u*v]`
+   * of the two sentences' mean-pooled embeddings, SBERT's classification objective),
+   * concatenated with the Bi-LSTM's output before Dense(1), so the classifier keeps the
+   * sentence-level signal the encoder already has.
+   * @default 'recipe'
+   */
+  readonly head?: 'recipe' | 'pooled';
 }
 
 /** The compile settings of the recipe, also written as `trainingConfig` in model.json. */
@@ -120,7 +129,7 @@ function reseedBackwardKernels(model: tfl.LayersModel, seed: number): void {
  * model.summary();
  */
 export function buildBiLstm(options: BiLstmOptions): tfl.LayersModel {
-  const { maxLen, hidden, units = 64, seed, maskPadding = false, dropout = 0, recurrentDropout = 0 } = options;
+  const { maxLen, hidden, units = 64, seed, maskPadding = false, dropout = 0, recurrentDropout = 0, head = 'recipe' } = options;
   assertTfBackendReady('buildBiLstm');
   for (const [name, value] of Object.entries({ maxLen, hidden, units })) {
     if (!Number.isInteger(value) || value <= 0) {
@@ -134,6 +143,33 @@ export function buildBiLstm(options: BiLstmOptions): tfl.LayersModel {
   }
   if (seed !== undefined && !Number.isInteger(seed)) {
     throw new SimpairError(`buildBiLstm: seed must be an integer, received ${seed}.`);
+  }
+  if (head !== 'recipe' && head !== 'pooled') throw new SimpairError(`buildBiLstm: head must be 'recipe' or 'pooled', received ${head}.`);
+  const dense = () =>
+    tfl.layers.dense({
+      units: 1,
+      activation: 'sigmoid',
+      // Porting Note: tfjs' Dense defaults to glorotNormal; Keras to glorot_uniform.
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: seed === undefined ? undefined : seed + 2 }),
+      biasInitializer: 'zeros',
+    });
+  const lstms = () => [
+    tfl.layers.bidirectional({ layer: lstmLayer(units, true, seed, dropout, recurrentDropout) }),
+    tfl.layers.bidirectional({ layer: lstmLayer(units, false, seed === undefined ? undefined : seed + 1, dropout, recurrentDropout) }),
+  ];
+  if (head === 'pooled') {
+    let pooled: tfl.LayersModel | undefined;
+    tf.tidy(() => withoutOrthogonalWarning(() => {
+      const tokens = tfl.input({ shape: [maxLen, hidden], name: 'tokens' });
+      const pairs = tfl.input({ shape: [4 * hidden], name: 'pair_features' });
+      let x = maskPadding ? (tfl.layers.masking({ maskValue: 0 }).apply(tokens) as tfl.SymbolicTensor) : tokens;
+      for (const layer of lstms()) x = layer.apply(x) as tfl.SymbolicTensor;
+      const joined = tfl.layers.concatenate().apply([x, pairs]) as tfl.SymbolicTensor;
+      pooled = tfl.model({ inputs: [tokens, pairs], outputs: dense().apply(joined) as tfl.SymbolicTensor, name: 'simpair_bilstm_pooled' });
+      if (seed !== undefined) reseedBackwardKernels(pooled, seed);
+      pooled.compile({ ...COMPILE_CONFIG, metrics: [...COMPILE_CONFIG.metrics] });
+    }));
+    return pooled!;
   }
   let model: tfl.Sequential | undefined;
   // tf.tidy: tfjs' LSTMCell builds its unit-forget-bias initial value outside any tidy and

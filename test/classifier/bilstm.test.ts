@@ -115,3 +115,34 @@ describe('buildBiLstm({ dropout, recurrentDropout })', () => {
     expect(() => buildBiLstm({ maxLen: 8, hidden: 16, recurrentDropout: -0.1 })).toThrow(/recurrentDropout must be a number in \[0, 1\), received -0.1/);
   });
 });
+
+describe("buildBiLstm({ head: 'pooled' })", () => {
+  it('is a functional model: the Bi-LSTM output concatenated with the pair features [u, v, |u-v|, u*v] before Dense(1, sigmoid)', async () => {
+    const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1, head: 'pooled' });
+    expect(model.inputs.map((i) => i.shape)).toEqual([[null, 8, 16], [null, 64]]);
+    expect(model.inputs.map((i) => i.name)).toEqual(['tokens', 'pair_features']);
+    expect(model.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'Bidirectional', 'Bidirectional', 'InputLayer', 'Concatenate', 'Dense']);
+    expect(model.countParams()).toBe(2 * 4 * 64 * (16 + 64 + 1) + 2 * 4 * 64 * (128 + 64 + 1) + (128 + 64) + 1);
+    // The pair features reach the output.
+    const tokens = tf.randomNormal([2, 8, 16], 0, 1, 'float32', 3);
+    const a = (model.predict([tokens, tf.zeros([2, 64])]) as tf.Tensor).dataSync();
+    const b = (model.predict([tokens, tf.ones([2, 64])]) as tf.Tensor).dataSync();
+    expect(Math.abs(a[0] - b[0])).toBeGreaterThan(1e-4);
+    const topology = model.toJSON(null, false) as { class_name: string; config: { input_layers: unknown[] } };
+    expect(topology.class_name).toBe('Model');
+    expect(topology.config.input_layers).toHaveLength(2);
+    model.dispose();
+  });
+
+  it("refuses an unknown head, naming the choices", () => {
+    expect(() => buildBiLstm({ maxLen: 8, hidden: 16, head: 'mlp' as never })).toThrow(/buildBiLstm: head must be 'recipe' or 'pooled', received mlp/);
+  });
+});
+
+describe('pairFeatures', () => {
+  it("is SBERT's classification input [u, v, |u - v|, u * v]", async () => {
+    const { pairFeatures } = await import('../../src/classifier/pair-features.ts');
+    expect(Array.from(pairFeatures(Float32Array.of(1, -2), Float32Array.of(3, 0.5)))).toEqual([1, -2, 3, 0.5, 2, 2.5, 3, -1]);
+    expect(() => pairFeatures(Float32Array.of(1), Float32Array.of(1, 2))).toThrow(/1 and 2 values/);
+  });
+});
