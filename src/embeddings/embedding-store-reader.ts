@@ -13,6 +13,8 @@ export interface EmbeddingShard {
   readonly embeddings: Float32Array;
   readonly labels: Float32Array;
   readonly count: number;
+  /** Mean-pooled vectors of each row's two sentences `[count, 2, hidden]`, when the shard has them. */
+  readonly pooled?: Float32Array;
 }
 
 /** Options of {@link EmbeddingStoreReader.open}. */
@@ -100,7 +102,11 @@ export class EmbeddingStoreReader {
       );
     }
     const embeddings = emb.dtype === 'F16' ? float16ArrayToFloat32(asFloat16Bits(emb)) : asFloat32(emb);
-    return { embeddings, labels: Float32Array.from(labels), count };
+    const pooledEntry = tensors.get('pooled');
+    if (pooledEntry && (pooledEntry.dtype !== 'F32' || pooledEntry.shape.join() !== [count, 2, hidden].join())) {
+      throw new ShapeMismatchError(`${where}: pooled vectors are ${pooledEntry.dtype} [${pooledEntry.shape.join(', ')}], expected F32 [${count}, 2, ${hidden}]. Re-create the embeddings.`);
+    }
+    return { embeddings, labels: Float32Array.from(labels), count, ...(pooledEntry ? { pooled: asFloat32(pooledEntry) } : {}) };
   }
 
   /** The shard's bytes, from the cache when it has a good copy, checked against the manifest. */

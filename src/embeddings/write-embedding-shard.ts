@@ -14,6 +14,13 @@ export interface WriteEmbeddingShardOptions {
    * @default 'float32'
    */
   readonly dtype?: EmbeddingDtype;
+  /**
+   * Mean-pooled sentence vectors of each row's two sentences, `[count, 2, hidden]` row-major,
+   * stored as a float32 tensor `pooled` (small: 2 vectors per row against maxLen); what the
+   * pooled head (`buildBiLstm({ head: 'pooled' })`) takes besides the token embeddings.
+   * @default undefined (not stored)
+   */
+  readonly pooled?: Float32Array;
 }
 
 /** What one written shard holds; pass all of them to {@link writeEmbeddingManifest}. */
@@ -81,7 +88,7 @@ export async function writeEmbeddingShard(
   labels: ArrayLike<number>,
   options: WriteEmbeddingShardOptions = {},
 ): Promise<ShardInfo> {
-  const { dtype = 'float32' } = options;
+  const { dtype = 'float32', pooled } = options;
   const { data, batchSize, maxLen, hidden } = embeddings;
   const where = `Embeddings shard ${index}`;
   if (!Number.isInteger(index) || index < 0) throw new SimpairError(`${where}: index must be a non-negative integer.`);
@@ -92,6 +99,9 @@ export async function writeEmbeddingShard(
     );
   }
   const positives = checkLabels(labels, batchSize, where);
+  if (pooled !== undefined && pooled.length !== batchSize * 2 * hidden) {
+    throw new ShapeMismatchError(`${where}: pooled vectors hold ${pooled.length} values, shape [${batchSize}, 2, ${hidden}] needs ${batchSize * 2 * hidden}.`);
+  }
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {
       const row = Math.floor(i / (maxLen * hidden));
@@ -100,6 +110,8 @@ export async function writeEmbeddingShard(
   }
   const file = encodeSafetensors(
     {
+      // First, so its float32 data starts 4-byte aligned (readers view it without a copy).
+      ...(pooled ? { pooled: { dtype: 'F32' as const, shape: [batchSize, 2, hidden], data: pooled } } : {}),
       embeddings: dtype === 'float16'
         ? { dtype: 'F16', shape: [batchSize, maxLen, hidden], data: float32ArrayToFloat16(data) }
         : { dtype: 'F32', shape: [batchSize, maxLen, hidden], data },

@@ -98,3 +98,25 @@ describe('EmbeddingStoreReader', () => {
     await expect(EmbeddingStoreReader.open(store, PREFIX)).rejects.toThrow(/not a valid simpair-embeddings\/1 manifest: .*maxLen/);
   });
 });
+
+describe('pooled sentence vectors beside the token embeddings', () => {
+  it('writes them as a float32 "pooled" tensor [count, 2, hidden] and reads them back (also in a float16 store); shards without them read as before', async () => {
+    const store = await tempStore();
+    const pooled = Float32Array.from({ length: 3 * 2 * 3 }, (_, i) => i / 7 - 1);
+    const shards = [await writeEmbeddingShard(store, PREFIX, 0, batch(3), [1, 0, 1], { dtype: 'float16', pooled })];
+    await writeEmbeddingManifest(store, PREFIX, { ...meta, dtype: 'float16' }, shards);
+    const s0 = await (await EmbeddingStoreReader.open(store, PREFIX)).readShard(0);
+    expect(Array.from(s0.pooled!)).toEqual(Array.from(pooled));
+
+    const plain = await tempStore();
+    await writeEmbeddingManifest(plain, PREFIX, { ...meta, dtype: 'float32' }, [await writeEmbeddingShard(plain, PREFIX, 0, batch(2), [1, 0])]);
+    expect((await (await EmbeddingStoreReader.open(plain, PREFIX)).readShard(0)).pooled).toBeUndefined();
+  });
+
+  it('refuses pooled vectors that do not hold count x 2 x hidden values', async () => {
+    const store = await tempStore();
+    await expect(writeEmbeddingShard(store, PREFIX, 0, batch(3), [1, 0, 1], { pooled: new Float32Array(5) })).rejects.toThrow(
+      /Embeddings shard 0: pooled vectors hold 5 values, shape \[3, 2, 3\] needs 18/,
+    );
+  });
+});
