@@ -1,3 +1,4 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ShapeMismatchError } from '../errors.ts';
 
@@ -25,4 +26,20 @@ export function assertFitsModel(model: tfl.LayersModel, maxLen: number, hidden: 
   throw new ShapeMismatchError(
     `${what} are [batch, ${maxLen}, ${hidden}] but the model expects [batch, ${expected.maxLen}, ${expected.hidden}]; ${fixes.join('; ')}.`,
   );
+}
+
+/**
+ * What to pass to `model.apply` / `predict` for a batch: the token embeddings alone (the
+ * recipe), or `[tokens, pairFeatures]` for the pooled head (a model with two inputs).
+ *
+ * @throws ShapeMismatchError when the model and the batch disagree on the pair features.
+ */
+export function modelInputs(model: tfl.LayersModel, xs: tf.Tensor, pairs: tf.Tensor | undefined, what: string): tf.Tensor | tf.Tensor[] {
+  const wantsPairs = model.inputs.length === 2;
+  if (wantsPairs && pairs === undefined) {
+    throw new ShapeMismatchError(
+      `${what} have no pooled sentence vectors, but the model is the pooled head (two inputs: tokens and pair_features); embed with the pooled head (simpair run --head pooled) or use a recipe model.`,
+    );
+  }
+  return wantsPairs ? [xs, pairs!] : xs;
 }

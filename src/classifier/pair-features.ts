@@ -8,7 +8,7 @@ import { SimpairError } from '../errors.ts';
  * @example
  * pairFeatures(pooled.vector(0), pooled.vector(1)); // Float32Array(4 * hidden)
  */
-export function pairFeatures(u: ArrayLike<number>, v: ArrayLike<number>, out = new Float32Array(4 * u.length)): Float32Array {
+export function pairFeatures(u: ArrayLike<number>, v: ArrayLike<number>, out: Float32Array = new Float32Array(4 * u.length)): Float32Array {
   const h = u.length;
   if (v.length !== h) throw new SimpairError(`pairFeatures: sentence vectors of ${h} and ${v.length} values; both must come from the same encoder.`);
   for (let j = 0; j < h; j++) {

@@ -3,7 +3,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { ShapeMismatchError } from '../errors.ts';
 import type { Embeddings } from '../embedder/index.ts';
 import type { EmbeddingStoreReader } from '../embeddings/index.ts';
-import { assertFitsModel } from './model-input.ts';
+import { assertFitsModel, modelInputs } from './model-input.ts';
+import { pairFeatures } from './pair-features.ts';
 
 /** Options of {@link predictProbabilities}. */
 export interface PredictOptions {
@@ -23,7 +24,7 @@ export interface PredictOptions {
  * const p = predictProbabilities(model, await embedder.embed(batch));
  * const similar = p[0] >= metadata.threshold;
  */
-export function predictProbabilities(model: tfl.LayersModel, emb: Embeddings, options: PredictOptions = {}): Float32Array {
+export function predictProbabilities(model: tfl.LayersModel, emb: Embeddings, options: PredictOptions = {}, pairs?: Float32Array): Float32Array {
   const { batchSize = 64 } = options;
   const { data, batchSize: rows, maxLen, hidden } = emb;
   assertFitsModel(model, maxLen, hidden, 'The embeddings');
@@ -36,7 +37,8 @@ export function predictProbabilities(model: tfl.LayersModel, emb: Embeddings, op
     const n = Math.min(batchSize, rows - start);
     const probs = tf.tidy(() => {
       const x = tf.tensor3d(data.subarray(start * rowSize, (start + n) * rowSize), [n, maxLen, hidden]);
-      return (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
+      const p = pairs && tf.tensor2d(pairs.subarray(start * 4 * hidden, (start + n) * 4 * hidden), [n, 4 * hidden]);
+      return (model.predict(modelInputs(model, x, p, 'The embeddings')) as tf.Tensor).dataSync() as Float32Array;
     });
     out.set(probs, start);
   }
@@ -67,10 +69,24 @@ export async function evaluateStore(
   let at = 0;
   for (let i = 0; i < manifest.shards.length; i++) {
     const shard = await reader.readShard(i);
-    const p = predictProbabilities(model, { data: shard.embeddings, batchSize: shard.count, maxLen: manifest.maxLen, hidden: manifest.hidden }, options);
+    const p = predictProbabilities(
+      model,
+      { data: shard.embeddings, batchSize: shard.count, maxLen: manifest.maxLen, hidden: manifest.hidden },
+      options,
+      shard.pooled && pairFeaturesOf(shard.pooled, shard.count, manifest.hidden),
+    );
     probabilities.set(p, at);
     labels.set(shard.labels, at);
     at += shard.count;
   }
   return { labels, probabilities };
+}
+
+/** Pair features `[rows, 4 * hidden]` of pooled vectors `[rows, 2, hidden]`. */
+export function pairFeaturesOf(pooled: Float32Array, rows: number, hidden: number): Float32Array {
+  const out = new Float32Array(rows * 4 * hidden);
+  for (let r = 0; r < rows; r++) {
+    pairFeatures(pooled.subarray(2 * r * hidden, (2 * r + 1) * hidden), pooled.subarray((2 * r + 1) * hidden, (2 * r + 2) * hidden), out.subarray(4 * r * hidden, 4 * (r + 1) * hidden));
+  }
+  return out;
 }

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingShard, EmbeddingStoreReader } from '../embeddings/index.ts';
 import { SimpairError } from '../errors.ts';
 import { deriveSeed, seededRandom, shuffleInPlace } from './seeded-random.ts';
+import { pairFeatures } from './pair-features.ts';
 
 /** Rows `[from, to)` of one shard. */
 export interface ShardRange {
@@ -15,6 +16,8 @@ export interface ShardRange {
 export interface TensorBatch {
   xs: tf.Tensor3D;
   ys: tf.Tensor2D;
+  /** `[batch, 4 * hidden]` pair features (see pairFeatures), when the shards hold pooled vectors. */
+  pairs?: tf.Tensor2D;
 }
 
 /**
@@ -131,6 +134,7 @@ export class ShardDataset {
     let shard: EmbeddingShard | undefined;
     let order: Uint32Array = new Uint32Array(0);
     let pos = 0;
+    let hasPooled: boolean | undefined;
 
     // Row orders are drawn when a read starts, and reads start in shard order, so the
     // random sequence (and so every batch) is the same at every prefetch depth.
@@ -156,6 +160,7 @@ export class ShardDataset {
       // A fresh buffer per batch: backends may keep the array as the tensor's storage.
       const xs = new Float32Array(batchSize * rowSize);
       const ys = new Float32Array(batchSize);
+      let pairs: Float32Array | undefined;
       let filled = 0;
       while (filled < batchSize) {
         if (shard === undefined || pos >= order.length) {
@@ -165,6 +170,10 @@ export class ShardDataset {
           if (current === undefined) break;
           while (ahead.length < prefetch && nextRange < ranges.length) startRead();
           shard = await current.shard;
+          hasPooled ??= shard.pooled !== undefined;
+          if (hasPooled !== (shard.pooled !== undefined)) {
+            throw new SimpairError('ShardDataset: some shards hold pooled sentence vectors and others do not; re-create the embeddings with one setting.');
+          }
           order = current.order;
           pos = 0;
         }
@@ -173,7 +182,14 @@ export class ShardDataset {
           const row = order[pos++];
           xs.set(shard.embeddings.subarray(row * rowSize, (row + 1) * rowSize), filled * rowSize);
           ys[filled] = shard.labels[row];
+          if (shard.pooled) {
+            pairs ??= new Float32Array(batchSize * 4 * hidden);
+            const u = shard.pooled.subarray(row * 2 * hidden, (row * 2 + 1) * hidden);
+            const v = shard.pooled.subarray((row * 2 + 1) * hidden, (row * 2 + 2) * hidden);
+            pairFeatures(u, v, pairs.subarray(filled * 4 * hidden, (filled + 1) * 4 * hidden));
+          }
         }
+
       }
       if (filled === 0) return { done: true, value: undefined };
       return {
@@ -181,6 +197,7 @@ export class ShardDataset {
         value: {
           xs: tf.tensor3d(filled === batchSize ? xs : xs.subarray(0, filled * rowSize), [filled, maxLen, hidden]),
           ys: tf.tensor2d(filled === batchSize ? ys : ys.subarray(0, filled), [filled, 1]),
+          ...(pairs ? { pairs: tf.tensor2d(filled === batchSize ? pairs : pairs.subarray(0, filled * 4 * hidden), [filled, 4 * hidden]) } : {}),
         },
       };
     };

@@ -4,7 +4,7 @@ import { SimpairError } from '../errors.ts';
 import { log } from '../util/log.ts';
 import { useFusedLstm, type LstmMode } from './fused-lstm/use-fused-lstm.ts';
 import type { EmbeddingStoreReader } from '../embeddings/index.ts';
-import { assertFitsModel } from './model-input.ts';
+import { assertFitsModel, modelInputs } from './model-input.ts';
 import { ShardDataset, splitRanges } from './shard-dataset.ts';
 
 /** Logs of one finished epoch, keyed like Keras' history (`loss`, `acc`, `val_loss`, `val_acc`). */
@@ -191,7 +191,7 @@ export async function trainClassifier(
     for (let epoch = 0; epoch < epochs; epoch++) {
       const epochStart = performance.now();
       trainSet.epoch = epoch;
-      const totals = await runEpoch(trainSet, (xs, ys) => trainStep(model, optimizer, variables, xs, ys, options.classWeight), onBatchEnd, options.progressEvery ?? 0);
+      const totals = await runEpoch(trainSet, (xs, ys, pairs) => trainStep(model, optimizer, variables, modelInputs(model, xs, pairs, `The embeddings in ${reader.prefix}`), ys, options.classWeight), onBatchEnd, options.progressEvery ?? 0);
       const entry: EpochRecord = {
         epoch,
         loss: totals.loss,
@@ -243,7 +243,7 @@ interface DeviceTotals {
  */
 async function runEpoch(
   dataset: ShardDataset,
-  step: (xs: tf.Tensor3D, ys: tf.Tensor2D) => { loss: tf.Scalar; correct: tf.Scalar },
+  step: (xs: tf.Tensor3D, ys: tf.Tensor2D, pairs?: tf.Tensor2D) => { loss: tf.Scalar; correct: tf.Scalar },
   onBatchEnd: TrainOptions['onBatchEnd'],
   progressEvery: number,
 ): Promise<{ loss: number; acc: number }> {
@@ -258,17 +258,17 @@ async function runEpoch(
     for (let batch = 0; ; batch++) {
       const next = await iterator.next();
       if (next.done) break;
-      const { xs, ys } = next.value;
+      const { xs, ys, pairs } = next.value;
       const size = xs.shape[0];
       try {
-        const result = step(xs, ys);
+        const result = step(xs, ys, pairs);
         const loss = tf.tidy(() => tf.add(totals.loss, tf.mul(result.loss, size)) as tf.Scalar);
         const correct = tf.tidy(() => tf.add(totals.correct, result.correct) as tf.Scalar);
         tf.dispose([totals.loss, totals.correct, result.loss, result.correct]);
         totals.loss = loss;
         totals.correct = correct;
       } finally {
-        tf.dispose([xs, ys]);
+        tf.dispose([xs, ys, ...(pairs ? [pairs] : [])]);
       }
       rows += size;
       if (onBatchEnd) {
@@ -291,7 +291,7 @@ function trainStep(
   model: tfl.LayersModel,
   optimizer: tf.Optimizer,
   variables: tf.Variable[],
-  xs: tf.Tensor3D,
+  xs: tf.Tensor | tf.Tensor[],
   ys: tf.Tensor2D,
   classWeight?: TrainOptions['classWeight'],
 ): { loss: tf.Scalar; correct: tf.Scalar } {
@@ -318,9 +318,9 @@ function trainStep(
 async function validate(model: tfl.LayersModel, dataset: ShardDataset): Promise<{ val_loss: number; val_acc: number }> {
   const { loss, acc } = await runEpoch(
     dataset,
-    (xs, ys) =>
+    (xs, ys, pairs) =>
       tf.tidy(() => {
-        const p = model.apply(xs, { training: false }) as tf.Tensor;
+        const p = model.apply(modelInputs(model, xs, pairs, 'The validation embeddings'), { training: false }) as tf.Tensor;
         return { loss: tf.mean(tfl.metrics.binaryCrossentropy(ys, p)) as tf.Scalar, correct: tf.sum(tfl.metrics.binaryAccuracy(ys, p)) as tf.Scalar };
       }),
     undefined,

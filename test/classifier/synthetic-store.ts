@@ -17,6 +17,12 @@ export interface SyntheticOptions {
   seed?: number;
   /** Labels drawn independently of the features: nothing to learn. */
   randomLabels?: boolean;
+  /**
+   * Also store pooled sentence vectors `[count, 2, hidden]`; with 'signal' the label is in
+   * them only (v = u for similar rows, v independent of u otherwise) and the token
+   * embeddings are noise; with 'noise' they are random.
+   */
+  pooled?: 'signal' | 'noise';
 }
 
 /** Rows whose label decides the sign of the first 4 features of every token, plus noise. */
@@ -37,15 +43,20 @@ export function syntheticRows(count: number, maxLen: number, hidden: number, ran
 }
 
 export async function writeSyntheticStore(options: SyntheticOptions = {}): Promise<{ store: FsObjectStore; prefix: string; reader: EmbeddingStoreReader }> {
-  const { maxLen = 8, hidden = 16, shardSizes = [70, 70, 60], dtype = 'float32', seed = 7, randomLabels = false } = options;
+  const { maxLen = 8, hidden = 16, shardSizes = [70, 70, 60], dtype = 'float32', seed = 7, randomLabels = false, pooled } = options;
   const store = new FsObjectStore(await mkdtemp(join(tmpdir(), 'simpair-emb-')));
   const prefix = 'embeddings/run-1/';
   const random = seededRandom(seed);
   const shards = [];
   for (const [index, count] of shardSizes.entries()) {
     const { data, labels } = syntheticRows(count, maxLen, hidden, random);
-    if (randomLabels) labels.forEach((_, i) => (labels[i] = random() < 0.5 ? 0 : 1));
-    shards.push(await writeEmbeddingShard(store, prefix, index, { data, batchSize: count, maxLen, hidden }, labels, { dtype }));
+    if (randomLabels || pooled === 'signal') labels.forEach((_, i) => (labels[i] = random() < 0.5 ? 0 : 1));
+    let vectors: Float32Array | undefined;
+    if (pooled) {
+      vectors = new Float32Array(count * 2 * hidden).map(() => random() * 2 - 1);
+      if (pooled === 'signal') labels.forEach((y, r) => y === 1 && vectors!.copyWithin((2 * r + 1) * hidden, 2 * r * hidden, (2 * r + 1) * hidden));
+    }
+    shards.push(await writeEmbeddingShard(store, prefix, index, { data, batchSize: count, maxLen, hidden }, labels, { dtype, ...(vectors ? { pooled: vectors } : {}) }));
   }
   await writeEmbeddingManifest(store, prefix, { modelId: 'test/tiny', tokenizerSha256: SHA_A, maxLen, hidden, dtype, datasetSha256: SHA_B }, shards);
   return { store, prefix, reader: await EmbeddingStoreReader.open(store, prefix) };

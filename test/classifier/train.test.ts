@@ -162,3 +162,41 @@ describe('trainClassifier({ classWeight })', () => {
     model.dispose();
   });
 });
+
+describe("trainClassifier on the pooled head (buildBiLstm({ head: 'pooled' }))", () => {
+  it('learns from the pooled sentence vectors what the token embeddings do not carry, on the fused Bi-LSTM path', async () => {
+    const { reader: pooledReader } = await writeSyntheticStore({ pooled: 'signal', shardSizes: [100, 100, 100] });
+    const head = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1, head: 'pooled' });
+    const h = await trainClassifier(head, pooledReader, { epochs: 6, seed: 42 });
+    expect(h.lstmPath).toMatch(/^fused/);
+    expect(h.epochs.at(-1)!.val_acc).toBeGreaterThanOrEqual(0.8);
+    // The recipe sees only the (noise) token embeddings: no better than chance.
+    const recipe = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1 });
+    const r = await trainClassifier(recipe, pooledReader, { epochs: 6, seed: 42 });
+    expect(r.epochs.at(-1)!.val_acc!).toBeLessThan(h.epochs.at(-1)!.val_acc! - 0.15);
+    const { evaluateStore } = await import('../../src/classifier/predict.ts');
+    const { labels, probabilities } = await evaluateStore(head, pooledReader);
+    const correct = labels.reduce((n, y, i) => n + Number((probabilities[i] > 0.5) === (y === 1)), 0);
+    expect(correct / labels.length).toBeGreaterThanOrEqual(0.8);
+    head.dispose();
+    recipe.dispose();
+  });
+
+  it('trains the same through the fused and the layers path (losses within 1e-4)', async () => {
+    const { reader: pooledReader } = await writeSyntheticStore({ pooled: 'noise' });
+    const losses = [];
+    for (const lstm of ['fused', 'layers'] as const) {
+      const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 3, head: 'pooled' });
+      const h = await trainClassifier(model, pooledReader, { epochs: 2, seed: 42, lstm });
+      losses.push(h.epochs.flatMap((e) => [e.loss, e.val_loss!]));
+      model.dispose();
+    }
+    losses[1].forEach((l, i) => expect(l).toBeCloseTo(losses[0][i], 4));
+  });
+
+  it('refuses embeddings without pooled vectors, saying how to get them', async () => {
+    const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1, head: 'pooled' });
+    await expect(trainClassifier(model, reader, { epochs: 1 })).rejects.toThrow(/have no pooled sentence vectors, but the model is the pooled head .*simpair run --head pooled/);
+    model.dispose();
+  });
+});
