@@ -78,6 +78,11 @@ export const classifierMetadataSchema = z.object({
    * its threshold tuned on the training rows, so `simpair evaluate` can report it on other
    * data. Absent in models saved before it existed.
    */
+  /**
+   * 'pooled': the two-input head (buildBiLstm's `head: 'pooled'`), fed pair features of
+   * mean-pooled sentence vectors at prediction. Absent: the recipe.
+   */
+  head: z.literal('pooled').optional(),
   encoderBaseline: z
     .object({
       method: z.literal('cosine-mean-pooled'),
@@ -137,6 +142,8 @@ export interface SaveClassifierOptions {
   readonly history?: ClassifierMetadata['history'];
   /** @default now */
   readonly createdAt?: string;
+  /** 'pooled' for the two-input head. @default undefined (the recipe; not stored) */
+  readonly head?: 'pooled';
   /** The encoder baseline's settings (see `runEncoderBaseline`). @default undefined (not stored) */
   readonly encoderBaseline?: ClassifierMetadata['encoderBaseline'];
 }
@@ -228,6 +235,7 @@ export async function saveClassifier(
       ...(options.lstmPath ? { lstmPath: options.lstmPath } : {}),
       createdAt,
       ...(options.history ? { history: options.history.map((h) => ({ ...h, epoch: h.epoch + 1 })) } : {}),
+      ...(options.head ? { head: options.head } : {}),
       ...(options.encoderBaseline ? { encoderBaseline: options.encoderBaseline } : {}),
     },
     'The metadata to save',

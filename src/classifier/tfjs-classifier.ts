@@ -6,8 +6,11 @@ import { initTfBackend } from './tf-backend.ts';
 
 /** A classifier behind the interface prediction uses, whichever runtime runs it. */
 export interface ProbabilityModel {
-  /** Probability that each row of `emb` is a paraphrase pair. */
-  probabilities(emb: Embeddings): Promise<Float32Array>;
+  /**
+   * Probability that each row of `emb` is a paraphrase pair; `pairs` are the pooled head's
+   * pair features `[rows, 4 * hidden]` (see pairFeatures), absent for the recipe.
+   */
+  probabilities(emb: Embeddings, pairs?: Float32Array): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
 
@@ -24,7 +27,7 @@ export async function loadTfjsClassifier(store: ObjectStore, prefix: string): Pr
   return {
     metadata,
     classifier: {
-      probabilities: async (emb) => predictProbabilities(model, emb),
+      probabilities: async (emb, pairs) => predictProbabilities(model, emb, {}, pairs),
       dispose: async () => {
         model.dispose();
       },

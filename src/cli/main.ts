@@ -137,6 +137,11 @@ export function buildCli(): Command {
       .option('--patience <n>', 'early stopping: epochs without validation-loss improvement', int('--patience', 1))
       .option('--dropout <f>', "Keras' LSTM dropout on both Bi-LSTM layers (not the recipe; such layers train on the slower layers path)", fraction, 0)
       .option('--recurrent-dropout <f>', "Keras' LSTM recurrent_dropout on both Bi-LSTM layers (not the recipe; layers path)", fraction, 0)
+      .addOption(
+        new Option('--head <head>', 'recipe: Dense on the Bi-LSTM output; pooled: also [u, v, |u-v|, u*v] of the mean-pooled sentence embeddings (SBERT-style, not the recipe)')
+          .choices(['recipe', 'pooled'])
+          .default('recipe'),
+      )
       .option('--class-weight <w>', 'weight of each class in the training loss: "balanced" (rows / (2 x rows of the class)) or W0,W1', classWeight)
       .addOption(new Option('--dtype <dtype>', 'embedding shard dtype').choices(['float32', 'float16']).default('float32'))
       .addOption(
@@ -166,6 +171,7 @@ export function buildCli(): Command {
       dropout: opts.dropout,
       recurrentDropout: opts.recurrentDropout,
       classWeight: opts.classWeight,
+      head: opts.head,
       dtype: opts.dtype,
       quantized: opts.quantized,
       padding: opts.padding,

@@ -55,6 +55,11 @@ export interface EmbedToStoreOptions extends EmbedPairsOptions {
   readonly datasetSha256: string;
   /** Label of the progress bar. @default 'embed' */
   readonly label?: string;
+  /**
+   * The two mean-pooled sentence vectors of row `i` of `rows`, stored in the shards beside
+   * the token embeddings (for the pooled head). @default undefined (not stored)
+   */
+  readonly pooled?: (row: number) => readonly [Float32Array, Float32Array];
 }
 
 /**
@@ -81,7 +86,17 @@ export async function embedPairsToStore(
         part.map((r) => [r.sentence1, r.sentence2] as const),
         { maxLen, batchSize, progress: bar },
       );
-      shards.push(await writeEmbeddingShard(store, prefix, index, emb, part.map((r) => r.label), { dtype }));
+      let pooled: Float32Array | undefined;
+      if (options.pooled) {
+        const h = embedder.hidden;
+        pooled = new Float32Array(part.length * 2 * h);
+        part.forEach((_, i) => {
+          const [u, v] = options.pooled!(start + i);
+          pooled!.set(u, 2 * i * h);
+          pooled!.set(v, (2 * i + 1) * h);
+        });
+      }
+      shards.push(await writeEmbeddingShard(store, prefix, index, emb, part.map((r) => r.label), { dtype, ...(pooled ? { pooled } : {}) }));
     }
   } finally {
     if (!options.progress) bar.stop();

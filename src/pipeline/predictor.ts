@@ -3,6 +3,8 @@ import { assertCompatible, readClassifierMetadata, type ClassifierMetadata } fro
 import { CLASSIFIER_ONNX_FILE, OnnxClassifier } from '../classifier/onnx-classifier.ts';
 import type { ProbabilityModel } from '../classifier/tfjs-classifier.ts';
 import { joinKey } from '../embeddings/manifest.ts';
+import { pairFeatures } from '../classifier/pair-features.ts';
+import { ENCODER_BASELINE_MAX_TOKENS } from './encoder-baseline.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { meanPooledSentenceEmbeddings, type PooledEmbeddingOptions, type PooledEmbeddings } from '../embedder/pooled-embeddings.ts';
 import { NotFoundError } from '../errors.ts';
@@ -131,9 +133,21 @@ export class Predictor {
         part.map((p) => [p.sentence1, p.sentence2] as const),
         { maxLen: this.metadata.maxLen, batchSize: this.batchSize },
       );
-      out.set(await this.classifier.probabilities(emb), start);
+      out.set(await this.classifier.probabilities(emb, await this.pairFeatures(part)), start);
       progress?.increment(part.length);
     }
+    return out;
+  }
+
+  /** The pooled head's second input for `pairs` (undefined for the recipe). */
+  private async pairFeatures(pairs: readonly { sentence1: string; sentence2: string }[]): Promise<Float32Array | undefined> {
+    if (this.metadata.head !== 'pooled') return undefined;
+    // The training run pooled with the encoder baseline's settings (see runJob).
+    const maxTokens = this.metadata.encoderBaseline?.maxTokens ?? ENCODER_BASELINE_MAX_TOKENS;
+    const pooled = await this.pooledSentenceEmbeddings(pairs.flatMap((p) => [p.sentence1, p.sentence2]), { maxTokens });
+    const h = pooled.hidden;
+    const out = new Float32Array(pairs.length * 4 * h);
+    pairs.forEach((_, i) => pairFeatures(pooled.vector(2 * i), pooled.vector(2 * i + 1), out.subarray(4 * i * h, 4 * (i + 1) * h)));
     return out;
   }
 

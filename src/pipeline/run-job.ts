@@ -17,7 +17,7 @@ import { checkInt8 } from './check-int8.ts';
 import { embedPairsToStore } from './embed-pairs.ts';
 import { runFacts } from './run-facts.ts';
 import { embeddingProgress, trainingProgress } from './run-progress.ts';
-import { meanPooledSentenceEmbeddings } from '../embedder/pooled-embeddings.ts';
+import { meanPooledSentenceEmbeddings, type PooledEmbeddings } from '../embedder/pooled-embeddings.ts';
 import { ENCODER_BASELINE_MAX_TOKENS, runEncoderBaseline } from './encoder-baseline.ts';
 import { assertReplaceableOut, createTempSibling, sweepStaleTemps } from './out-dir.ts';
 import { repairInterruptedReplace, replaceDir } from './replace-dir.ts';
@@ -52,6 +52,12 @@ export interface RunJobOptions {
    * @default undefined (every row weighs 1, the recipe)
    */
   readonly classWeight?: 'balanced' | { readonly 0: number; readonly 1: number };
+  /**
+   * 'pooled' (not the recipe): the Bi-LSTM's output concatenated with `[u, v, |u-v|, u*v]` of
+   * the two sentences' mean-pooled embeddings before Dense(1) (see buildBiLstm's `head`).
+   * @default 'recipe'
+   */
+  readonly head?: 'recipe' | 'pooled';
   /** @default 'float32' */
   readonly dtype?: 'float32' | 'float16';
   /** ONNX Runtime threads. */
@@ -111,6 +117,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     patience,
     dropout = 0,
     recurrentDropout = 0,
+    head = 'recipe',
     dtype = 'float32',
     threads,
     quantized = false,
@@ -146,28 +153,34 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const forgetTmp = cleanupOnExitSignal(() => rmSync(tmp, { recursive: true, force: true }));
   const store = new FsObjectStore(tmp);
   try {
-    const common = { maxLen, batchSize: 32, dtype, modelId: resolved.modelId } as const;
-    await embedPairsToStore(tokenizer, embedder, train.pairs, store, 'embeddings/train/', {
-      ...common,
-      datasetSha256: train.sha256,
-      progress: embeddingProgress('embed train', train.pairs.length + (test?.pairs.length ?? 0), train.pairs.length),
-    });
-    if (test) {
-      await embedPairsToStore(tokenizer, embedder, test.pairs, store, 'embeddings/test/', { ...common, datasetSha256: test.sha256, label: 'embed test' });
-    }
-    // The frozen encoder's zero-training baseline, on the same tokenizer and ONNX session.
+    // The frozen encoder's zero-training baseline, on the same tokenizer and ONNX session; its
+    // pooled vectors (train pairs, then test pairs) also feed the pooled head.
+    let pooled: PooledEmbeddings | undefined;
     const baseline = await runEncoderBaseline(
-      (sentences) => meanPooledSentenceEmbeddings(tokenizer, embedder, sentences, { maxTokens: ENCODER_BASELINE_MAX_TOKENS }),
+      async (sentences) => (pooled = await meanPooledSentenceEmbeddings(tokenizer, embedder, sentences, { maxTokens: ENCODER_BASELINE_MAX_TOKENS })),
       train.pairs,
       test?.pairs,
       ENCODER_BASELINE_MAX_TOKENS,
     );
     const { cost } = baseline.record;
     log('info', `encoder baseline: ${cost.distinctSentences} distinct of ${cost.sentences} sentences pooled in ${cost.seconds.toFixed(1)} s`);
+    const pooledRows = (first: number) =>
+      head === 'pooled' ? { pooled: (i: number) => [pooled!.vector(2 * (first + i)), pooled!.vector(2 * (first + i) + 1)] as const } : {};
+
+    const common = { maxLen, batchSize: 32, dtype, modelId: resolved.modelId } as const;
+    await embedPairsToStore(tokenizer, embedder, train.pairs, store, 'embeddings/train/', {
+      ...common,
+      datasetSha256: train.sha256,
+      progress: embeddingProgress('embed train', train.pairs.length + (test?.pairs.length ?? 0), train.pairs.length),
+      ...pooledRows(0),
+    });
+    if (test) {
+      await embedPairsToStore(tokenizer, embedder, test.pairs, store, 'embeddings/test/', { ...common, datasetSha256: test.sha256, label: 'embed test', ...pooledRows(train.pairs.length) });
+    }
     await embedder.dispose();
 
     const trainReader = await EmbeddingStoreReader.open(store, 'embeddings/train/');
-    const classifier = buildBiLstm({ maxLen, hidden: embedder.hidden, seed, maskPadding: padding === 'masked', dropout, recurrentDropout });
+    const classifier = buildBiLstm({ maxLen, hidden: embedder.hidden, seed, maskPadding: padding === 'masked', dropout, recurrentDropout, head });
     const history = await trainClassifier(classifier, trainReader, {
       epochs,
       batchSize,
@@ -198,7 +211,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       ...(classWeight ? { classWeight } : {}),
     };
     // Before metadata.json, which marks the model complete: prediction can then skip TF.js.
-    await saveClassifierOnnx(store, 'model/', classifier, { padding });
+    // The ONNX export has the recipe's single input: the pooled head predicts on TF.js (model.json).
+    if (head !== 'pooled') await saveClassifierOnnx(store, 'model/', classifier, { padding });
     await saveClassifier(store, 'model/', classifier, {
       maxLen,
       hidden: embedder.hidden,
@@ -215,6 +229,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       lstmPath: history.lstmPath,
       history: history.epochs,
       encoderBaseline: baseline.settings,
+      ...(head === 'pooled' ? { head } : {}),
     }, { ...metrics, evaluatedOn });
     classifier.dispose();
 

@@ -184,7 +184,7 @@ describe("trainClassifier on the pooled head (buildBiLstm({ head: 'pooled' }))",
 
   it('trains the same through the fused and the layers path (losses within 1e-4)', async () => {
     const { reader: pooledReader } = await writeSyntheticStore({ pooled: 'noise' });
-    const losses = [];
+    const losses: number[][] = [];
     for (const lstm of ['fused', 'layers'] as const) {
       const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 3, head: 'pooled' });
       const h = await trainClassifier(model, pooledReader, { epochs: 2, seed: 42, lstm });

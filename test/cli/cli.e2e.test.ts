@@ -341,3 +341,45 @@ describe('--dropout, --recurrent-dropout, --class-weight', () => {
     expect(drop.code).toBe(2);
   });
 });
+
+describe('--head pooled', () => {
+  it('trains the two-input head, records it, and predict/evaluate/serve feed it the same pair features as training', async () => {
+    const out = join(work, 'pooled-model');
+    const r = await simpair(['run', '--data', TRAIN, '--test-data', TEST, '--model', TINY_BERT, '--out', out, '--max-len', '24', '--epochs', '1', '--head', 'pooled', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
+    expect(m.modelTopology.class_name).toBe('Model');
+    expect(m.modelTopology.config.input_layers.map((l: unknown[]) => l[0])).toEqual(['tokens', 'pair_features']);
+    expect(m.modelTopology.config.layers.map((l: { class_name: string }) => l.class_name)).toContain('Concatenate');
+    const meta = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
+    expect(meta.head).toBe('pooled');
+    expect(meta.lstmPath).toMatch(/^fused/);
+    // evaluate recomputes the pooled vectors at prediction time: same figures as at training.
+    const saved = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
+    const ev = await simpair(['evaluate', '--model-dir', out, '--data', TEST, '--json']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const e = JSON.parse(ev.stdout);
+    expect(e.accuracy).toBeCloseTo(saved.accuracy, 6);
+    expect(e.rocAuc).toBeCloseTo(saved.rocAuc, 5);
+    const p = await simpair(['predict', '--model-dir', out, '--s1', 'A man is eating.', '--s2', 'Someone eats.', '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    const server = await startServe(['--model-dir', out]);
+    try {
+      const res = await fetch(`${server.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ pairs: [{ sentence1: 'A man is eating.', sentence2: 'Someone eats.' }] }),
+      });
+      expect(res.status).toBe(200);
+      const { predictions } = (await res.json()) as { predictions: { probability: number }[] };
+      expect(predictions[0].probability).toBeCloseTo(JSON.parse(p.stdout).probability, 5);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('the default run has no head field and the recipe topology', async () => {
+    const meta = JSON.parse(await readFile(join(modelDir, 'metadata.json'), 'utf8'));
+    expect(meta.head).toBeUndefined();
+  });
+});
