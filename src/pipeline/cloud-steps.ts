@@ -15,6 +15,8 @@ import { getJson, putJson, type ObjectStore, type ObjectVersion } from '../stora
 import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
 import { log } from '../util/log.ts';
 import { embedPairs } from './embed-pairs.ts';
+import { meanPooledSentenceEmbeddings } from '../embedder/pooled-embeddings.ts';
+import { ENCODER_BASELINE_MAX_TOKENS } from './encoder-baseline.ts';
 import { LIVE_MODEL_KEY, PREFIX, keys } from './layout.ts';
 import type { LiveModelPointer } from './predictor.ts';
 import { checkOptions, DEFAULT_RUN_OPTIONS, resolveRunOptions, runIdFor, type RunOptions } from './run-options.ts';
@@ -286,11 +288,21 @@ export async function embedShard(store: ObjectStore, input: StepInput & { shard:
   const { tokenizer, embedder, modelId } = await loadEmbedder(run.options.modelSource, run.options.padding ?? 'max-length');
   const emb = await embedPairs(tokenizer, embedder, rows.map((r) => [r.sentence1, r.sentence2] as const), { maxLen: run.options.maxLen, batchSize: 32 });
   const prefix = keys.embeddings(run.runId);
-  const info = await writeEmbeddingShard(store, prefix, input.shard.index, emb, rows.map((r) => r.label), { dtype: run.options.dtype });
+  // The pooled head also needs each row's two mean-pooled sentence vectors beside its tokens.
+  const pooled = run.options.head === 'pooled' ? await pooledVectors(tokenizer, embedder, rows) : undefined;
+  const info = await writeEmbeddingShard(store, prefix, input.shard.index, emb, rows.map((r) => r.label), { dtype: run.options.dtype, ...(pooled ? { pooled } : {}) });
   const sidecar: ShardSidecar = { ...info, runId: run.runId, modelId, tokenizerSha256: tokenizer.sha256, hidden: embedder.hidden };
   // Written after the shard it describes: a sidecar present means its shard is complete.
   await putJson(store, sidecarKey(run.runId, input.shard.index), sidecar);
   return { runId: run.runId, index: input.shard.index, count: rows.length };
+}
+
+/** `[rows, 2, hidden]`: each row's two mean-pooled sentence vectors, as `simpair run --head pooled` stores them. */
+async function pooledVectors(tokenizer: PairTokenizer, embedder: BertEmbedder, rows: readonly { sentence1: string; sentence2: string }[]): Promise<Float32Array> {
+  const pooled = await meanPooledSentenceEmbeddings(tokenizer, embedder, rows.flatMap((r) => [r.sentence1, r.sentence2]), { maxTokens: ENCODER_BASELINE_MAX_TOKENS });
+  const out = new Float32Array(rows.length * 2 * pooled.hidden);
+  for (let i = 0; i < 2 * rows.length; i++) out.set(pooled.vector(i), i * pooled.hidden);
+  return out;
 }
 
 /**
@@ -344,7 +356,8 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
   const reader = await EmbeddingStoreReader.open(store, keys.embeddings(run.runId), { cache: options.shardCache });
   const { maxLen, hidden } = reader.manifest;
   const masked = reader.manifest.padding === 'dynamic';
-  const model = buildBiLstm({ maxLen, hidden, seed: run.options.seed, maskPadding: masked });
+  const head = run.options.head ?? 'recipe';
+  const model = buildBiLstm({ maxLen, hidden, seed: run.options.seed, maskPadding: masked, head });
   const training = { epochs: run.options.epochs, batchSize: run.options.batchSize, validationSplit: run.options.validationSplit, seed: run.options.seed };
   const history = await trainClassifier(model, reader, training);
   const last = history.epochs[history.epochs.length - 1];
@@ -370,6 +383,7 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
         backend,
         lstmPath: history.lstmPath,
         history: history.epochs,
+        ...(head === 'pooled' ? { head } : {}),
       },
       metrics,
     );

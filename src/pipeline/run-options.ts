@@ -21,6 +21,8 @@ export interface RunOptions {
   validationSplit: number;
   /** See RunJobOptions.padding. */
   padding: 'max-length' | 'masked';
+  /** See RunJobOptions.head; absent: the recipe. */
+  head?: 'recipe' | 'pooled';
   dataset?: DatasetOptions;
 }
 
@@ -41,6 +43,7 @@ export const runOptionsSchema = z.strictObject({
   seed: z.number().int().min(0).max(2 ** 31 - 1),
   validationSplit: z.number().min(0).max(0.5),
   padding: z.enum(['max-length', 'masked']),
+  head: z.enum(['recipe', 'pooled']).optional(),
   dataset: datasetOptionsSchema.optional(),
 });
 

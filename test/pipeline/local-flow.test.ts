@@ -43,6 +43,22 @@ describe('the run steps in-process (local face of the state machine)', () => {
     await predictor.dispose();
   });
 
+  it("runs the pooled head (options.head 'pooled'): pooled vectors in the shards, the two-input model published and predicting", async () => {
+    await store.put('datasets/pooled.tsv', await readFile(join(ROOT, 'examples', 'test.tsv')));
+    const run = await runPipeline(store, { datasetKey: 'datasets/pooled.tsv', options: { ...options, head: 'pooled' } });
+    expect(run).toMatchObject({ state: 'SUCCEEDED', options: { head: 'pooled' } });
+    const reader = await EmbeddingStoreReader.open(store, `embeddings/${run.runId}/`);
+    const shard = await reader.readShard(0);
+    expect(shard.pooled).toHaveLength(shard.count * 2 * 32);
+    const meta = await getJson<{ head?: string }>(store, `models/${run.modelVersion}/metadata.json`);
+    expect(meta.head).toBe('pooled');
+    const predictor = await loadPredictor(store);
+    const [p] = await predictor.predict([{ sentence1: 'The cat sleeps.', sentence2: 'A cat naps.' }]);
+    expect(p.probability).toBeGreaterThan(0);
+    expect(p.probability).toBeLessThan(1);
+    await predictor.dispose();
+  });
+
   it('does not start a duplicate run for the same content under another key', async () => {
     await store.put('datasets/again.tsv', train);
     const again = await startRun(store, { datasetKey: 'datasets/again.tsv', options });
