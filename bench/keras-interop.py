@@ -5,7 +5,8 @@ then predictions on the same embeddings as simpair, compared value by value.
       --expected simpair-probs.json [--n 100] [--out-h5 FILE]
 
 --shard is one of simpair's embedding shards (safetensors: `embeddings` F32
-[count, maxLen, hidden], `labels` U8); --expected holds simpair's probabilities for its first
+[count, maxLen, hidden], `labels` U8, and `pooled` F32 [count, 2, hidden] for the pooled head,
+whose second input gets [u, v, |u-v|, u*v]); --expected holds simpair's probabilities for its first
 rows ({"probabilities": [...]}). Prints one JSON line: n, max and mean absolute difference.
 
 The conversion is the converter's own command line (`tensorflowjs_converter --input_format
@@ -81,7 +82,12 @@ def main() -> None:
         expected = np.array(json.load(f)["probabilities"][: args.n], dtype=np.float64)
     if len(expected) != len(x):
         sys.exit(f"keras-interop.py: {len(x)} embeddings but {len(expected)} expected probabilities")
-    got = model.predict(x, batch_size=64, verbose=0).reshape(-1).astype(np.float64)
+    inputs = x
+    if "pooled" in tensors:
+        # The pooled head (simpair run --head pooled): a second input, SBERT's [u, v, |u-v|, u*v].
+        u, v = tensors["pooled"][: args.n, 0].astype(np.float32), tensors["pooled"][: args.n, 1].astype(np.float32)
+        inputs = [x, np.concatenate([u, v, np.abs(u - v), u * v], axis=1)]
+    got = model.predict(inputs, batch_size=64, verbose=0).reshape(-1).astype(np.float64)
     diff = np.abs(got - expected)
     same_decision = int(np.sum((got > 0.5) == (expected > 0.5)))
     print(
@@ -91,6 +97,7 @@ def main() -> None:
                 "stubbedModules": stubbed,
                 "n": int(len(x)),
                 "inputShape": list(x.shape),
+                "inputs": len(model.inputs),
                 "maxAbsDiff": float(diff.max()),
                 "meanAbsDiff": float(diff.mean()),
                 "sameDecision": same_decision,
