@@ -5,10 +5,11 @@
  *
  *   node bin/run-ts.js bench/encoder-baseline.ts [--model models/all-MiniLM-L6-v2] [--max-len 64] [--threads N]
  *
- * Three timings on MRPC test (1,725 pairs): the baseline as simpair computes it (distinct
+ * First the full baseline as `simpair run` computes it (train + test in one pass), then
+ * three timings on MRPC test (1,725 pairs): the baseline as simpair computes it (distinct
  * sentences, sorted by length, each batch padded to its longest); the naive way (every
  * sentence, in file order, padded to --max-len); the run's own pair embedding at --max-len.
- * Then the full baseline as `simpair run` computes it (train + test in one pass).
+ * Each line is printed as soon as it is measured.
  */
 import { parseArgs } from 'node:util';
 import { BertEmbedder } from '../src/embedder/bert-embedder.ts';
@@ -53,23 +54,17 @@ async function naive(sentences: readonly string[]): Promise<void> {
   }
 }
 
+const say = (line: string) => process.stdout.write(line + '\n');
 const testSentences = test.flatMap((p) => [p.sentence1, p.sentence2]);
-await pool(testSentences.slice(0, 64)); // warm-up
-const tPooled = await seconds(() => pool(testSentences));
-const tNaive = await seconds(() => naive(testSentences));
-const tPairs = await seconds(() => embedPairs(tokenizer, embedder, test.map((p) => [p.sentence1, p.sentence2] as const), { maxLen, batchSize: 32 }));
+say(`model ${values.model}, MRPC train ${train.length} pairs / test ${test.length} pairs`);
+// Figures first (what simpair run computes: train + test in one pass), then the timings.
 const full = await runEncoderBaseline(pool, train, test, ENCODER_BASELINE_MAX_TOKENS);
-await embedder.dispose();
-
 const r = full.record;
-const lines = [
-  `model ${values.model}, MRPC train ${train.length} pairs / test ${test.length} pairs`,
-  `test split only (${testSentences.length} sentences, ${new Set(testSentences).size} distinct):`,
-  `  baseline as simpair computes it   ${tPooled.toFixed(1)} s`,
-  `  naive (all, file order, pad ${maxLen})  ${tNaive.toFixed(1)} s`,
-  `  the run's pair embedding (maxLen ${maxLen})  ${tPairs.toFixed(1)} s`,
-  `full baseline (train + test, one pass): ${r.cost.distinctSentences} distinct of ${r.cost.sentences} sentences, ${r.cost.tokens} tokens, ${r.cost.seconds.toFixed(1)} s`,
-  `threshold (tuned on MRPC train) ${full.settings.threshold.toFixed(4)}, train accuracy ${full.settings.trainAccuracy.toFixed(4)}`,
-  'accuracy' in r ? `MRPC test: accuracy ${r.accuracy.toFixed(4)}, f1 ${r.f1.toFixed(4)}, ROC-AUC ${r.rocAuc?.toFixed(4)}, majority ${r.majorityBaseline.toFixed(4)}` : '',
-];
-process.stdout.write(lines.join('\n') + '\n');
+say(`full baseline (train + test, one pass): ${r.cost.distinctSentences} distinct of ${r.cost.sentences} sentences, ${r.cost.tokens} tokens, ${r.cost.seconds.toFixed(1)} s`);
+say(`threshold (tuned on MRPC train) ${full.settings.threshold.toFixed(4)}, train accuracy ${full.settings.trainAccuracy.toFixed(4)}`);
+if ('accuracy' in r) say(`MRPC test: accuracy ${r.accuracy.toFixed(4)}, f1 ${r.f1.toFixed(4)}, ROC-AUC ${r.rocAuc?.toFixed(4)}, majority ${r.majorityBaseline.toFixed(4)}`);
+say(`test split only (${testSentences.length} sentences, ${new Set(testSentences).size} distinct):`);
+say(`  baseline as simpair computes it   ${(await seconds(() => pool(testSentences))).toFixed(1)} s`);
+say(`  naive (all, file order, pad ${maxLen})  ${(await seconds(() => naive(testSentences))).toFixed(1)} s`);
+say(`  the run's pair embedding (maxLen ${maxLen})  ${(await seconds(() => embedPairs(tokenizer, embedder, test.map((p) => [p.sentence1, p.sentence2] as const), { maxLen, batchSize: 32 }))).toFixed(1)} s`);
+await embedder.dispose();

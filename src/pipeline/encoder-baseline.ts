@@ -97,7 +97,7 @@ export async function evaluateStoredEncoderBaseline(
   const roc = rocCurve(labels, scores);
   if (!settings) {
     const note =
-      "no threshold: the model's metadata.json has no encoderBaseline (saved before simpair stored it); re-run simpair run to get the baseline's accuracy and F1";
+      "no threshold: the model's metadata.json has no encoderBaseline (saved before simpair stored it, or trained by the cloud steps); train it with simpair run to get the baseline's accuracy and F1";
     return { record: { method: ENCODER_BASELINE_METHOD, n: labels.length, threshold: null, rocAuc: rocAuc(labels, scores), note, cost }, roc };
   }
   return { record: { method: ENCODER_BASELINE_METHOD, ...computeMetrics(labels, scores, settings.threshold), cost }, roc };

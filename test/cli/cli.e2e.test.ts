@@ -224,7 +224,7 @@ describe('the encoder baseline (cosine of mean-pooled sentence embeddings)', () 
     expect(b.rocAuc).toBeCloseTo(saved.rocAuc, 6);
     expect(b.threshold).toBeNull();
     expect(b.accuracy).toBeUndefined();
-    expect(b.note).toMatch(/no threshold: the model's metadata.json has no encoderBaseline \(saved before simpair stored it\); re-run simpair run/);
+    expect(b.note).toMatch(/no threshold: the model's metadata.json has no encoderBaseline \(saved before simpair stored it, or trained by the cloud steps\); train it with simpair run/);
   });
 });
 
