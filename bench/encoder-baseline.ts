@@ -20,7 +20,18 @@ import { PairTokenizer } from '../src/tokenizer/pair-tokenizer.ts';
 import { MINILM } from './lib/config.ts';
 import { loadMrpc } from './lib/mrpc.ts';
 
-const { values } = parseArgs({ options: { model: { type: 'string', default: MINILM }, 'max-len': { type: 'string', default: '64' }, threads: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: MINILM },
+    'max-len': { type: 'string', default: '64' },
+    threads: { type: 'string' },
+    // Timings only, on the first --rows test pairs, the three ways interleaved --rounds times (medians):
+    // on a shared machine, interleaving keeps the load the same for all three.
+    'timing-only': { type: 'boolean', default: false },
+    rows: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
+  },
+});
 const maxLen = Number(values['max-len']);
 const tokenizer = await PairTokenizer.fromDir(values.model);
 const embedder = await BertEmbedder.load(values.model, { threads: values.threads ? Number(values.threads) : undefined });
@@ -55,16 +66,27 @@ async function naive(sentences: readonly string[]): Promise<void> {
 }
 
 const say = (line: string) => process.stdout.write(line + '\n');
-const testSentences = test.flatMap((p) => [p.sentence1, p.sentence2]);
+const timed = values.rows ? test.slice(0, Number(values.rows)) : test;
+const testSentences = timed.flatMap((p) => [p.sentence1, p.sentence2]);
 say(`model ${values.model}, MRPC train ${train.length} pairs / test ${test.length} pairs`);
-// Figures first (what simpair run computes: train + test in one pass), then the timings.
-const full = await runEncoderBaseline(pool, train, test, ENCODER_BASELINE_MAX_TOKENS);
-const r = full.record;
-say(`full baseline (train + test, one pass): ${r.cost.distinctSentences} distinct of ${r.cost.sentences} sentences, ${r.cost.tokens} tokens, ${r.cost.seconds.toFixed(1)} s`);
-say(`threshold (tuned on MRPC train) ${full.settings.threshold.toFixed(4)}, train accuracy ${full.settings.trainAccuracy.toFixed(4)}`);
-if ('accuracy' in r) say(`MRPC test: accuracy ${r.accuracy.toFixed(4)}, f1 ${r.f1.toFixed(4)}, ROC-AUC ${r.rocAuc?.toFixed(4)}, majority ${r.majorityBaseline.toFixed(4)}`);
-say(`test split only (${testSentences.length} sentences, ${new Set(testSentences).size} distinct):`);
-say(`  baseline as simpair computes it   ${(await seconds(() => pool(testSentences))).toFixed(1)} s`);
-say(`  naive (all, file order, pad ${maxLen})  ${(await seconds(() => naive(testSentences))).toFixed(1)} s`);
-say(`  the run's pair embedding (maxLen ${maxLen})  ${(await seconds(() => embedPairs(tokenizer, embedder, test.map((p) => [p.sentence1, p.sentence2] as const), { maxLen, batchSize: 32 }))).toFixed(1)} s`);
+if (!values['timing-only']) {
+  // Figures first (what simpair run computes: train + test in one pass), then the timings.
+  const full = await runEncoderBaseline(pool, train, test, ENCODER_BASELINE_MAX_TOKENS);
+  const r = full.record;
+  say(`full baseline (train + test, one pass): ${r.cost.distinctSentences} distinct of ${r.cost.sentences} sentences, ${r.cost.tokens} tokens, ${r.cost.seconds.toFixed(1)} s`);
+  say(`threshold (tuned on MRPC train) ${full.settings.threshold.toFixed(4)}, train accuracy ${full.settings.trainAccuracy.toFixed(4)}`);
+  if ('accuracy' in r) say(`MRPC test: accuracy ${r.accuracy.toFixed(4)}, f1 ${r.f1.toFixed(4)}, ROC-AUC ${r.rocAuc?.toFixed(4)}, majority ${r.majorityBaseline.toFixed(4)}`);
+}
+const ways = {
+  'baseline as simpair computes it': () => pool(testSentences),
+  [`naive (all, file order, pad ${maxLen})`]: () => naive(testSentences),
+  [`the run's pair embedding (maxLen ${maxLen})`]: () => embedPairs(tokenizer, embedder, timed.map((p) => [p.sentence1, p.sentence2] as const), { maxLen, batchSize: 32 }),
+};
+const times: Record<string, number[]> = Object.fromEntries(Object.keys(ways).map((k) => [k, []]));
+for (let round = 0; round < Number(values.rounds); round++) {
+  for (const [name, fn] of Object.entries(ways)) times[name].push(await seconds(fn));
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+say(`test pairs ${timed.length} (${testSentences.length} sentences, ${new Set(testSentences).size} distinct), ${values.rounds} interleaved round(s), median seconds:`);
+for (const [name, xs] of Object.entries(times)) say(`  ${name.padEnd(40)} ${median(xs).toFixed(1)} s  (${xs.map((x) => x.toFixed(1)).join(', ')})`);
 await embedder.dispose();
