@@ -366,7 +366,8 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
   try {
     // Before metadata.json (saveClassifier writes it last): the predict Lambda then runs ONNX Runtime only.
     const { saveClassifierOnnx } = await import('../onnx-export/save-classifier-onnx.ts');
-    await saveClassifierOnnx(store, keys.modelVersion(modelVersion), model, { padding: masked ? 'masked' : 'max-length' });
+    // The ONNX export has the recipe's single input: the pooled head predicts on TF.js (model.json).
+    if (head !== 'pooled') await saveClassifierOnnx(store, keys.modelVersion(modelVersion), model, { padding: masked ? 'masked' : 'max-length' });
     await saveClassifier(
       store,
       keys.modelVersion(modelVersion),
