@@ -44,7 +44,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 const SENTENCES = [
   'The cat sat on the mat.',
   'hi',
-  'Amrozi accused his brother, whom he called "the witness", of deliberately distorting his evidence.',
+  'Marisol accused her cousin, whom she called "the expert", of carefully reshaping his account.',
   'A man is playing a guitar while another one sings along in the park.',
   'yo',
 ];
