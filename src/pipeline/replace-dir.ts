@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SimpairError } from '../errors.ts';
-import { fsyncDir, fsyncTree } from '../util/fsync-tree.ts';
+import { fsyncDir, fsyncTree, writeFileDurably } from '../util/fsync-tree.ts';
 import { log } from '../util/log.ts';
 import { withSignalsDeferred } from '../util/exit-signals.ts';
 import { isProcessAlive } from './out-dir.ts';
@@ -22,16 +22,6 @@ interface ReplaceJournal {
 /** Path of the journal of replacing `out`: a hidden sibling, `.<name>.replace.json`. */
 export function journalPath(out: string): string {
   return join(dirname(out), `.${basename(out)}.replace.json`);
-}
-
-async function writeDurably(path: string, text: string): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -68,7 +58,7 @@ export async function replaceDir(incoming: string, out: string): Promise<void> {
       startedAt: new Date().toISOString(),
     };
     const path = journalPath(out);
-    await writeDurably(`${path}.tmp`, JSON.stringify(journal, null, 2) + '\n');
+    await writeFileDurably(`${path}.tmp`, JSON.stringify(journal, null, 2) + '\n');
     await rename(`${path}.tmp`, path);
     await fsyncDir(parent);
     await rename(out, journal.previous);

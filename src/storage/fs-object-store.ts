@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, PreconditionFailedError, SimpairError, UnsafeObjectError } from '../errors.ts';
+import { writeFileDurably } from '../util/fsync-tree.ts';
 import type { ObjectStore, ObjectVersion, WriteCondition } from './object-store.ts';
 
 /** A lock of an If-Match write older than this was left by a crashed writer and is broken. */
@@ -160,13 +161,7 @@ export class FsObjectStore implements ObjectStore {
   private async writeTemp(p: string, body: Uint8Array | string): Promise<string> {
     await mkdir(dirname(p), { recursive: true });
     const tmp = `${p}.${randomUUID()}.tmp`;
-    const handle = await open(tmp, 'wx');
-    try {
-      await handle.writeFile(body);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFileDurably(tmp, body, 'wx');
     return tmp;
   }
 

@@ -2,6 +2,22 @@ import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
+ * Writes `body` to `path` and fsyncs it before closing. `flag` 'wx' refuses an existing file.
+ *
+ * @example
+ * await writeFileDurably(`${p}.tmp`, JSON.stringify(record));
+ */
+export async function writeFileDurably(path: string, body: Uint8Array | string, flag: 'w' | 'wx' = 'w'): Promise<void> {
+  const handle = await open(path, flag);
+  try {
+    await handle.writeFile(body);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * Flushes a directory to disk (its entries: creations, renames). Platforms that cannot open a
  * directory for syncing (Windows) skip it; elsewhere an error is real and thrown.
  */

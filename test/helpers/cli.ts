@@ -11,10 +11,10 @@ export interface CliResult {
 
 const BIN = join(ROOT, 'bin', 'simpair.js');
 
-/** Runs the real CLI (`node bin/simpair.js ...`) as a child process. */
-export function simpair(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/** Runs `node ...args` in `cwd` with `env`; resolves with the exit code and both outputs. */
+export function runNode(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, SIMPAIR_LOG_LEVEL: 'info', ...env } });
+    const child = spawn(process.execPath, args, options);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -22,6 +22,11 @@ export function simpair(args: string[], env: Record<string, string> = {}): Promi
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs the real CLI (`node bin/simpair.js ...`) as a child process. */
+export function simpair(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runNode([BIN, ...args], { cwd: ROOT, env: { ...process.env, SIMPAIR_LOG_LEVEL: 'info', ...env } });
 }
 
 /** Starts `simpair serve ... --port 0` and resolves with its URL once it listens. */

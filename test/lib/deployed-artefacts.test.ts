@@ -7,7 +7,6 @@
  * GET /runs, plus the failure path (fail-run). Nothing here imports src/: the handlers are the
  * bundles in cdk.out.
  */
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -16,6 +15,7 @@ import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimpairStack } from '../../lib/simpair-stack.ts';
 import { apiEvent, objectCreated } from '../functions/fakes.ts';
+import { runNode, type CliResult } from '../helpers/cli.ts';
 import { ROOT, TINY_BERT } from '../helpers/paths.ts';
 import { s3rverClient, startS3rver, type LocalS3 } from '../storage/start-s3rver.ts';
 import { deployedFunctions, LambdaSandbox, resolveCfn, type DeployedFunction, type Invocation } from './lambda-sandbox.ts';
@@ -89,7 +89,7 @@ afterAll(async () => {
  * The Batch job as the image runs it: the Dockerfile's WORKDIR /app with the files it copies,
  * the job definition's environment (nothing of this machine's), `node --import tsx training/entry.ts`.
  */
-function runTrainingJob(runId: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runTrainingJob(runId: string): Promise<CliResult> {
   const jobDefinition = Object.values(template.Resources).find((r) => r.Type === 'AWS::Batch::JobDefinition')!;
   const environment = (jobDefinition.Properties!.ContainerProperties as { Environment: { Name: string; Value: unknown }[] }).Environment;
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(work, 'home') };
@@ -103,15 +103,7 @@ function runTrainingJob(runId: string): Promise<{ code: number | null; stdout: s
     // already there from an earlier call
   }
   Object.assign(env, CREDENTIALS, { AWS_ENDPOINT_URL_S3: s3.endpoint, SIMPAIR_RUN_ID: runId, SIMPAIR_TF_BACKEND: 'wasm', SIMPAIR_LOG_FORMAT: 'json' });
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'training/entry.ts'], { cwd: app, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runNode(['--import', 'tsx', 'training/entry.ts'], { cwd: app, env });
 }
 
 describe('deployed artefacts (cdk.out bundles and layers, run as Lambda runs them, against s3rver)', () => {

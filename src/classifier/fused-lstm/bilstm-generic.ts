@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { blockRecurrent, gateScale, previousStates, recurrentBlocks, reverseTime, toGateMajor, toNatural } from './bilstm-layout.ts';
-import { biLstmCustomGrad, type FusedBiLstmOptions, type FusedBiLstmRun, type LstmDirectionWeights } from './bilstm-weights.ts';
+import { biLstmCustomGrad, type FusedBiLstmFn, type FusedBiLstmRun } from './bilstm-weights.ts';
 
 /**
  * The recipe's `Bidirectional(LSTM(units, activation='tanh', recurrent_activation='sigmoid'))`
@@ -22,13 +22,7 @@ import { biLstmCustomGrad, type FusedBiLstmOptions, type FusedBiLstmRun, type Ls
  * Proven equal to the tfjs-layers Bidirectional(LSTM) (outputs and the gradients of every
  * weight) in test/classifier/fused-lstm.*.test.ts.
  */
-export function fusedBiLstmGeneric(
-  x: tf.Tensor3D,
-  mask: tf.Tensor | undefined,
-  fw: LstmDirectionWeights,
-  bw: LstmDirectionWeights,
-  options: FusedBiLstmOptions,
-): tf.Tensor {
+export const fusedBiLstmGeneric: FusedBiLstmFn = (x, mask, fw, bw, options) => {
   const { returnSequences, inputGradient } = options;
   const [batch, steps, inputDim] = x.shape;
   const units = fw.recurrentKernel.shape[0];
@@ -94,7 +88,7 @@ export function fusedBiLstmGeneric(
   };
 
   return biLstmCustomGrad(x, fw, bw, inputGradient, run);
-}
+};
 
 /** Sizes and options {@link biLstmGradients} needs. */
 export interface BiLstmShape {

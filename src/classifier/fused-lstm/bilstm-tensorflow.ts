@@ -4,7 +4,7 @@ import { SimpairError } from '../../errors.ts';
 import { tfBackendInfo } from '../tf-backend.ts';
 import { biLstmGradients } from './bilstm-generic.ts';
 import { blockRecurrent, gateScale } from './bilstm-layout.ts';
-import { biLstmCustomGrad, type FusedBiLstmOptions, type FusedBiLstmRun, type LstmDirectionWeights } from './bilstm-weights.ts';
+import { biLstmCustomGrad, type FusedBiLstmFn, type FusedBiLstmRun } from './bilstm-weights.ts';
 
 /** The part of tfjs-node's `NodeJSKernelBackend` used here: TF eager op execution by name. */
 interface TensorflowBackend {
@@ -58,13 +58,7 @@ const BLOCK_LSTM_OUTPUTS = ['i', 'cs', 'f', 'o', 'ci', 'co', 'h'] as const;
  *
  * No mask input: masked sequences use {@link fusedBiLstmGeneric} instead.
  */
-export function fusedBiLstmTensorflow(
-  x: tf.Tensor3D,
-  mask: tf.Tensor | undefined,
-  fw: LstmDirectionWeights,
-  bw: LstmDirectionWeights,
-  options: FusedBiLstmOptions,
-): tf.Tensor {
+export const fusedBiLstmTensorflow: FusedBiLstmFn = (x, mask, fw, bw, options) => {
   if (mask !== undefined) throw new SimpairError('fusedBiLstmTensorflow does not support masks; use fusedBiLstmGeneric.');
   const { returnSequences, inputGradient } = options;
   const backend = tensorflowBackend();
@@ -111,4 +105,4 @@ export function fusedBiLstmTensorflow(
   };
 
   return biLstmCustomGrad(x, fw, bw, inputGradient, run);
-}
+};

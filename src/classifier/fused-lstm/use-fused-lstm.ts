@@ -132,6 +132,7 @@ export function useFusedLstm(model: tfl.LayersModel, options: UseFusedLstmOption
   const paths: LstmPath[] = [];
   const notes = new Set<string>();
   const onTensorflow = tf.getBackend() === 'tensorflow' && mode !== 'generic';
+  const maskable = model.layers.some((l) => l.getClassName() === 'Masking');
   let weightsBefore = false; // a trainable layer upstream: the input needs a gradient
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'Bidirectional') {
@@ -151,7 +152,6 @@ export function useFusedLstm(model: tfl.LayersModel, options: UseFusedLstmOption
     const returnSequences = bi.returnSequences;
     // Masked sequences need per-step state carry, which BlockLSTM has no input for.
     const pick = (mask: tf.Tensor | undefined): FusedBiLstmFn => (onTensorflow && mask === undefined ? fusedBiLstmTensorflow : fusedBiLstmGeneric);
-    const maskable = model.layers.some((l) => l.getClassName() === 'Masking');
     paths.push(onTensorflow && !maskable ? 'fused-tensorflow' : 'fused-generic');
     if (onTensorflow && maskable) notes.add('masked input on the generic fused path');
     const call = (inputs: tf.Tensor | tf.Tensor[], kwargs: { mask?: tf.Tensor | tf.Tensor[] }) =>
