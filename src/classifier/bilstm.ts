@@ -28,13 +28,19 @@ export interface BiLstmOptions {
    */
   readonly maskPadding?: boolean;
   /**
-   * Keras' LSTM `dropout`: fraction of each LSTM's inputs dropped while training. Not the
-   * recipe. Porting note: simpair's fused Bi-LSTM has no dropout, so layers with a rate above
-   * 0 train on tfjs-layers' own (slower) LSTM path; useFusedLstm logs and records it.
+   * Keras' LSTM `dropout`: fraction of each LSTM's inputs dropped while training (one mask
+   * per direction and batch, the same at every step). Not the recipe. The fused Bi-LSTM
+   * supports it (see useFusedLstm).
    * @default 0
    */
   readonly dropout?: number;
-  /** Keras' LSTM `recurrent_dropout`: fraction of the recurrent state dropped while training. Same note. @default 0 */
+  /**
+   * Keras' LSTM `recurrent_dropout`: fraction of the recurrent state dropped while training.
+   * Not the recipe. Porting note: simpair's fused Bi-LSTM has no recurrent dropout, so layers
+   * with a rate above 0 train on tfjs-layers' own (slower) LSTM path; useFusedLstm logs and
+   * records it.
+   * @default 0
+   */
   readonly recurrentDropout?: number;
   /**
    * 'recipe': Dense(1) on the Bi-LSTM's output. 'pooled' (not the recipe): a functional model

@@ -135,7 +135,7 @@ export function buildCli(): Command {
       .option('--validation-split <f>', 'last fraction of the training rows held out for validation', fraction, 0.1)
       .option('--seed <n>', 'random seed', int('--seed', 0), 42)
       .option('--patience <n>', 'early stopping: epochs without validation-loss improvement', int('--patience', 1))
-      .option('--dropout <f>', "Keras' LSTM dropout on both Bi-LSTM layers (not the recipe; such layers train on the slower layers path)", fraction, 0)
+      .option('--dropout <f>', "Keras' LSTM dropout on both Bi-LSTM layers (not the recipe; trains on the fused path)", fraction, 0)
       .option('--recurrent-dropout <f>', "Keras' LSTM recurrent_dropout on both Bi-LSTM layers (not the recipe; layers path)", fraction, 0)
       .addOption(
         new Option('--head <head>', 'recipe: Dense on the Bi-LSTM output; pooled: also [u, v, |u-v|, u*v] of the mean-pooled sentence embeddings (SBERT-style, not the recipe)')

@@ -14,7 +14,7 @@ const HIDDEN = 12;
 const UNITS = 6;
 
 /** One `Bidirectional(LSTM(UNITS))` with Keras' defaults, optionally behind Masking(0). */
-function singleLayerModel(maxLen: number, returnSequences: boolean, masked: boolean, seed: number): tfl.LayersModel {
+function singleLayerModel(maxLen: number, returnSequences: boolean, masked: boolean, seed: number, dropout = 0): tfl.LayersModel {
   let model: tfl.Sequential | undefined;
   tf.tidy(() =>
     withoutOrthogonalWarning(() => {
@@ -27,6 +27,7 @@ function singleLayerModel(maxLen: number, returnSequences: boolean, masked: bool
         kernelInitializer: tfl.initializers.glorotUniform({ seed }),
         recurrentInitializer: tfl.initializers.orthogonal({ gain: 1, seed: seed + 1 }),
         unitForgetBias: true,
+        dropout,
       });
       model!.add(tfl.layers.bidirectional({ layer: lstm, ...(masked ? {} : { inputShape: [maxLen, HIDDEN] }) }));
       // Different forward/backward weights and non-trivial biases, so a mix-up of directions or gates shows.
@@ -127,6 +128,111 @@ export function fusedLstmEquivalenceSuite(expectedPath: LstmPath): void {
       // After restore() the model is tfjs-layers' own again.
       expect(maxAbsDiff(outputAndGradients(model, x, projection).output, layers.output)).toBe(0);
       tf.dispose([x, projection]);
+      model.dispose();
+    });
+  });
+
+  describe('fused Bidirectional(LSTM) with input dropout = tfjs-layers with the same dropout masks', () => {
+    /**
+     * A seeded stand-in for tf.dropout (tfjs-layers' LSTMCell `dropoutFunc` hook): the n-th
+     * mask drawn is a function of n only, so both paths get the same masks if, and only if,
+     * they draw them in the same order and use the same ones (forward's, then backward's).
+     */
+    function seededDropout(): { func: (ones: tf.Tensor, rate: number) => tf.Tensor; reset(): void } {
+      let n = 0;
+      return {
+        func: (ones, rate) => tf.tidy(() => tf.div(tf.mul(ones, tf.cast(tf.greaterEqual(tf.randomUniform(ones.shape, 0, 1, 'float32', 7000 + n++), rate), 'float32')), 1 - rate)),
+        reset: () => void (n = 0),
+      };
+    }
+    type Cell = { dropoutFunc?: unknown };
+    const dropoutCases: [maxLen: number, returnSequences: boolean, masked: boolean][] = [];
+    for (const maxLen of [1, 5]) for (const rs of [true, false]) for (const masked of [false, true]) dropoutCases.push([maxLen, rs, masked]);
+
+    it.each(dropoutCases)('maxLen %i, returnSequences %s, masked %s: training outputs within 1e-5, weight gradients within 1e-4', (maxLen, returnSequences, masked) => {
+      const batch = 7;
+      const seed = 500 + maxLen * 10 + (returnSequences ? 1 : 0) + (masked ? 5 : 0);
+      const model = singleLayerModel(maxLen, returnSequences, masked, seed, 0.3);
+      const bi = model.layers.find((l) => l.getClassName() === 'Bidirectional') as unknown as { forwardLayer: { cell: Cell }; backwardLayer: { cell: Cell } };
+      const dropout = seededDropout();
+      bi.forwardLayer.cell.dropoutFunc = dropout.func;
+      bi.backwardLayer.cell.dropoutFunc = dropout.func;
+      const x = inputs(batch, maxLen, masked, seed + 3);
+      const projection = tf.randomNormal(returnSequences ? [batch, maxLen, 2 * UNITS] : [batch, 2 * UNITS], 0, 1, 'float32', seed + 4);
+      const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const trainingRun = () => {
+        dropout.reset();
+        let output: Float32Array | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const y = model.apply(x, { training: true }) as tf.Tensor;
+          output = y.dataSync() as Float32Array;
+          return tf.sum(tf.mul(y, projection)) as tf.Scalar;
+        }, variables);
+        const gradients = variables.map((v) => grads[v.name].dataSync());
+        tf.dispose([value, ...Object.values(grads)]);
+        return { output: output!, gradients };
+      };
+      const inference = () => tf.tidy(() => (model.apply(x) as tf.Tensor).dataSync());
+
+      const layers = trainingRun();
+      const layersInference = inference();
+      const fused = useFusedLstm(model, { mode: 'fused' });
+      let viaFused: ReturnType<typeof trainingRun>;
+      let fusedInference: ReturnType<typeof inference>;
+      try {
+        expect(fused.summary).not.toContain('on layers');
+        viaFused = trainingRun();
+        fusedInference = inference();
+      } finally {
+        fused.restore();
+      }
+      // The masks really dropped something: training output differs from inference.
+      expect(maxAbsDiff(layers.output, layersInference)).toBeGreaterThan(1e-3);
+      expect(maxAbsDiff(layers.output, viaFused.output)).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDiff(layersInference, fusedInference)).toBeLessThanOrEqual(1e-5);
+      layers.gradients.forEach((g, i) => expect({ weight: i, ok: relativeDiff(g, viaFused.gradients[i]) <= 1e-4 }).toEqual({ weight: i, ok: true }));
+      tf.dispose([x, projection]);
+      model.dispose();
+    });
+
+    it('keeps layers with recurrent dropout on the layers path, and says why', () => {
+      const model = buildBiLstm({ maxLen: 3, hidden: HIDDEN, units: 4, seed: 1, recurrentDropout: 0.2 });
+      const fused = useFusedLstm(model, { mode: 'fused' });
+      try {
+        expect(fused.paths).toEqual(['layers', 'layers']);
+        expect(fused.summary).toContain('recurrentDropout');
+      } finally {
+        fused.restore();
+        model.dispose();
+      }
+    });
+
+    it('gives a dropout layer upstream of a trainable layer its input gradient (two stacked layers train the same on both paths)', () => {
+      const model = buildBiLstm({ maxLen: 4, hidden: HIDDEN, units: 4, seed: 2, dropout: 0.25 });
+      const dropout = seededDropout();
+      for (const l of model.layers.filter((l) => l.getClassName() === 'Bidirectional') as unknown as { forwardLayer: { cell: Cell }; backwardLayer: { cell: Cell } }[]) {
+        l.forwardLayer.cell.dropoutFunc = dropout.func;
+        l.backwardLayer.cell.dropoutFunc = dropout.func;
+      }
+      const x = inputs(5, 4, false, 11);
+      const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const grads = () => {
+        dropout.reset();
+        const { value, grads: g } = tf.variableGrads(() => tf.sum(model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, variables);
+        const out = variables.map((v) => g[v.name].dataSync());
+        tf.dispose([value, ...Object.values(g)]);
+        return out;
+      };
+      const layers = grads();
+      const fused = useFusedLstm(model, { mode: 'fused' });
+      let viaFused: Float32Array[] | Int32Array[] | Uint8Array[];
+      try {
+        viaFused = grads() as Float32Array[];
+      } finally {
+        fused.restore();
+      }
+      layers.forEach((g, i) => expect({ weight: variables[i].name, ok: relativeDiff(g, viaFused[i]) <= 1e-4 }).toEqual({ weight: variables[i].name, ok: true }));
+      x.dispose();
       model.dispose();
     });
   });

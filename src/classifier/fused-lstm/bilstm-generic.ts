@@ -28,14 +28,22 @@ export const fusedBiLstmGeneric: FusedBiLstmFn = (x, mask, fw, bw, options) => {
   const units = fw.recurrentKernel.shape[0];
   const width = 2 * units; // both directions' states
 
-  const run: FusedBiLstmRun = (xIn, weights, save) => {
+  const run: FusedBiLstmRun = (xs, weights, save) => {
     const [kF, rF, bF, kB, rB, bB] = weights;
     const scaleNatural = gateScale(units, 'natural');
     const kernels = tf.mul(tf.concat([kF, kB], 1), scaleNatural) as tf.Tensor2D; // [D, 8U] natural
     const biases = tf.mul(tf.concat([bF, bB]), scaleNatural);
     const recurrent = tf.mul(blockRecurrent(rF, rB, units), gateScale(units, 'gate-major')) as tf.Tensor2D; // [2U, 8U]
-    const xRows = tf.reshape(tf.transpose(xIn, [1, 0, 2]), [steps * batch, inputDim]) as tf.Tensor2D; // time-major rows
-    const projected = tf.add(tf.matMul(xRows, kernels), biases) as tf.Tensor2D; // [T*B, 8U] natural
+    const xRows = timeMajorRows(xs.forward); // [T*B, D]
+    const xRowsB = xs.backward && timeMajorRows(xs.backward);
+    let projected: tf.Tensor2D; // [T*B, 8U] natural
+    if (xRowsB) {
+      // Each direction its own input (its own dropout mask): two half-width products.
+      const [kernelsF, kernelsB] = tf.split(kernels, 2, 1) as tf.Tensor2D[];
+      projected = tf.add(tf.concat([tf.matMul(xRows, kernelsF), tf.matMul(xRowsB, kernelsB)], 1), biases) as tf.Tensor2D;
+    } else {
+      projected = tf.add(tf.matMul(xRows, kernels), biases) as tf.Tensor2D;
+    }
     const [pF, pB] = tf.split(projected, 2, 1);
     const inputSteps = tf.split(toGateMajor(tf.concat([pF, reverseTime(pB as tf.Tensor2D, steps)], 1) as tf.Tensor2D, units), steps, 0);
     // Per-step masks [B, 2U]: the forward half at time t, the backward half at time T-1-t.
@@ -81,14 +89,21 @@ export const fusedBiLstmGeneric: FusedBiLstmFn = (x, mask, fw, bw, options) => {
     } else {
       value = h; // [forward final | backward final], Keras' concat order
     }
-    save([sigAll, hAll, cAll, xRows, kernels, recurrent, ...(maskRows ? [maskRows] : [])]);
+    save([sigAll, hAll, cAll, xRows, kernels, recurrent, ...(maskRows ? [maskRows] : []), ...(xRowsB ? [xRowsB] : [])]);
 
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => biLstmGradients(dy, saved, { batch, steps, inputDim, units, returnSequences, inputGradient });
+    const shape = { batch, steps, inputDim, units, returnSequences, inputGradient, masked: maskRows !== undefined, backwardInput: xRowsB !== undefined };
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => biLstmGradients(dy, saved, shape);
     return { value, gradFunc };
   };
 
-  return biLstmCustomGrad(x, fw, bw, inputGradient, run);
+  return biLstmCustomGrad({ forward: x, backward: options.backwardInput }, fw, bw, inputGradient, run);
 };
+
+/** `[batch, T, D]` -> `[T * batch, D]`, time-major rows. */
+export function timeMajorRows(x: tf.Tensor3D): tf.Tensor2D {
+  const [batch, steps, inputDim] = x.shape;
+  return tf.reshape(tf.transpose(x, [1, 0, 2]), [steps * batch, inputDim]);
+}
 
 /** Sizes and options {@link biLstmGradients} needs. */
 export interface BiLstmShape {
@@ -98,25 +113,33 @@ export interface BiLstmShape {
   readonly units: number;
   readonly returnSequences: boolean;
   readonly inputGradient: boolean;
+  /** `saved` holds the step mask (index 6). */
+  readonly masked: boolean;
+  /** `saved` ends with the backward direction's own input rows (see FusedBiLstmOptions.backwardInput). */
+  readonly backwardInput: boolean;
 }
 
 /**
  * Backpropagation through time of a fused Bidirectional(LSTM), shared by both fused paths.
  * `saved` is what the forward pass kept, in the layout described at the top of this file:
- * `[S, H, C, xRows, kernels, recurrent, mask?]` with
+ * `[S, H, C, xRows, kernels, recurrent, mask?, xRowsBackward?]` with
  * - S `[T*B, 8U]` gate-major gate activations (i, f, sigmoid(2 z_c), o),
  * - H, C `[T*B, 2U]` the states after each step (backward half in its processing order),
  * - xRows `[T*B, D]` the input, time-major,
  * - kernels `[D, 8U]` natural layout and recurrent `[2U, 8U]` block-diagonal gate-major,
  *   both with the c-gate columns scaled by 2,
- * - mask `[T*B, 2U]` (1 = real step), when masked.
- * Returns the gradients of (x when `inputGradient`,) forward kernel, recurrent kernel,
- * bias, backward kernel, recurrent kernel, bias.
+ * - mask `[T*B, 2U]` (1 = real step), when masked,
+ * - xRowsBackward `[T*B, D]` the backward direction's own input, when it has one.
+ * Returns the gradients of (x, and the backward input when it has its own, when
+ * `inputGradient`,) forward kernel, recurrent kernel, bias, backward kernel, recurrent
+ * kernel, bias.
  */
 export function biLstmGradients(dy: tf.Tensor, saved: tf.Tensor[], shape: BiLstmShape): tf.Tensor[] {
-  const { batch, steps, inputDim, units, returnSequences, inputGradient } = shape;
+  const { batch, steps, inputDim, units, returnSequences, inputGradient, masked, backwardInput } = shape;
   const width = 2 * units;
-  const [S, H, C, xRowsS, kernelsS, recurrentS, M] = saved as tf.Tensor2D[];
+  const [S, H, C, xRowsS, kernelsS, recurrentS] = saved as tf.Tensor2D[];
+  const M = masked ? (saved[6] as tf.Tensor2D) : undefined;
+  const xRowsB = backwardInput ? (saved[masked ? 7 : 6] as tf.Tensor2D) : undefined;
   // Everything that does not depend on the recurrence, for all steps at once.
   const hPrev = previousStates(H, steps, batch);
   const cPrev = previousStates(C, steps, batch);
@@ -171,10 +194,21 @@ export function biLstmGradients(dy: tf.Tensor, saved: tf.Tensor[], shape: BiLstm
   const [dBF, dBB] = tf.split(dBias, 2, 0);
   // Back to the input's time order: the backward direction's rows reversed again.
   const [dzF, dzB] = tf.split(toNatural(dzAll, units), 2, 1);
-  const dzRows = tf.concat([dzF, reverseTime(dzB as tf.Tensor2D, steps)], 1) as tf.Tensor2D; // [T*B, 8U] natural
+  const dzBRows = reverseTime(dzB as tf.Tensor2D, steps);
+  const [scaleF, scaleB] = tf.split(scaleNatural, 2, 0);
+  const toInput = (rows: tf.Tensor) => tf.transpose(tf.reshape(rows, [steps, batch, inputDim]), [1, 0, 2]);
+  if (xRowsB) {
+    // Each direction read its own input: its kernel's gradient and its input's, separately.
+    const dKF = tf.mul(tf.matMul(tf.transpose(xRowsS), dzF), scaleF);
+    const dKB = tf.mul(tf.matMul(tf.transpose(xRowsB), dzBRows), scaleB);
+    const weightGrads = [dKF, tf.mul(dRF, scaleF), dBF, dKB, tf.mul(dRB, scaleB), dBB];
+    if (!inputGradient) return weightGrads;
+    const [kernelsF, kernelsB] = tf.split(kernelsS, 2, 1);
+    return [toInput(tf.matMul(dzF, tf.transpose(kernelsF))), toInput(tf.matMul(dzBRows, tf.transpose(kernelsB))), ...weightGrads];
+  }
+  const dzRows = tf.concat([dzF, dzBRows], 1) as tf.Tensor2D; // [T*B, 8U] natural
   const [dKF, dKB] = tf.split(tf.mul(tf.matMul(tf.transpose(xRowsS), dzRows), scaleNatural), 2, 1);
-  const weightGrads = [dKF, tf.mul(dRF, tf.slice(scaleNatural, 0, 4 * units)), dBF, dKB, tf.mul(dRB, tf.slice(scaleNatural, 4 * units, 4 * units)), dBB];
+  const weightGrads = [dKF, tf.mul(dRF, scaleF), dBF, dKB, tf.mul(dRB, scaleB), dBB];
   if (!inputGradient) return weightGrads;
-  const dx = tf.transpose(tf.reshape(tf.matMul(dzRows, tf.transpose(kernelsS)), [steps, batch, inputDim]), [1, 0, 2]);
-  return [dx, ...weightGrads];
+  return [toInput(tf.matMul(dzRows, tf.transpose(kernelsS))), ...weightGrads];
 }

@@ -71,16 +71,17 @@ export const fusedBiLstmTensorflow: FusedBiLstmFn = (x, mask, fw, bw, options) =
   const peephole: OpAttr = { name: 'use_peephole', type: binding.TF_ATTR_BOOL, value: false };
   const forwardAttrs = [{ name: 'cell_clip', type: binding.TF_ATTR_FLOAT, value: 0 }, peephole, typeAttr];
 
-  const run: FusedBiLstmRun = (xIn, weights, save) => {
+  const run: FusedBiLstmRun = (xs, weights, save) => {
     const [kF, rF, bF, kB, rB, bB] = weights;
     const zerosState = tf.zeros([batch, units]);
     const noPeephole = tf.zeros([units]);
-    const xF = tf.transpose(xIn, [1, 0, 2]); // [T, B, D]
+    const xF = tf.transpose(xs.forward, [1, 0, 2]); // [T, B, D]
+    const xB = xs.backward ? tf.transpose(xs.backward, [1, 0, 2]) : xF; // the backward direction's own input (dropout)
     const block = (xDir: tf.Tensor, k: tf.Tensor, r: tf.Tensor, b: tf.Tensor) =>
       backend.executeMultipleOutputs('BlockLSTMV2', forwardAttrs, [seqLenMax, xDir, zerosState, zerosState, tf.concat([k, r], 0), noPeephole, noPeephole, noPeephole, b], BLOCK_LSTM_OUTPUTS.length);
     // Outputs [T, B, U] each: i, cs, f, o, ci (= tanh of the c-gate pre-activation), co, h.
     const [iF, csF, fF, oF, ciF, , hF] = block(xF, kF, rF, bF);
-    const [iB, csB, fB, oB, ciB, , hB] = block(tf.reverse(xF, 0), kB, rB, bB); // in its processing order
+    const [iB, csB, fB, oB, ciB, , hB] = block(tf.reverse(xB, 0), kB, rB, bB); // in its processing order
     let value: tf.Tensor;
     if (returnSequences) {
       value = tf.concat([tf.transpose(hF, [1, 0, 2]), tf.transpose(tf.reverse(hB, 0), [1, 0, 2])], 2);
@@ -99,10 +100,12 @@ export const fusedBiLstmTensorflow: FusedBiLstmFn = (x, mask, fw, bw, options) =
     const kernels = tf.mul(tf.concat([kF, kB], 1), scaleNatural);
     const recurrent = tf.mul(blockRecurrent(rF, rB, units), gateScale(units, 'gate-major'));
     const xRows = tf.reshape(xF, [steps * batch, inputDim]);
-    save([gates, bothDirections(hF, hB), bothDirections(csF, csB), xRows, kernels, recurrent]);
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => biLstmGradients(dy, saved, { batch, steps, inputDim, units, returnSequences, inputGradient });
+    const xRowsB = xs.backward ? [tf.reshape(xB, [steps * batch, inputDim])] : [];
+    save([gates, bothDirections(hF, hB), bothDirections(csF, csB), xRows, kernels, recurrent, ...xRowsB]);
+    const shape = { batch, steps, inputDim, units, returnSequences, inputGradient, masked: false, backwardInput: xs.backward !== undefined };
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => biLstmGradients(dy, saved, shape);
     return { value, gradFunc };
   };
 
-  return biLstmCustomGrad(x, fw, bw, inputGradient, run);
+  return biLstmCustomGrad({ forward: x, backward: options.backwardInput }, fw, bw, inputGradient, run);
 };

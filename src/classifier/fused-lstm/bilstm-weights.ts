@@ -21,6 +21,12 @@ export interface FusedBiLstmOptions {
    * tape prunes it for Keras.
    */
   readonly inputGradient: boolean;
+  /**
+   * The backward direction's input when it differs from the forward one's (`x`): with
+   * Keras' LSTM `dropout` each direction multiplies the input by its own dropout mask.
+   * Same shape as `x`. @default x
+   */
+  readonly backwardInput?: tf.Tensor3D;
 }
 
 /**
@@ -37,30 +43,42 @@ export type FusedBiLstmFn = (
   options: FusedBiLstmOptions,
 ) => tf.Tensor;
 
-/** The forward pass of a fused layer: `value` plus the gradient of x (when asked) and of the 6 weights. */
+/**
+ * The forward pass of a fused layer: `value` plus the gradient of the input(s) (when asked:
+ * x, then the backward direction's input when it has its own) and of the 6 weights.
+ */
 export type FusedBiLstmRun = (
-  x: tf.Tensor3D,
+  inputs: DirectionInputs,
   weights: tf.Tensor[],
   save: tf.GradSaveFunc,
 ) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
 
+/** The input of each direction: `backward` is undefined when both read `forward`. */
+export interface DirectionInputs {
+  readonly forward: tf.Tensor3D;
+  readonly backward?: tf.Tensor3D;
+}
+
 /**
  * Wraps `run` in `tf.customGrad` over the six weights of both directions (forward kernel,
- * recurrent kernel, bias, then backward's), with `x` as a differentiable input only when
- * `inputGradient` (otherwise `run`'s gradFunc returns the six weight gradients only).
+ * recurrent kernel, bias, then backward's), with the input(s) as differentiable inputs only
+ * when `inputGradient` (otherwise `run`'s gradFunc returns the six weight gradients only).
  */
 export function biLstmCustomGrad(
-  x: tf.Tensor3D,
+  inputs: DirectionInputs,
   fw: LstmDirectionWeights,
   bw: LstmDirectionWeights,
   inputGradient: boolean,
   run: FusedBiLstmRun,
 ): tf.Tensor {
   const weights = [fw.kernel, fw.recurrentKernel, fw.bias, bw.kernel, bw.recurrentKernel, bw.bias];
+  const xs = inputs.backward ? [inputs.forward, inputs.backward] : [inputs.forward];
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const tensors = args as tf.Tensor[];
-    return inputGradient ? run(tensors[0] as tf.Tensor3D, tensors.slice(1), save) : run(x, tensors, save);
+    if (!inputGradient) return run(inputs, tensors, save);
+    const [forward, backward] = tensors as tf.Tensor3D[];
+    return run({ forward, backward: inputs.backward ? backward : undefined }, tensors.slice(xs.length), save);
   });
-  return inputGradient ? f(x, ...weights) : f(...weights);
+  return inputGradient ? f(...xs, ...weights) : f(...weights);
 }

@@ -53,6 +53,8 @@ interface RnnLike {
     readonly recurrentActivation: { getClassName(): string };
     readonly dropout: number;
     readonly recurrentDropout: number;
+    /** tfjs-layers' hook replacing `tf.dropout` when drawing the dropout mask (tests set it). */
+    readonly dropoutFunc?: (ones: tf.Tensor, rate: number) => tf.Tensor;
     readonly units: number;
   };
   readonly goBackwards: boolean;
@@ -80,11 +82,25 @@ function ineligible(layer: BidirectionalLike): string | undefined {
     if (cell.activation.getClassName() !== 'tanh') return `activation ${cell.activation.getClassName()}`;
     if (cell.recurrentActivation.getClassName() !== 'sigmoid') return `recurrentActivation ${cell.recurrentActivation.getClassName()}`;
     if (cell.bias === null) return 'useBias false';
-    if (cell.dropout > 0 || cell.recurrentDropout > 0) return 'dropout';
+    if (cell.recurrentDropout > 0) return 'recurrentDropout';
     if (rnn.stateful) return 'stateful';
   }
   if (layer.forwardLayer.goBackwards || !layer.backwardLayer.goBackwards) return 'goBackwards on the wrapped layer';
   return undefined;
+}
+
+/**
+ * `x` times the LSTM's input dropout mask while training, as tfjs-layers' (and Keras')
+ * LSTMCell applies it: one mask `[batch, inputDim]` per layer call, the same at every time
+ * step, scaled by 1 / (1 - rate). Like LSTMCell, it draws four masks (one per gate, for
+ * Keras' implementation 1) and uses the first, so a seeded `dropoutFunc` gives both paths
+ * the same masks.
+ */
+function inputDropout(cell: RnnLike['cell'], x: tf.Tensor3D): tf.Tensor3D {
+  const [batch, , inputDim] = x.shape;
+  const draw = () => (cell.dropoutFunc ? cell.dropoutFunc(tf.ones([batch, inputDim]), cell.dropout) : tf.dropout(tf.ones([batch, inputDim]), cell.dropout));
+  const [mask] = [draw(), draw(), draw(), draw()];
+  return tf.mul(x, tf.reshape(mask, [batch, 1, inputDim]));
 }
 
 function directionWeights(rnn: RnnLike): LstmDirectionWeights {
@@ -118,7 +134,7 @@ export function lstmMode(option?: LstmMode): LstmMode {
  * On the `tensorflow` backend (tfjs-node, tfjs-node-gpu) unmasked layers use TF's fused
  * `BlockLSTMV2` kernels; masked layers (the `--padding masked` model) and every other
  * backend use {@link fusedBiLstmGeneric}, which handles Keras' masking exactly. Layers the
- * fused code does not cover (other activations, dropout, ...) keep tfjs-layers' path, and
+ * fused code does not cover (other activations, recurrent dropout, ...) keep tfjs-layers' path, and
  * the summary says so. `mode: 'layers'` (or `SIMPAIR_LSTM=layers`) installs nothing.
  *
  * @example
@@ -154,12 +170,21 @@ export function useFusedLstm(model: tfl.LayersModel, options: UseFusedLstmOption
     const pick = (mask: tf.Tensor | undefined): FusedBiLstmFn => (onTensorflow && mask === undefined ? fusedBiLstmTensorflow : fusedBiLstmGeneric);
     paths.push(onTensorflow && !maskable ? 'fused-tensorflow' : 'fused-generic');
     if (onTensorflow && maskable) notes.add('masked input on the generic fused path');
-    const call = (inputs: tf.Tensor | tf.Tensor[], kwargs: { mask?: tf.Tensor | tf.Tensor[] }) =>
+    const { forwardLayer, backwardLayer } = bi;
+    const dropout = forwardLayer.cell.dropout > 0 || backwardLayer.cell.dropout > 0;
+    const call = (inputs: tf.Tensor | tf.Tensor[], kwargs: { mask?: tf.Tensor | tf.Tensor[]; training?: boolean }) =>
       tf.tidy(() => {
         const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
         const rawMask = Array.isArray(kwargs.mask) ? kwargs.mask[0] : kwargs.mask;
         const mask = rawMask ?? undefined;
-        return pick(mask)(x, mask, directionWeights(bi.forwardLayer), directionWeights(bi.backwardLayer), { returnSequences, inputGradient });
+        let xForward = x;
+        let backwardInput: tf.Tensor3D | undefined;
+        if (dropout && kwargs.training === true) {
+          // Forward first, then backward: the order tfjs' Bidirectional calls its layers in.
+          xForward = forwardLayer.cell.dropout > 0 ? inputDropout(forwardLayer.cell, x) : x;
+          backwardInput = backwardLayer.cell.dropout > 0 ? inputDropout(backwardLayer.cell, x) : x;
+        }
+        return pick(mask)(xForward, mask, directionWeights(forwardLayer), directionWeights(backwardLayer), { returnSequences, inputGradient, backwardInput });
       });
     (bi as unknown as { call: typeof call }).call = call;
     patched.push(bi);
