@@ -238,6 +238,15 @@ export function fusedLstmEquivalenceSuite(expectedPath: LstmPath): void {
   });
 
   describe('trainClassifier on the fused path = on the layers path', () => {
+    it('trains a model with input dropout on the fused path, and its loss falls', async () => {
+      const { reader } = await writeSyntheticStore({ maxLen: 5, hidden: HIDDEN, shardSizes: [48], seed: 8 });
+      const model = buildBiLstm({ maxLen: 5, hidden: HIDDEN, units: 8, seed: 4, dropout: 0.2 });
+      const history = await trainClassifier(model, reader, { epochs: 8, batchSize: 16, seed: 3, validationSplit: 0, lstm: 'fused' });
+      expect(history.lstmPath).toBe(expectedPath);
+      expect(history.epochs.at(-1)!.loss).toBeLessThan(history.epochs[0].loss);
+      model.dispose();
+    });
+
     for (const maskPadding of [false, true]) {
       it(`gives the same losses for two seeded epochs (maskPadding ${maskPadding}) and leaks no tensors`, async () => {
         const { reader } = await writeSyntheticStore({ maxLen: 6, hidden: HIDDEN, shardSizes: [40, 33], seed: 5 });

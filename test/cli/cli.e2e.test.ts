@@ -323,7 +323,7 @@ describe('--dropout, --recurrent-dropout, --class-weight', () => {
     const m = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
     for (const layer of m.modelTopology.config.layers.slice(0, 2)) expect(layer.config.layer.config).toMatchObject({ dropout: 0.2, recurrent_dropout: 0.1 });
     const meta = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
-    // The fused Bi-LSTM has no dropout: those layers train on tfjs-layers' own LSTM.
+    // The fused Bi-LSTM has no recurrent dropout: those layers train on tfjs-layers' own LSTM.
     expect(meta.lstmPath).toMatch(/layers/);
     expect(r.stderr).toMatch(/LSTM path: .*dropout/);
     const { pairs } = await readDataset(TRAIN);
