@@ -29,7 +29,9 @@ export interface SimpairFunctionOptions {
  * Packages that must not be bundled: onnxruntime-node is a native addon shipped in the
  * onnxruntime layer; TF.js is in its own layer because the core picks its backend with
  * `import(name)` at run time (bundlers cannot follow it) and all backends must share one
- * tfjs-core instance. tfjs-node(-gpu) are optional peers absent on Lambda.
+ * tfjs-core instance. tfjs-node(-gpu) are optional peers absent on Lambda. vega draws the
+ * training report's charts, in the training step alone (the Batch image installs it; no
+ * Lambda renders a report), and cannot be bundled as CommonJS (top-level await).
  */
 export const EXTERNAL_MODULES = [
   'onnxruntime-node',
@@ -40,6 +42,7 @@ export const EXTERNAL_MODULES = [
   '@tensorflow/tfjs-backend-wasm',
   '@tensorflow/tfjs-node',
   '@tensorflow/tfjs-node-gpu',
+  'vega',
 ];
 
 /**

@@ -93,7 +93,7 @@ function baselineRows(b: EncoderBaselineRecord): [string, unknown][] {
   const rows: [string, unknown][] = [];
   if ('accuracy' in b) rows.push(['encoder baseline accuracy', b.accuracy], ['encoder baseline f1', b.f1]);
   rows.push(['encoder baseline rocAuc', b.rocAuc], ['encoder baseline threshold', b.threshold ?? ('note' in b ? b.note : null)]);
-  rows.push(['encoder baseline seconds', `${b.cost.seconds.toFixed(1)} (${b.cost.distinctSentences} distinct of ${b.cost.sentences} sentences)`]);
+  if (b.cost) rows.push(['encoder baseline seconds', `${b.cost.seconds.toFixed(1)} (${b.cost.distinctSentences} distinct of ${b.cost.sentences} sentences)`]);
   return rows;
 }
 

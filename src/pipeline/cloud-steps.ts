@@ -16,7 +16,9 @@ import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
 import { log } from '../util/log.ts';
 import { embedPairs } from './embed-pairs.ts';
 import { meanPooledSentenceEmbeddings } from '../embedder/pooled-embeddings.ts';
-import { ENCODER_BASELINE_MAX_TOKENS } from './encoder-baseline.ts';
+import { computeMetrics, rocCurve } from '../metrics/index.ts';
+import { encoderBaselineVerdict } from '../metrics/encoder-baseline.ts';
+import { ENCODER_BASELINE_MAX_TOKENS, encoderBaselineOfScores, storedPairScores } from './encoder-baseline.ts';
 import { LIVE_MODEL_KEY, PREFIX, keys } from './layout.ts';
 import type { LiveModelPointer } from './predictor.ts';
 import { checkOptions, DEFAULT_RUN_OPTIONS, resolveRunOptions, runIdFor, type RunOptions } from './run-options.ts';
@@ -288,9 +290,10 @@ export async function embedShard(store: ObjectStore, input: StepInput & { shard:
   const { tokenizer, embedder, modelId } = await loadEmbedder(run.options.modelSource, run.options.padding ?? 'max-length');
   const emb = await embedPairs(tokenizer, embedder, rows.map((r) => [r.sentence1, r.sentence2] as const), { maxLen: run.options.maxLen, batchSize: 32 });
   const prefix = keys.embeddings(run.runId);
-  // The pooled head also needs each row's two mean-pooled sentence vectors beside its tokens.
-  const pooled = run.options.head === 'pooled' ? await pooledVectors(tokenizer, embedder, rows) : undefined;
-  const info = await writeEmbeddingShard(store, prefix, input.shard.index, emb, rows.map((r) => r.label), { dtype: run.options.dtype, ...(pooled ? { pooled } : {}) });
+  // Each row's two mean-pooled sentence vectors beside its tokens: the training step scores the
+  // encoder baseline with them, and the pooled head takes them as its second input.
+  const pooled = await pooledVectors(tokenizer, embedder, rows);
+  const info = await writeEmbeddingShard(store, prefix, input.shard.index, emb, rows.map((r) => r.label), { dtype: run.options.dtype, pooled });
   const sidecar: ShardSidecar = { ...info, runId: run.runId, modelId, tokenizerSha256: tokenizer.sha256, hidden: embedder.hidden };
   // Written after the shard it describes: a sidecar present means its shard is complete.
   await putJson(store, sidecarKey(run.runId, input.shard.index), sidecar);
@@ -351,7 +354,7 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
   const run = await activeRun(store, input);
   await assertDatasetUnchanged(store, run);
   // TF.js is imported by this step alone: the other steps, and the Lambdas running them, start without it.
-  const { buildBiLstm, initTfBackend, saveClassifier, trainClassifier } = await import('../classifier/index.ts');
+  const { buildBiLstm, evaluateStore, initTfBackend, saveClassifier, trainClassifier } = await import('../classifier/index.ts');
   const { backend } = await initTfBackend();
   const reader = await EmbeddingStoreReader.open(store, keys.embeddings(run.runId), { cache: options.shardCache });
   const { maxLen, hidden } = reader.manifest;
@@ -361,16 +364,65 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
   const training = { epochs: run.options.epochs, batchSize: run.options.batchSize, validationSplit: run.options.validationSplit, seed: run.options.seed };
   const history = await trainClassifier(model, reader, training);
   const last = history.epochs[history.epochs.length - 1];
-  const metrics = { loss: last?.loss, accuracy: last?.acc, valLoss: last?.val_loss, valAccuracy: last?.val_acc, epochs: history.epochs.length };
   const modelVersion = `${nowIso().replace(/[:.]/g, '-')}-${run.runId}`;
+  const prefix = keys.modelVersion(modelVersion);
   try {
+    // The model and the frozen encoder's baseline on the same rows: the validation rows (the
+    // last ones, as trainClassifier holds them out), the baseline's threshold tuned on the rest.
+    const { labels, probabilities } = await evaluateStore(model, reader);
+    const count = labels.length;
+    const held = history.validationRows;
+    const from = held > 0 ? count - held : 0;
+    const evaluatedOn = held > 0 ? `the validation rows (the last ${held} of ${count})` : `the training rows (validationSplit 0, no rows held out)`;
+    const evaluation = { ...computeMetrics(labels.subarray(from), probabilities.subarray(from), 0.5), evaluatedOn };
+    const roc = rocCurve(labels.subarray(from), probabilities.subarray(from));
+    const scored = await storedPairScores(reader);
+    const baseline = scored && encoderBaselineOfScores(sliceScored(scored, 0, count - held), sliceScored(scored, from, count), ENCODER_BASELINE_MAX_TOKENS);
+    if (!baseline) log('warn', `no encoder baseline: the embedding shards of run ${run.runId} hold no pooled sentence vectors (embedded by an older simpair)`);
+    const verdict = baseline && 'accuracy' in baseline.record ? encoderBaselineVerdict(evaluation, baseline.record, evaluatedOn) : undefined;
+    if (verdict) log('warn', verdict);
+    const metrics = {
+      loss: last?.loss,
+      accuracy: last?.acc,
+      valLoss: last?.val_loss,
+      valAccuracy: last?.val_acc,
+      epochs: history.epochs.length,
+      rocAuc: evaluation.rocAuc,
+      ...(baseline ? { encoderBaseline: { accuracy: 'accuracy' in baseline.record ? baseline.record.accuracy : null, rocAuc: baseline.record.rocAuc } } : {}),
+    };
     // Before metadata.json (saveClassifier writes it last): the predict Lambda then runs ONNX Runtime only.
     const { saveClassifierOnnx } = await import('../onnx-export/save-classifier-onnx.ts');
     // The ONNX export has the recipe's single input: the pooled head predicts on TF.js (model.json).
-    if (head !== 'pooled') await saveClassifierOnnx(store, keys.modelVersion(modelVersion), model, { padding: masked ? 'masked' : 'max-length' });
+    if (head !== 'pooled') await saveClassifierOnnx(store, prefix, model, { padding: masked ? 'masked' : 'max-length' });
+    // The report and its pictures, before metadata.json marks the model complete.
+    const { renderTrainingReport } = await import('../report/training-report.ts');
+    const report = await renderTrainingReport({
+      title: `simpair cloud run ${run.runId}: ${run.datasetKey}`,
+      history: history.epochs,
+      roc,
+      metrics: evaluation,
+      evaluatedOn,
+      facts: [
+        ['dataset', `${run.datasetKey} (${count} pairs)`],
+        ['embedding model', reader.manifest.modelId],
+        ['maxLen', maxLen],
+        ['padding', masked ? 'masked' : 'max-length'],
+        ['head', head],
+        ['epochs', run.options.epochs],
+        ['batch size', run.options.batchSize],
+        ['validation split', `${run.options.validationSplit} (${held} rows)`],
+        ['seed', run.options.seed],
+        ['TF.js backend', backend],
+        ['LSTM path', history.lstmPath],
+      ],
+      ...(baseline ? { encoderBaseline: { roc: baseline.roc, metrics: baseline.record } } : {}),
+    });
+    await store.put(`${prefix}report.html`, report.html);
+    if (report.curvesSvg) await store.put(`${prefix}training-curves.svg`, report.curvesSvg);
+    if (report.rocSvg) await store.put(`${prefix}roc.svg`, report.rocSvg);
     await saveClassifier(
       store,
-      keys.modelVersion(modelVersion),
+      prefix,
       model,
       {
         maxLen,
@@ -384,15 +436,20 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
         backend,
         lstmPath: history.lstmPath,
         history: history.epochs,
+        ...(baseline ? { encoderBaseline: baseline.settings } : {}),
         ...(head === 'pooled' ? { head } : {}),
       },
-      metrics,
+      { ...metrics, evaluation, ...(baseline ? { encoderBaseline: baseline.record } : {}) },
     );
+    await advanceRun(store, run.runId, { state: 'TRAINED', modelVersion, metrics }, input.owner);
   } finally {
     model.dispose();
   }
-  await advanceRun(store, run.runId, { state: 'TRAINED', modelVersion, metrics }, input.owner);
   return { runId: run.runId, modelVersion };
+}
+
+function sliceScored(scored: { labels: Uint8Array; scores: Float64Array }, from: number, to: number) {
+  return { labels: scored.labels.subarray(from, to), scores: scored.scores.subarray(from, to) };
 }
 
 /** True when every file of a saved model is in the store (they are written, and on disk fsynced, before the run says TRAINED). */

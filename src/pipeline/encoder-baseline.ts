@@ -1,4 +1,5 @@
 import type { PooledEmbeddings } from '../embedder/pooled-embeddings.ts';
+import type { EmbeddingStoreReader } from '../embeddings/embedding-store-reader.ts';
 import { computeMetrics, rocAuc, rocCurve, type ClassificationMetrics, type RocCurve } from '../metrics/index.ts';
 import { cosineSimilarity, ENCODER_BASELINE_METHOD, evaluateEncoderBaseline } from '../metrics/encoder-baseline.ts';
 
@@ -29,11 +30,14 @@ export interface EncoderBaselineCost {
   readonly seconds: number;
 }
 
-/** The `encoderBaseline` entry of `metrics.json` (and of `simpair evaluate --json`). */
+/**
+ * The `encoderBaseline` entry of `metrics.json` (and of `simpair evaluate --json`). `cost` is
+ * absent where the pooling ran spread over the cloud's embedding shards.
+ */
 export type EncoderBaselineRecord = { readonly method: typeof ENCODER_BASELINE_METHOD } & (
   | ClassificationMetrics
   | { readonly n: number; readonly threshold: null; readonly rocAuc: number | null; readonly note: string }
-) & { readonly trainAccuracy?: number; readonly cost: EncoderBaselineCost };
+) & { readonly trainAccuracy?: number; readonly cost?: EncoderBaselineCost };
 
 /** The `encoderBaseline` entry of `metadata.json`: what evaluating it again needs. */
 export interface EncoderBaselineSettings {
@@ -73,7 +77,7 @@ export async function runEncoderBaseline(
   train: readonly LabelledPair[],
   evaluation: readonly LabelledPair[] | undefined,
   maxTokens: number,
-): Promise<{ record: EncoderBaselineRecord; settings: EncoderBaselineSettings; roc: RocCurve }> {
+): Promise<{ record: EncoderBaselineRecord & { readonly cost: EncoderBaselineCost }; settings: EncoderBaselineSettings; roc: RocCurve }> {
   const { scored, cost } = await scorePairs(pool, evaluation ? [train, evaluation] : [train]);
   const result = evaluateEncoderBaseline(scored[0], scored[scored.length - 1]);
   return {
@@ -84,6 +88,46 @@ export async function runEncoderBaseline(
 }
 
 /**
+ * The baseline from already-scored pairs (the cloud's training step, whose embedding shards
+ * hold each row's two pooled vectors): threshold tuned on `train`, figures on `evaluation`.
+ */
+export function encoderBaselineOfScores(
+  train: { readonly labels: Uint8Array; readonly scores: Float64Array },
+  evaluation: { readonly labels: Uint8Array; readonly scores: Float64Array },
+  maxTokens: number,
+): { record: EncoderBaselineRecord; settings: EncoderBaselineSettings; roc: RocCurve } {
+  const result = evaluateEncoderBaseline(train, evaluation);
+  return {
+    record: { method: result.method, ...result.metrics, trainAccuracy: result.trainAccuracy },
+    settings: { method: result.method, threshold: result.threshold, trainAccuracy: result.trainAccuracy, maxTokens },
+    roc: result.roc,
+  };
+}
+
+/**
+ * Cosine of each row's two pooled sentence vectors, over a whole embedding store in manifest
+ * order; undefined when a shard has no pooled vectors (embedded before simpair stored them).
+ */
+export async function storedPairScores(reader: EmbeddingStoreReader): Promise<{ labels: Uint8Array; scores: Float64Array } | undefined> {
+  const { count, hidden, shards } = reader.manifest;
+  const labels = new Uint8Array(count);
+  const scores = new Float64Array(count);
+  let at = 0;
+  for (let i = 0; i < shards.length; i++) {
+    const shard = await reader.readShard(i);
+    if (!shard.pooled) return undefined;
+    for (let r = 0; r < shard.count; r++) {
+      const u = shard.pooled.subarray(2 * r * hidden, (2 * r + 1) * hidden);
+      const v = shard.pooled.subarray((2 * r + 1) * hidden, (2 * r + 2) * hidden);
+      scores[at + r] = cosineSimilarity(u, v);
+      labels[at + r] = shard.labels[r];
+    }
+    at += shard.count;
+  }
+  return { labels, scores };
+}
+
+/**
  * The baseline for `simpair evaluate`: the evaluation rows at the threshold stored at
  * training. A model saved without one gets the threshold-free figures (ROC-AUC) and a note.
  */
@@ -91,13 +135,13 @@ export async function evaluateStoredEncoderBaseline(
   pool: PoolSentences,
   pairs: readonly LabelledPair[],
   settings: EncoderBaselineSettings | undefined,
-): Promise<{ record: EncoderBaselineRecord; roc: RocCurve }> {
+): Promise<{ record: EncoderBaselineRecord & { readonly cost: EncoderBaselineCost }; roc: RocCurve }> {
   const { scored, cost } = await scorePairs(pool, [pairs]);
   const { labels, scores } = scored[0];
   const roc = rocCurve(labels, scores);
   if (!settings) {
     const note =
-      "no threshold: the model's metadata.json has no encoderBaseline (saved before simpair stored it, or trained by the cloud steps); train it with simpair run to get the baseline's accuracy and F1";
+      "no threshold: the model's metadata.json has no encoderBaseline (saved before simpair stored it); train it again to get the baseline's accuracy and F1";
     return { record: { method: ENCODER_BASELINE_METHOD, n: labels.length, threshold: null, rocAuc: rocAuc(labels, scores), note, cost }, roc };
   }
   return { record: { method: ENCODER_BASELINE_METHOD, ...computeMetrics(labels, scores, settings.threshold), cost }, roc };

@@ -224,7 +224,7 @@ describe('the encoder baseline (cosine of mean-pooled sentence embeddings)', () 
     expect(b.rocAuc).toBeCloseTo(saved.rocAuc, 6);
     expect(b.threshold).toBeNull();
     expect(b.accuracy).toBeUndefined();
-    expect(b.note).toMatch(/no threshold: the model's metadata.json has no encoderBaseline \(saved before simpair stored it, or trained by the cloud steps\); train it with simpair run/);
+    expect(b.note).toMatch(/no threshold: the model's metadata.json has no encoderBaseline \(saved before simpair stored it\); train it again/);
   });
 });
 
@@ -325,7 +325,7 @@ describe('--dropout, --recurrent-dropout, --class-weight', () => {
     const meta = JSON.parse(await readFile(join(out, 'metadata.json'), 'utf8'));
     // The fused Bi-LSTM has no recurrent dropout: those layers train on tfjs-layers' own LSTM.
     expect(meta.lstmPath).toMatch(/layers/);
-    expect(r.stderr).toMatch(/LSTM path: .*dropout/);
+    expect(r.stderr).toMatch(/LSTM path: .*recurrentDropout/);
     const { pairs } = await readDataset(TRAIN);
     const positives = pairs.filter((p) => p.label === 1).length;
     const n = pairs.length;

@@ -12,6 +12,12 @@ import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import { getJson } from '../../src/storage/object-store.ts';
 import { DatasetError, RequestError } from '../../src/errors.ts';
 import { ROOT, TINY_BERT } from '../helpers/paths.ts';
+import { parseDataset } from '../../src/data/parse-dataset.ts';
+import { PairTokenizer } from '../../src/tokenizer/pair-tokenizer.ts';
+import { BertEmbedder } from '../../src/embedder/bert-embedder.ts';
+import { meanPooledSentenceEmbeddings } from '../../src/embedder/pooled-embeddings.ts';
+import { ENCODER_BASELINE_MAX_TOKENS } from '../../src/pipeline/encoder-baseline.ts';
+import { cosineSimilarity, evaluateEncoderBaseline } from '../../src/metrics/encoder-baseline.ts';
 
 const options = { modelSource: TINY_BERT, maxLen: 16, epochs: 1, shardSize: 16 };
 let root: string;
@@ -41,6 +47,34 @@ describe('the run steps in-process (local face of the state machine)', () => {
     expect(p.probability).toBeGreaterThan(0);
     expect(p.probability).toBeLessThan(1);
     await predictor.dispose();
+  });
+
+  it('evaluates the model and the encoder baseline on the validation rows (threshold tuned on the training rows), with the report', async () => {
+    const run = await runPipeline(store, { datasetKey: 'datasets/train.tsv', options });
+    expect(run.state).toBe('SUCCEEDED');
+    const prefix = `models/${run.modelVersion}/`;
+    const metrics = await getJson<{ evaluation: { n: number; accuracy: number; rocAuc: number; evaluatedOn: string }; encoderBaseline: { n: number; accuracy: number; rocAuc: number; threshold: number; trainAccuracy: number } }>(store, `${prefix}metrics.json`);
+    // The same baseline computed here from the dataset itself: 48 rows, the last ceil(0.1 * 48) = 5 validate.
+    const { pairs } = parseDataset(train, 'train.tsv');
+    const tokenizer = await PairTokenizer.fromDir(TINY_BERT);
+    const embedder = await BertEmbedder.load(TINY_BERT);
+    const pooled = await meanPooledSentenceEmbeddings(tokenizer, embedder, pairs.flatMap((p) => [p.sentence1, p.sentence2]), { maxTokens: ENCODER_BASELINE_MAX_TOKENS });
+    await embedder.dispose();
+    const scored = (from: number, to: number) => ({
+      labels: Uint8Array.from(pairs.slice(from, to), (p) => p.label),
+      scores: Float64Array.from(pairs.slice(from, to), (_, i) => cosineSimilarity(pooled.vector(2 * (from + i)), pooled.vector(2 * (from + i) + 1))),
+    });
+    const expected = evaluateEncoderBaseline(scored(0, 43), scored(43, 48));
+    expect(metrics.encoderBaseline).toMatchObject({ n: 5, threshold: expected.threshold, trainAccuracy: expected.trainAccuracy });
+    expect(metrics.encoderBaseline.accuracy).toBeCloseTo(expected.metrics.accuracy, 6);
+    expect(metrics.encoderBaseline.rocAuc).toBeCloseTo(expected.metrics.rocAuc!, 4);
+    expect(metrics.evaluation).toMatchObject({ n: 5, evaluatedOn: expect.stringMatching(/validation rows \(the last 5 of 48\)/) });
+    const meta = await getJson<{ encoderBaseline: { threshold: number; maxTokens: number } }>(store, `${prefix}metadata.json`);
+    expect(meta.encoderBaseline).toMatchObject({ threshold: expected.threshold, maxTokens: ENCODER_BASELINE_MAX_TOKENS });
+    const report = Buffer.from(await store.get(`${prefix}report.html`)).toString('utf8');
+    expect(report).toMatch(/encoder baseline/i);
+    expect(await store.exists(`${prefix}roc.svg`)).toBe(true);
+    expect((await getRun(store, run.runId)).metrics).toMatchObject({ encoderBaseline: { rocAuc: metrics.encoderBaseline.rocAuc } });
   });
 
   it("runs the pooled head (options.head 'pooled'): pooled vectors in the shards, the two-input model published and predicting", async () => {

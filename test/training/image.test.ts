@@ -50,7 +50,8 @@ async function staticPackages(entry = join('training', 'entry.ts')): Promise<Set
  * Modules the training step imports lazily (so the Lambdas, which share cloud-steps.ts, start
  * without them): TF.js and the ONNX exporter. Their packages must be in the image too.
  */
-const LAZY_TRAINING_MODULES = [join('src', 'classifier', 'index.ts'), join('src', 'onnx-export', 'save-classifier-onnx.ts')];
+// What the training step imports with `await import()` (cloud-steps.ts trainRun): TF.js, the ONNX exporter, the report's charts.
+const LAZY_TRAINING_MODULES = [join('src', 'classifier', 'index.ts'), join('src', 'onnx-export', 'save-classifier-onnx.ts'), join('src', 'report', 'training-report.ts')];
 
 async function lazilyLoaded(): Promise<Set<string>> {
   const out = new Set<string>();
