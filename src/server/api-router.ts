@@ -5,7 +5,7 @@ import { checkDatasetKey } from './dataset-key.ts';
 import { log } from '../util/log.ts';
 import type { PageBackend } from './page-backend.ts';
 import { routePage } from './page-routes.ts';
-import { DEFAULT_PREDICT_LIMITS, parsePredictRequest, type PredictLimits, type PredictResponse } from './predict-request.ts';
+import { DEFAULT_PREDICT_LIMITS, parseJsonText, parsePredictRequest, type PredictLimits, type PredictResponse } from './predict-request.ts';
 
 /** One HTTP answer, independent of the server (node:http, API Gateway). */
 export interface ApiResponse {
@@ -65,6 +65,11 @@ export async function routeApiRequest(backend: ApiBackend, method: string, path:
     const route = path.replace(/\/+$/, '') || '/';
     const page = backend.page && (await routePage(backend.page, method, route, body));
     if (page) return page;
+    if (route === '/health') {
+      // Liveness for load balancers and container checks: the process answers; no model is loaded.
+      if (method !== 'GET' && method !== 'HEAD') return answer(405, { error: 'MethodNotAllowed', message: 'Use GET /health.' });
+      return answer(200, { status: 'ok' });
+    }
     if (route === '/predict') {
       if (method !== 'POST') return answer(405, { error: 'MethodNotAllowed', message: 'Use POST /predict.' });
       const request = parsePredictRequest(body ?? '', backend.limits ?? DEFAULT_PREDICT_LIMITS);
@@ -74,7 +79,7 @@ export async function routeApiRequest(backend: ApiBackend, method: string, path:
       if (method !== 'POST') return answer(405, { error: 'MethodNotAllowed', message: 'Use POST /train.' });
       let parsed: unknown;
       try {
-        parsed = JSON.parse(body ?? '');
+        parsed = parseJsonText(body ?? '');
       } catch {
         throw new RequestError('Request body is not valid JSON; send {"datasetKey": "datasets/<file>"}.');
       }
@@ -88,7 +93,7 @@ export async function routeApiRequest(backend: ApiBackend, method: string, path:
       if (method !== 'GET') return answer(405, { error: 'MethodNotAllowed', message: 'Use GET /runs/{id}.' });
       return answer(200, await backend.getRun(run[1]));
     }
-    return answer(404, { error: 'NotFound', message: `No route ${method} ${route}. Routes: POST /predict${backend.startTraining ? ', POST /train, GET /runs/{id}' : ''}.` });
+    return answer(404, { error: 'NotFound', message: `No route ${method} ${route}. Routes: ${backend.page ? 'GET / (the page), ' : ''}POST /predict${backend.startTraining ? ', POST /train, GET /runs/{id}' : ''}, GET /health.` });
   } catch (err) {
     return errorResponse(err, requestId);
   }

@@ -1,3 +1,4 @@
+import { parseJsonText } from './predict-request.ts';
 import { z } from 'zod';
 import { NotFoundError, RequestError } from '../errors.ts';
 import type { ApiResponse } from './api-router.ts';
@@ -54,7 +55,7 @@ export async function routePage(page: PageBackend, method: string, route: string
     const upload = requireFeature(page.uploadDataset, 'Uploading a dataset');
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body ?? '');
+      parsed = parseJsonText(body ?? '');
     } catch {
       throw new RequestError('Request body is not valid JSON; send {"name": "train.tsv", "content": "<the file\'s text>"}.');
     }

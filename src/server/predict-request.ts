@@ -42,6 +42,14 @@ function schema(limits: PredictLimits) {
 }
 
 /**
+ * `JSON.parse` that ignores a leading byte order mark, as RFC 8259 (section 8.1) lets
+ * parsers do: some clients (PowerShell, .NET, Windows editors) send one.
+ */
+export function parseJsonText(text: string): unknown {
+  return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+}
+
+/**
  * Validates a `POST /predict` body (already a string or parsed JSON). Throws
  * {@link RequestError} naming every offending field, e.g. `pairs[2].sentence1: must not be empty`.
  *
@@ -53,7 +61,7 @@ export function parsePredictRequest(body: unknown, limits: PredictLimits = DEFAU
   if (typeof body === 'string' || body instanceof Uint8Array) {
     const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
     try {
-      value = JSON.parse(text);
+      value = parseJsonText(text);
     } catch (err) {
       throw new RequestError(`Request body is not valid JSON (${(err as Error).message}); send {"pairs": [{"sentence1": "...", "sentence2": "..."}]}.`, { cause: err });
     }

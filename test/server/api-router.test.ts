@@ -33,6 +33,24 @@ describe('routeApiRequest', () => {
     expect(b.predict).not.toHaveBeenCalled();
   });
 
+  it('accepts a JSON body that starts with a byte order mark (RFC 8259 section 8.1), on /predict and /train', async () => {
+    const b = backend({ startTraining: vi.fn(async () => ({ runId: 'r1', duplicate: false })) });
+    const res = await routeApiRequest(b, 'POST', '/predict', `\uFEFF${body}`);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(b.predict).toHaveBeenCalledWith([{ sentence1: 'a b', sentence2: 'c d' }]);
+    expect((await routeApiRequest(b, 'POST', '/train', '\uFEFF{"datasetKey":"datasets/a.tsv"}')).statusCode).toBe(202);
+  });
+
+  it('answers GET /health with 200 and does not call the model', async () => {
+    const b = backend();
+    const res = await routeApiRequest(b, 'GET', '/health', undefined);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ status: 'ok' });
+    expect(b.predict).not.toHaveBeenCalled();
+    expect((await routeApiRequest(b, 'POST', '/health', '{}')).statusCode).toBe(405);
+    expect(JSON.parse((await routeApiRequest(b, 'GET', '/nope', undefined)).body).message).toContain('GET /health');
+  });
+
   it('gives 405, 404 for wrong methods and routes', async () => {
     expect((await routeApiRequest(backend(), 'GET', '/predict', undefined)).statusCode).toBe(405);
     const res = await routeApiRequest(backend(), 'POST', '/nope', body);

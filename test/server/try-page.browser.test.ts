@@ -58,8 +58,10 @@ describe.runIf(haveChromium || process.env[REQUIRE_CHROMIUM_ENV] === '1')('the p
     expect(await state()).toBe('SUCCEEDED');
     await expect.poll(() => page.textContent('#model-status'), { timeout: 10_000 }).toMatch(/^Model .+, runs on ONNX Runtime\.$/);
     expect(await page.locator('#model-facts').textContent()).toMatch(/maxLen\s*16/);
-    // The store flow's models carry no pictures (only simpair run draws them): none shown, none broken.
-    expect(await page.locator('#model-pictures img').count()).toBe(0);
+    // The store flow's training step draws the curves and the ROC (model and encoder baseline): both shown, neither broken.
+    const pictures = page.locator('#model-pictures img');
+    await expect.poll(() => pictures.count()).toBe(2);
+    for (let i = 0; i < 2; i++) await expect.poll(() => pictures.nth(i).evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0)).toBe(true);
 
     await page.getByLabel('First sentence').fill('A man is eating food.');
     await page.getByLabel('Second sentence').fill('A man is eating a meal.');
