@@ -387,7 +387,7 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
       valLoss: last?.val_loss,
       valAccuracy: last?.val_acc,
       epochs: history.epochs.length,
-      rocAuc: evaluation.rocAuc,
+      evaluation: { accuracy: evaluation.accuracy, rocAuc: evaluation.rocAuc, evaluatedOn },
       ...(baseline ? { encoderBaseline: { accuracy: 'accuracy' in baseline.record ? baseline.record.accuracy : null, rocAuc: baseline.record.rocAuc } } : {}),
     };
     // Before metadata.json (saveClassifier writes it last): the predict Lambda then runs ONNX Runtime only.
@@ -439,6 +439,7 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
         ...(baseline ? { encoderBaseline: baseline.settings } : {}),
         ...(head === 'pooled' ? { head } : {}),
       },
+      // metrics.json: the training figures, then the evaluation and the baseline in full.
       { ...metrics, evaluation, ...(baseline ? { encoderBaseline: baseline.record } : {}) },
     );
     await advanceRun(store, run.runId, { state: 'TRAINED', modelVersion, metrics }, input.owner);

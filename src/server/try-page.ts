@@ -148,16 +148,20 @@ export const TRY_PAGE_SCRIPT = `'use strict';
     text($('model-status'), 'Model ' + facts.version + ', runs on ' + (facts.runtime === 'onnx' ? 'ONNX Runtime' : 'TensorFlow.js') + '.');
     const body = $('model-facts').tBodies[0];
     body.replaceChildren();
-    const m = facts.metrics || {};
+    // A cloud run's metrics.json holds the training figures and, under evaluation, the held-out ones.
+    const all = facts.metrics || {};
+    const m = all.evaluation || all;
+    const baseline = all.encoderBaseline || {};
     const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v == null ? 'n/a' : String(v));
     [['Embedding model', facts.embeddingModel], ['maxLen', facts.maxLen], ['Padding', facts.padding], ['Trained', facts.trainedAt],
      ['Decision threshold', facts.threshold], ['Accuracy', m.accuracy], ['F1', m.f1], ['ROC AUC', m.rocAuc],
-     ['Evaluated on', m.evaluatedOn || (m.epochs ? 'training data (last epoch)' : undefined)], ['Pairs evaluated', m.n]].forEach(([k, v]) => body.appendChild(row([k, fmt(v)])));
+     ['Evaluated on', m.evaluatedOn || all.evaluatedOn || (m.epochs ? 'training data (last epoch)' : undefined)], ['Pairs evaluated', m.n],
+     ['Encoder baseline accuracy (cosine, no training)', baseline.accuracy], ['Encoder baseline ROC AUC', baseline.rocAuc]].forEach(([k, v]) => body.appendChild(row([k, fmt(v)])));
     $('model-facts').hidden = false;
     const pictures = $('model-pictures');
     pictures.replaceChildren();
     pictureUrls.splice(0).forEach((u) => URL.revokeObjectURL(u));
-    const alt = { 'training-curves.svg': 'Training curves: loss and accuracy per epoch', 'roc.svg': 'ROC curve on the test data' };
+    const alt = { 'training-curves.svg': 'Training curves: loss and accuracy per epoch', 'roc.svg': 'ROC curves of the model and of the encoder baseline on the evaluation data' };
     for (const name of facts.pictures) {
       const blob = await api('GET', '/model/' + name);
       const img = document.createElement('img');

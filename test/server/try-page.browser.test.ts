@@ -57,11 +57,15 @@ describe.runIf(haveChromium || process.env[REQUIRE_CHROMIUM_ENV] === '1')('the p
     await expect.poll(state, { timeout: 110_000, interval: 1000 }).toMatch(/SUCCEEDED|FAILED/);
     expect(await state()).toBe('SUCCEEDED');
     await expect.poll(() => page.textContent('#model-status'), { timeout: 10_000 }).toMatch(/^Model .+, runs on ONNX Runtime\.$/);
-    expect(await page.locator('#model-facts').textContent()).toMatch(/maxLen\s*16/);
+    const facts = await page.locator('#model-facts').textContent();
+    expect(facts).toMatch(/maxLen\s*16/);
+    // The held-out figures of the cloud run (not the last epoch's training accuracy), beside the encoder baseline's.
+    expect(facts).toMatch(/Evaluated on\s*the validation rows \(the last 5 of 48\)/);
+    expect(facts).toMatch(/Encoder baseline ROC AUC\s*[01]\.\d{4}/);
     // The store flow's training step draws the curves and the ROC (model and encoder baseline): both shown, neither broken.
     const pictures = page.locator('#model-pictures img');
     await expect.poll(() => pictures.count()).toBe(2);
-    for (let i = 0; i < 2; i++) await expect.poll(() => pictures.nth(i).evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0)).toBe(true);
+    for (let i = 0; i < 2; i++) await expect.poll(() => pictures.nth(i).evaluate((img) => { const i = img as unknown as { complete: boolean; naturalWidth: number }; return i.complete && i.naturalWidth > 0; })).toBe(true);
 
     await page.getByLabel('First sentence').fill('A man is eating food.');
     await page.getByLabel('Second sentence').fill('A man is eating a meal.');
