@@ -23,7 +23,12 @@ export interface BenchSizes {
   readonly training: { readonly rows: number; readonly testRows: number; readonly epochs: number; readonly rounds: number; readonly paths: readonly TrainingPath[] };
   /** Accuracy report: rows (Infinity = all), epochs; maxLen, batch and seed are shared below. */
   readonly accuracy: { readonly trainRows: number; readonly testRows: number; readonly epochs: number };
-  readonly prediction: { readonly warmRequests: number; readonly coldStarts: number };
+  /**
+   * Prediction through `simpair serve`: cold starts and warm requests per path, and the grid
+   * of encoders (each with its maxLen) x ONNX files run on the old (TF.js classifier) and new
+   * (classifier.onnx) paths.
+   */
+  readonly prediction: { readonly warmRequests: number; readonly coldStarts: number; readonly encoders: readonly PredictionEncoder[]; readonly onnxFiles: EmbeddingGrid['onnxFiles'] };
   readonly maxLen: number;
   readonly batchSize: number;
   readonly seed: number;
@@ -46,6 +51,14 @@ const TRAINING_PATHS: readonly TrainingPath[] = [
   { kind: 'tfjs', backend: 'wasm', lstm: 'layers' },
 ];
 
+/** One encoder of the prediction grid. */
+export interface PredictionEncoder {
+  readonly model: string;
+  readonly maxLen: number;
+  /** Absent model directory: a 'missing' row (true) or left out of the grid silently (false). */
+  readonly required: boolean;
+}
+
 export const MINILM = 'models/all-MiniLM-L6-v2';
 export const BERT_BASE_RANDOM = 'models/bert-base-random';
 
@@ -63,7 +76,15 @@ export const SIZES: Record<BenchMode, BenchSizes> = {
     },
     training: { rows: 512, testRows: 256, epochs: 2, rounds: 1, paths: TRAINING_PATHS },
     accuracy: { trainRows: 192, testRows: 128, epochs: 2 },
-    prediction: { warmRequests: 60, coldStarts: 1 },
+    prediction: {
+      warmRequests: 60,
+      coldStarts: 1,
+      encoders: [
+        { model: MINILM, maxLen: 64, required: true },
+        { model: BERT_BASE_RANDOM, maxLen: 128, required: false },
+      ],
+      onnxFiles: ['onnx/model.onnx', 'onnx/model_quantized.onnx'],
+    },
     maxLen: 64,
     batchSize: 32,
     seed: 42,
@@ -85,7 +106,15 @@ export const SIZES: Record<BenchMode, BenchSizes> = {
     },
     training: { rows: Number.POSITIVE_INFINITY, testRows: Number.POSITIVE_INFINITY, epochs: 3, rounds: 1, paths: [...TRAINING_PATHS, { kind: 'tfjs', backend: 'cpu', lstm: 'fused' }] },
     accuracy: { trainRows: Number.POSITIVE_INFINITY, testRows: Number.POSITIVE_INFINITY, epochs: 3 },
-    prediction: { warmRequests: 200, coldStarts: 3 },
+    prediction: {
+      warmRequests: 200,
+      coldStarts: 3,
+      encoders: [
+        { model: MINILM, maxLen: 64, required: true },
+        { model: BERT_BASE_RANDOM, maxLen: 128, required: true },
+      ],
+      onnxFiles: ['onnx/model.onnx', 'onnx/model_quantized.onnx'],
+    },
     maxLen: 64,
     batchSize: 32,
     seed: 42,

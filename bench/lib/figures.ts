@@ -1,8 +1,9 @@
+import { basename } from 'node:path';
 import type { AccuracyResult } from '../stages/accuracy.ts';
 import type { DatapathResult } from '../stages/datapath.ts';
 import { embeddingKey, type EmbeddingConfigResult } from '../stages/embedding.ts';
 import type { InteropResult } from '../stages/interop.ts';
-import type { PredictionResult } from '../stages/prediction.ts';
+import type { PredictionGridEntry, PredictionResult } from '../stages/prediction.ts';
 import type { StageProfile } from '../stages/profile.ts';
 import type { SizeEntry } from '../stages/sizes.ts';
 import type { TokenizerResult } from '../stages/tokenizer.ts';
@@ -164,6 +165,7 @@ export function buildFigures(ctx: BenchContext): Figure[] {
       f.push({ section: 'prediction', name: 'TF.js fallback: cold start', value: mean(t.coldStartMs), unit: 'ms', note: `runs: ${t.coldStartMs.map((m) => m.toFixed(0)).join(', ')}` });
       if (t.serverPeakRssMiB) f.push({ section: 'prediction', name: 'TF.js fallback: server peak RSS', value: t.serverPeakRssMiB, unit: 'MiB' });
     }
+    predictionGridFigures(p.grid ?? [], f);
   }
 
   for (const s of r.sizes ?? []) {
@@ -217,4 +219,31 @@ function datapathFigures(d: DatapathResult, f: Figure[]): void {
       note: `waited ${fmt(run.waitSeconds)} s for data (${fmt((100 * run.waitSeconds) / run.epochSeconds)}%), steps ${fmt(computeSeconds)} s; peak RSS ${fmt(run.peakRssMiB)} MiB`,
     });
   }
+}
+
+/**
+ * Prediction grid rows: the new path's figure (classifier.onnx on ONNX Runtime) with the old
+ * path's (TF.js classifier, same model without classifier.onnx) and old/new in the note.
+ */
+function predictionGridFigures(grid: readonly PredictionGridEntry[], f: Figure[]): void {
+  grid.forEach((e, i) => {
+    const what = `${basename(e.model)} ${e.dtype} L${e.maxLen}`;
+    if (!e.onnx || !e.tfjs) {
+      f.push({ section: 'prediction', name: `grid ${what}`, value: 'skipped', unit: '', note: e.skipped });
+      return;
+    }
+    const { onnx: n, tfjs: o } = e;
+    const vs = (newValue: number | undefined, oldValue: number | undefined, unit: string) =>
+      `old (TF.js) ${fmt(oldValue)} ${unit}; old/new ${fmt(ratio(oldValue, newValue), 2)}x`;
+    const rows: [string, number | undefined, number | undefined, string, string?][] = [
+      ['cold start', mean(n.coldStartMs), mean(o.coldStartMs), 'ms', i === 0 ? 'seeded random Bi-LSTM (weights do not change speed)' : undefined],
+      ['warm p50', n.warm.p50, o.warm.p50, 'ms'],
+      ['warm p95', n.warm.p95, o.warm.p95, 'ms'],
+      ['warm p99', n.warm.p99, o.warm.p99, 'ms'],
+      ['peak RSS', n.serverPeakRssMiB, o.serverPeakRssMiB, 'MiB'],
+    ];
+    for (const [name, newValue, oldValue, unit, extra] of rows) {
+      f.push({ section: 'prediction', name: `grid ${what}, new (ORT only): ${name}`, value: newValue, unit, note: `${vs(newValue, oldValue, unit)}${extra ? `; ${extra}` : ''}` });
+    }
+  });
 }

@@ -1,12 +1,15 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
+import { runTsChild } from '../lib/child.ts';
+import type { PredictionEncoder } from '../lib/config.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { note } from '../lib/log.ts';
 import { loadMrpc } from '../lib/mrpc.ts';
-import { percentile } from '../lib/stats.ts';
+import { mean, percentile } from '../lib/stats.ts';
+import type { PredictionModelChildResult } from './prediction-model-child.ts';
 import { ensureModelDir } from './training.ts';
 
 /** Prediction stage result (milliseconds). */
@@ -18,6 +21,23 @@ export interface PredictionResult {
   readonly serverPeakRssMiB?: number;
   /** The same figures for the TF.js fallback (the model without classifier.onnx). */
   readonly tfjsFallback?: PathFigures;
+  /** Encoder x ONNX file, each on both paths (seeded random classifiers). */
+  readonly grid: PredictionGridEntry[];
+}
+
+/** One configuration of the prediction grid: an encoder's ONNX file, old and new path. */
+export interface PredictionGridEntry {
+  /** The encoder's directory, relative to the repository (e.g. models/all-MiniLM-L6-v2). */
+  readonly model: string;
+  readonly dtype: 'float32' | 'int8';
+  readonly maxLen: number;
+  readonly hidden?: number;
+  /** New path: classifier.onnx on ONNX Runtime, TF.js never loaded. */
+  readonly onnx?: PathFigures;
+  /** Old path: the same model without classifier.onnx (the TF.js classifier). */
+  readonly tfjs?: PathFigures;
+  /** Why the configuration did not run (missing files). */
+  readonly skipped?: string;
 }
 
 interface Served {
@@ -132,11 +152,77 @@ async function measurePath(ctx: BenchContext, modelDir: string, label: string, p
       p50: percentile(latencies, 50),
       p95: percentile(latencies, 95),
       p99: percentile(latencies, 99),
-      mean: latencies.reduce((a, b) => a + b, 0) / latencies.length,
+      mean: mean(latencies),
       max: Math.max(...latencies),
     },
     ...(serverPeakRssMiB !== undefined ? { serverPeakRssMiB } : {}),
   };
+}
+
+/** The model directory without its ONNX files: what an older model looks like (TF.js fallback). */
+async function tfjsOnlyCopy(modelDir: string): Promise<string> {
+  const tfjsDir = `${modelDir}-tfjs-only`;
+  await rm(tfjsDir, { recursive: true, force: true });
+  await cp(modelDir, tfjsDir, { recursive: true, filter: (src) => !/(classifier|pipeline)\.onnx$/.test(src) });
+  return tfjsDir;
+}
+
+const DTYPE_OF = { 'onnx/model.onnx': 'float32', 'onnx/model_quantized.onnx': 'int8' } as const;
+
+/**
+ * Every encoder x ONNX file of the grid on both paths: a seeded random Bi-LSTM for the
+ * encoder's hidden size and maxLen (prediction-model-child.ts), served with classifier.onnx
+ * (new) and without it (old). The two paths of one configuration run back to back, in an
+ * order that alternates between configurations, so slow phases of a shared machine do not
+ * fall on one path only.
+ */
+async function runGrid(ctx: BenchContext, pairs: { sentence1: string; sentence2: string }[]): Promise<PredictionGridEntry[]> {
+  const { encoders, onnxFiles } = ctx.sizes.prediction;
+  const grid: PredictionGridEntry[] = [];
+  const dir = join(ctx.workDir, 'prediction-grid');
+  await mkdir(dir, { recursive: true });
+  let order = 0;
+  for (const encoder of encoders) {
+    for (const onnxFile of onnxFiles) {
+      const dtype = DTYPE_OF[onnxFile];
+      const base = { model: encoder.model, dtype, maxLen: encoder.maxLen };
+      const missing = missingFiles(ctx, encoder, onnxFile);
+      if (missing) {
+        if (encoder.required || existsSync(join(ctx.root, encoder.model))) grid.push({ ...base, skipped: missing });
+        note(`prediction grid: ${encoder.model} ${dtype} skipped: ${missing}`);
+        continue;
+      }
+      const label = `${basename(encoder.model)} ${dtype} L${encoder.maxLen}`;
+      const modelDir = join(dir, `${basename(encoder.model)}-${dtype}`);
+      const made = await runTsChild<PredictionModelChildResult>(
+        ctx.root,
+        'bench/stages/prediction-model-child.ts',
+        ['--encoder', encoder.model, '--max-len', String(encoder.maxLen), '--out', modelDir, ...(dtype === 'int8' ? ['--quantized'] : []), '--seed', String(ctx.sizes.seed)],
+        { label: `model ${label}` },
+      );
+      const tfjsDir = await tfjsOnlyCopy(modelDir);
+      try {
+        const onnxFirst = order++ % 2 === 0;
+        const measure = (path: 'onnx' | 'tfjs') => measurePath(ctx, path === 'onnx' ? modelDir : tfjsDir, `${label}, ${path === 'onnx' ? 'new: ONNX Runtime' : 'old: TF.js'}`, pairs);
+        const first = await measure(onnxFirst ? 'onnx' : 'tfjs');
+        const second = await measure(onnxFirst ? 'tfjs' : 'onnx');
+        grid.push({ ...base, hidden: made.hidden, onnx: onnxFirst ? first : second, tfjs: onnxFirst ? second : first });
+      } finally {
+        await rm(tfjsDir, { recursive: true, force: true });
+      }
+    }
+  }
+  return grid;
+}
+
+/** What keeps one grid configuration from running, with the command that makes it; undefined when nothing. */
+function missingFiles(ctx: BenchContext, encoder: PredictionEncoder, onnxFile: string): string | undefined {
+  const dir = join(ctx.root, encoder.model);
+  if (!existsSync(dir)) return `${encoder.model} missing: make it with the model scripts (bench/README.md, "Running it")`;
+  if (!existsSync(join(dir, onnxFile))) {
+    return onnxFile.endsWith('_quantized.onnx') ? `${encoder.model}/${onnxFile} missing: .venv/bin/python scripts/quantize_bert.py ${encoder.model}` : `${encoder.model}/${onnxFile} missing`;
+  }
+  return undefined;
 }
 
 /**
@@ -144,7 +230,8 @@ async function measurePath(ctx: BenchContext, modelDir: string, label: string, p
  * the first 200 from POST /predict, `coldStarts` times) and warm latency of one pair per
  * request (`warmRequests` sequential requests over MRPC test pairs after 5 warm-ups). Measured
  * twice: the model as `simpair run` writes it (classifier.onnx: ONNX Runtime only) and a copy
- * without classifier.onnx (the TF.js fallback of older models).
+ * without classifier.onnx (the TF.js fallback of older models). Then the same for the grid of
+ * encoders x ONNX files (float32, int8) with seeded random classifiers of the right shape.
  */
 export async function runPredictionStage(ctx: BenchContext): Promise<PredictionResult> {
   const modelDir = await ensureModelDir(ctx);
@@ -153,14 +240,39 @@ export async function runPredictionStage(ctx: BenchContext): Promise<PredictionR
     // A model trained before simpair wrote classifier.onnx: export it, as simpair export would.
     await execFileAsync(process.execPath, [join(ctx.root, 'bin/simpair.js'), 'export', '--model-dir', modelDir], { cwd: ctx.root });
   }
-  const tfjsDir = `${modelDir}-tfjs-only`;
-  await rm(tfjsDir, { recursive: true, force: true });
-  await cp(modelDir, tfjsDir, { recursive: true, filter: (src) => !/(classifier|pipeline)\.onnx$/.test(src) });
+  const tfjsDir = await tfjsOnlyCopy(modelDir);
+  let trained: { onnx: PathFigures; tfjs: PathFigures };
   try {
-    const onnx = await measurePath(ctx, modelDir, 'ONNX Runtime', pairs);
-    const tfjs = await measurePath(ctx, tfjsDir, 'TF.js fallback', pairs);
-    return { modelDir, warmRequests: ctx.sizes.prediction.warmRequests, ...onnx, tfjsFallback: tfjs };
+    trained = { onnx: await measurePath(ctx, modelDir, 'ONNX Runtime', pairs), tfjs: await measurePath(ctx, tfjsDir, 'TF.js fallback', pairs) };
   } finally {
     await rm(tfjsDir, { recursive: true, force: true });
   }
+  const grid = await runGrid(ctx, pairs);
+  process.stderr.write(`\n${renderPredictionGrid(grid)}\n`);
+  return { modelDir, warmRequests: ctx.sizes.prediction.warmRequests, ...trained.onnx, tfjsFallback: trained.tfjs, grid };
+}
+
+/**
+ * The grid as one Markdown table: per configuration a row per path and a row of old/new
+ * ratios (both paths measured back to back in the same run), for bench/README.md.
+ */
+export function renderPredictionGrid(grid: readonly PredictionGridEntry[]): string {
+  const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  const cells = (p: PathFigures) => [ms(mean(p.coldStartMs)), ms(p.warm.p50), ms(p.warm.p95), ms(p.warm.p99), p.serverPeakRssMiB === undefined ? '-' : p.serverPeakRssMiB.toFixed(0)];
+  const x = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? '-' : `${(a / b).toFixed(2)}x`);
+  const rows = ['| encoder | BERT | classifier | cold start ms | warm p50 ms | p95 ms | p99 ms | peak RSS MiB |', '|---|---|---|---|---|---|---|---|'];
+  for (const e of grid) {
+    const what = `${basename(e.model)} (L${e.maxLen})`;
+    if (!e.onnx || !e.tfjs) {
+      rows.push(`| ${what} | ${e.dtype} | skipped: ${e.skipped ?? 'no figures'} | | | | | |`);
+      continue;
+    }
+    const { onnx: n, tfjs: o } = e;
+    rows.push(`| ${what} | ${e.dtype} | new: classifier.onnx (ORT) | ${cells(n).join(' | ')} |`);
+    rows.push(`| ${what} | ${e.dtype} | old: TF.js model.json | ${cells(o).join(' | ')} |`);
+    rows.push(
+      `| ${what} | ${e.dtype} | **old/new** | ${[x(mean(o.coldStartMs), mean(n.coldStartMs)), x(o.warm.p50, n.warm.p50), x(o.warm.p95, n.warm.p95), x(o.warm.p99, n.warm.p99), x(o.serverPeakRssMiB, n.serverPeakRssMiB)].join(' | ')} |`,
+    );
+  }
+  return rows.join('\n') + '\n';
 }
