@@ -121,42 +121,73 @@ export interface PathFigures {
   readonly serverPeakRssMiB?: number;
 }
 
-/** Cold starts and warm latency of `simpair serve` on one model directory. */
-async function measurePath(ctx: BenchContext, modelDir: string, label: string, pairs: { sentence1: string; sentence2: string }[]): Promise<PathFigures> {
-  const { coldStarts, warmRequests } = ctx.sizes.prediction;
-  const coldStartMs: number[] = [];
-  const latencies: number[] = [];
-  let serverPeakRssMiB: number | undefined;
-  for (let run = 0; run < coldStarts; run++) {
-    const served = await startServer(ctx.root, modelDir);
-    try {
-      await predictOnce(served.port, pairs[0].sentence1, pairs[0].sentence2);
-      coldStartMs.push(performance.now() - served.spawnedAt);
-      note(`serve (${label}) cold start ${run + 1}/${coldStarts}: ${coldStartMs.at(-1)!.toFixed(0)} ms`);
-      if (run === coldStarts - 1) {
-        for (let i = 1; i <= 5; i++) await predictOnce(served.port, pairs[i].sentence1, pairs[i].sentence2);
-        for (let i = 0; i < warmRequests; i++) {
-          const p = pairs[(i + 6) % pairs.length];
-          latencies.push(await predictOnce(served.port, p.sentence1, p.sentence2));
-        }
-        serverPeakRssMiB = await peakRssOf(served.child.pid);
-        note(`serve (${label}) warm: ${warmRequests} requests, p50 ${percentile(latencies, 50).toFixed(1)} ms`);
-      }
-    } finally {
-      await stopServer(served.child);
-    }
-  }
+/** The two prediction paths: classifier.onnx on ONNX Runtime (new) and the TF.js classifier (old). */
+type PathName = 'onnx' | 'tfjs';
+
+/** Requests one server answers in a row before the other takes its turn. */
+const WARM_BLOCK = 10;
+
+function figuresOf(coldStartMs: number[], latencies: number[], serverPeakRssMiB: number | undefined): PathFigures {
   return {
     coldStartMs,
-    warm: {
-      p50: percentile(latencies, 50),
-      p95: percentile(latencies, 95),
-      p99: percentile(latencies, 99),
-      mean: mean(latencies),
-      max: Math.max(...latencies),
-    },
+    warm: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), mean: mean(latencies), max: Math.max(...latencies) },
     ...(serverPeakRssMiB !== undefined ? { serverPeakRssMiB } : {}),
   };
+}
+
+/**
+ * Cold starts and warm latency of `simpair serve` on both paths of one model, interleaved so
+ * that the load of a shared machine falls on both alike: cold starts alternate (new, old,
+ * then old, new, ...); the servers of the last cold starts stay up and answer the warm
+ * requests in alternating blocks of {@link WARM_BLOCK} (one request at a time, the other
+ * server idle). `firstPath` goes first in the first round.
+ */
+async function measurePaths(
+  ctx: BenchContext,
+  dirs: Record<PathName, string>,
+  label: string,
+  pairs: { sentence1: string; sentence2: string }[],
+  firstPath: PathName = 'onnx',
+): Promise<Record<PathName, PathFigures>> {
+  const { coldStarts, warmRequests } = ctx.sizes.prediction;
+  const names: Record<PathName, string> = { onnx: `${label}, new: ONNX Runtime`, tfjs: `${label}, old: TF.js` };
+  const other = (path: PathName): PathName => (path === 'onnx' ? 'tfjs' : 'onnx');
+  const orderOf = (round: number): PathName[] => (round % 2 === 0 ? [firstPath, other(firstPath)] : [other(firstPath), firstPath]);
+  const cold: Record<PathName, number[]> = { onnx: [], tfjs: [] };
+  const latencies: Record<PathName, number[]> = { onnx: [], tfjs: [] };
+  const kept: Partial<Record<PathName, Served>> = {};
+  try {
+    for (let run = 0; run < coldStarts; run++) {
+      for (const path of orderOf(run)) {
+        const served = await startServer(ctx.root, dirs[path]);
+        try {
+          await predictOnce(served.port, pairs[0].sentence1, pairs[0].sentence2);
+          cold[path].push(performance.now() - served.spawnedAt);
+          note(`serve (${names[path]}) cold start ${run + 1}/${coldStarts}: ${cold[path].at(-1)!.toFixed(0)} ms`);
+        } finally {
+          if (run === coldStarts - 1) kept[path] = served;
+          else await stopServer(served.child);
+        }
+      }
+    }
+    for (const path of orderOf(0)) for (let i = 1; i <= 5; i++) await predictOnce(kept[path]!.port, pairs[i].sentence1, pairs[i].sentence2);
+    for (let start = 0, block = 0; start < warmRequests; start += WARM_BLOCK, block++) {
+      for (const path of orderOf(block)) {
+        for (let i = start; i < Math.min(start + WARM_BLOCK, warmRequests); i++) {
+          const p = pairs[(i + 6) % pairs.length];
+          latencies[path].push(await predictOnce(kept[path]!.port, p.sentence1, p.sentence2));
+        }
+      }
+    }
+    const figures = {} as Record<PathName, PathFigures>;
+    for (const path of orderOf(0)) {
+      figures[path] = figuresOf(cold[path], latencies[path], await peakRssOf(kept[path]!.child.pid));
+      note(`serve (${names[path]}) warm: ${warmRequests} requests, p50 ${figures[path].warm.p50.toFixed(1)} ms`);
+    }
+    return figures;
+  } finally {
+    for (const served of Object.values(kept)) await stopServer(served.child);
+  }
 }
 
 /** The model directory without its ONNX files: what an older model looks like (TF.js fallback). */
@@ -172,9 +203,9 @@ const DTYPE_OF = { 'onnx/model.onnx': 'float32', 'onnx/model_quantized.onnx': 'i
 /**
  * Every encoder x ONNX file of the grid on both paths: a seeded random Bi-LSTM for the
  * encoder's hidden size and maxLen (prediction-model-child.ts), served with classifier.onnx
- * (new) and without it (old). The two paths of one configuration run back to back, in an
- * order that alternates between configurations, so slow phases of a shared machine do not
- * fall on one path only.
+ * (new) and without it (old). The two paths of one configuration are measured interleaved
+ * (see measurePaths), the path that starts alternating between configurations, so slow
+ * phases of a shared machine do not fall on one path only.
  */
 async function runGrid(ctx: BenchContext, pairs: { sentence1: string; sentence2: string }[]): Promise<PredictionGridEntry[]> {
   const { encoders, onnxFiles } = ctx.sizes.prediction;
@@ -202,11 +233,8 @@ async function runGrid(ctx: BenchContext, pairs: { sentence1: string; sentence2:
       );
       const tfjsDir = await tfjsOnlyCopy(modelDir);
       try {
-        const onnxFirst = order++ % 2 === 0;
-        const measure = (path: 'onnx' | 'tfjs') => measurePath(ctx, path === 'onnx' ? modelDir : tfjsDir, `${label}, ${path === 'onnx' ? 'new: ONNX Runtime' : 'old: TF.js'}`, pairs);
-        const first = await measure(onnxFirst ? 'onnx' : 'tfjs');
-        const second = await measure(onnxFirst ? 'tfjs' : 'onnx');
-        grid.push({ ...base, hidden: made.hidden, onnx: onnxFirst ? first : second, tfjs: onnxFirst ? second : first });
+        const figures = await measurePaths(ctx, { onnx: modelDir, tfjs: tfjsDir }, label, pairs, order++ % 2 === 0 ? 'onnx' : 'tfjs');
+        grid.push({ ...base, hidden: made.hidden, ...figures });
       } finally {
         await rm(tfjsDir, { recursive: true, force: true });
       }
@@ -229,9 +257,10 @@ function missingFiles(ctx: BenchContext, encoder: PredictionEncoder, onnxFile: s
  * `simpair serve --model-dir` as a child on 127.0.0.1 and a free port: cold start (spawn to
  * the first 200 from POST /predict, `coldStarts` times) and warm latency of one pair per
  * request (`warmRequests` sequential requests over MRPC test pairs after 5 warm-ups). Measured
- * twice: the model as `simpair run` writes it (classifier.onnx: ONNX Runtime only) and a copy
- * without classifier.onnx (the TF.js fallback of older models). Then the same for the grid of
- * encoders x ONNX files (float32, int8) with seeded random classifiers of the right shape.
+ * on two paths, interleaved: the model as `simpair run` writes it (classifier.onnx: ONNX
+ * Runtime only) and a copy without classifier.onnx (the TF.js fallback of older models). Then
+ * the same for the grid of encoders x ONNX files (float32, int8) with seeded random
+ * classifiers of the right shape.
  */
 export async function runPredictionStage(ctx: BenchContext): Promise<PredictionResult> {
   const modelDir = await ensureModelDir(ctx);
@@ -241,9 +270,9 @@ export async function runPredictionStage(ctx: BenchContext): Promise<PredictionR
     await execFileAsync(process.execPath, [join(ctx.root, 'bin/simpair.js'), 'export', '--model-dir', modelDir], { cwd: ctx.root });
   }
   const tfjsDir = await tfjsOnlyCopy(modelDir);
-  let trained: { onnx: PathFigures; tfjs: PathFigures };
+  let trained: Record<PathName, PathFigures>;
   try {
-    trained = { onnx: await measurePath(ctx, modelDir, 'ONNX Runtime', pairs), tfjs: await measurePath(ctx, tfjsDir, 'TF.js fallback', pairs) };
+    trained = await measurePaths(ctx, { onnx: modelDir, tfjs: tfjsDir }, 'trained model', pairs);
   } finally {
     await rm(tfjsDir, { recursive: true, force: true });
   }
@@ -254,7 +283,7 @@ export async function runPredictionStage(ctx: BenchContext): Promise<PredictionR
 
 /**
  * The grid as one Markdown table: per configuration a row per path and a row of old/new
- * ratios (both paths measured back to back in the same run), for bench/README.md.
+ * ratios (both paths measured interleaved in the same run), for bench/README.md.
  */
 export function renderPredictionGrid(grid: readonly PredictionGridEntry[]): string {
   const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
