@@ -1,7 +1,16 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { BERT_BASE_RANDOM, MINILM } from '../lib/config.ts';
 import type { BenchContext } from '../lib/context.ts';
+import { note } from '../lib/log.ts';
+
+const execFileAsync = promisify(execFile);
+const MiB = 2 ** 20;
+/** Lambda's limit on a function's unzipped code plus all its layers. */
+const LAMBDA_UNZIPPED_LIMIT = 250 * MiB;
 
 /** One measured size. */
 export interface SizeEntry {
@@ -35,8 +44,9 @@ async function listDirs(path: string): Promise<string[]> {
 
 /**
  * Bytes on disk: the ONNX files, the tokenizer, a trained classifier directory, the
- * embedding shard per pair (from the stores of this run), and the Lambda bundles (cdk.out
- * assets) and layers (layers/<name>/build) when they were built.
+ * embedding shard per pair (from the stores of this run), the Lambda bundles and layers as
+ * `cdk synth` writes them (synthesized into the work directory, offline; see
+ * {@link lambdaAssetSizes}), and the layer builds (layers/<name>/build).
  */
 export async function runSizesStage(ctx: BenchContext): Promise<SizeEntry[]> {
   const out: SizeEntry[] = [];
@@ -57,19 +67,86 @@ export async function runSizesStage(ctx: BenchContext): Promise<SizeEntry[]> {
     const bytes = manifest.shards.reduce((a, s) => a + s.bytes, 0);
     out.push({ what: `embedding shard per pair (float32, [${store.maxLen}, ${store.hidden}])`, bytes: bytes / manifest.count, note: `${manifest.count} pairs in ${manifest.shards.length} shards` });
   }
-  const assets = (await listDirs(join(ctx.root, 'cdk.out'))).filter((d) => d.startsWith('asset.'));
-  if (assets.length === 0) out.push({ what: 'Lambda bundles (cdk.out/asset.*)', note: 'not built (run npm run synth)' });
-  for (const asset of assets) {
-    out.push({ what: `cdk.out/${asset.slice(0, 18)}… (Lambda asset)`, bytes: await sizeOf(join(ctx.root, 'cdk.out', asset)) });
-  }
+  out.push(...(await lambdaAssetSizes(ctx)));
   let layersFound = 0;
   for (const layer of await listDirs(join(ctx.root, 'layers'))) {
     const build = join(ctx.root, 'layers', layer, 'build');
     const bytes = await sizeOf(build);
     if (bytes === undefined) continue;
     layersFound++;
-    out.push({ what: `${relative(ctx.root, build)} (Lambda layer, unzipped)`, bytes, note: bytes > 250 * 2 ** 20 ? 'over the 250 MB Lambda limit' : undefined });
+    out.push({ what: `${relative(ctx.root, build)} (Lambda layer, unzipped)`, bytes, note: bytes > LAMBDA_UNZIPPED_LIMIT ? 'over the 250 MB Lambda limit' : undefined });
   }
   if (layersFound === 0) out.push({ what: 'Lambda layers (layers/*/build)', note: 'not built' });
+  return out;
+}
+
+/** The parts of a synthesized CloudFormation template the sizes need. */
+interface TemplateResource {
+  readonly Type: string;
+  readonly Metadata?: Record<string, unknown>;
+  readonly Properties?: { readonly Layers?: readonly unknown[] };
+}
+
+/**
+ * Runs `cdk synth` into the work directory (no deployment, no AWS call: esbuild bundles and
+ * layer copies); on failure falls back to the repository's cdk.out, if any.
+ */
+async function synthesize(ctx: BenchContext): Promise<{ dir: string; how: string } | undefined> {
+  const dir = join(ctx.workDir, 'cdk.out');
+  const t0 = performance.now();
+  try {
+    await execFileAsync(process.execPath, [join(ctx.root, 'node_modules/aws-cdk/bin/cdk'), 'synth', '--quiet', '--no-notices', '--no-version-reporting', '--output', dir], {
+      cwd: ctx.root,
+      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+      timeout: 600_000,
+      maxBuffer: 64 * MiB,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    note(`cdk synth: ${seconds.toFixed(0)} s`);
+    return { dir, how: `cdk synth of this checkout (${seconds.toFixed(0)} s)` };
+  } catch (err) {
+    note(`cdk synth failed, using cdk.out if present: ${(err as Error).message.split('\n')[0]}`);
+    const existing = join(ctx.root, 'cdk.out');
+    return existsSync(existing) ? { dir: existing, how: 'cdk.out of an earlier npm run synth (this synth failed)' } : undefined;
+  }
+}
+
+/**
+ * Every Lambda function's bundle and every layer of the synthesized stack (unzipped bytes of
+ * its cdk.out asset), named by construct path; a function's note lists its layers and the
+ * total against Lambda's 250 MB limit.
+ */
+async function lambdaAssetSizes(ctx: BenchContext): Promise<SizeEntry[]> {
+  const synth = await synthesize(ctx);
+  if (!synth) return [{ what: 'Lambda bundles and layers (cdk synth)', note: 'cdk synth failed and no cdk.out: run npm run synth' }];
+  const out: SizeEntry[] = [];
+  const templates = (await readdir(synth.dir)).filter((f) => f.endsWith('.template.json'));
+  for (const file of templates) {
+    const resources = (JSON.parse(await readFile(join(synth.dir, file), 'utf8')) as { Resources?: Record<string, TemplateResource> }).Resources ?? {};
+    const assetOf = (r: TemplateResource) => (typeof r.Metadata?.['aws:asset:path'] === 'string' ? (r.Metadata['aws:asset:path'] as string) : undefined);
+    const nameOf = (r: TemplateResource) => String(r.Metadata?.['aws:cdk:path'] ?? '?').replace(/\/Resource$/, '');
+    const layers = new Map<string, { name: string; bytes: number | undefined }>();
+    for (const [id, r] of Object.entries(resources)) {
+      const asset = assetOf(r);
+      if (r.Type !== 'AWS::Lambda::LayerVersion' || !asset) continue;
+      const layer = { name: nameOf(r), bytes: await sizeOf(join(synth.dir, asset)) };
+      layers.set(id, layer);
+      out.push({ what: `Lambda layer ${layer.name} (unzipped)`, bytes: layer.bytes, note: synth.how });
+    }
+    for (const r of Object.values(resources)) {
+      const asset = assetOf(r);
+      if (r.Type !== 'AWS::Lambda::Function' || !asset) continue;
+      const bytes = await sizeOf(join(synth.dir, asset));
+      const js = await sizeOf(join(synth.dir, asset, 'index.js'));
+      const used = (r.Properties?.Layers ?? []).map((l) => layers.get(String((l as { Ref?: unknown }).Ref)));
+      const total = (bytes ?? 0) + used.reduce((a, l) => a + (l?.bytes ?? 0), 0);
+      const layerNames = used.map((l) => l?.name.split('/').pop() ?? 'external').join(' + ');
+      out.push({
+        what: `Lambda ${nameOf(r)}: bundle`,
+        bytes,
+        note: `${js !== undefined ? `index.js ${(js / MiB).toFixed(1)} MiB, rest source map; ` : ''}layers: ${layerNames || 'none'}; with layers ${(total / MiB).toFixed(1)} MiB unzipped${total > LAMBDA_UNZIPPED_LIMIT ? ' (over the 250 MB limit)' : ''}`,
+      });
+    }
+  }
   return out;
 }
