@@ -80,6 +80,10 @@ export async function runSizesStage(ctx: BenchContext): Promise<SizeEntry[]> {
   return out;
 }
 
+function humanBytes(bytes: number): string {
+  return bytes < MiB ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / MiB).toFixed(1)} MiB`;
+}
+
 /** The parts of a synthesized CloudFormation template the sizes need. */
 interface TemplateResource {
   readonly Type: string;
@@ -138,13 +142,14 @@ async function lambdaAssetSizes(ctx: BenchContext): Promise<SizeEntry[]> {
       if (r.Type !== 'AWS::Lambda::Function' || !asset) continue;
       const bytes = await sizeOf(join(synth.dir, asset));
       const js = await sizeOf(join(synth.dir, asset, 'index.js'));
+      const map = await sizeOf(join(synth.dir, asset, 'index.js.map'));
       const used = (r.Properties?.Layers ?? []).map((l) => layers.get(String((l as { Ref?: unknown }).Ref)));
       const total = (bytes ?? 0) + used.reduce((a, l) => a + (l?.bytes ?? 0), 0);
       const layerNames = used.map((l) => l?.name.split('/').pop() ?? 'external').join(' + ');
       out.push({
         what: `Lambda ${nameOf(r)}: bundle`,
         bytes,
-        note: `${js !== undefined ? `index.js ${(js / MiB).toFixed(1)} MiB, rest source map; ` : ''}layers: ${layerNames || 'none'}; with layers ${(total / MiB).toFixed(1)} MiB unzipped${total > LAMBDA_UNZIPPED_LIMIT ? ' (over the 250 MB limit)' : ''}`,
+        note: `${js !== undefined ? `index.js ${humanBytes(js)}${map !== undefined ? ` + source map ${humanBytes(map)}` : ''}; ` : ''}layers: ${layerNames || 'none'}; with layers ${humanBytes(total)} unzipped${total > LAMBDA_UNZIPPED_LIMIT ? ' (over the 250 MB limit)' : ''}`,
       });
     }
   }
