@@ -7,6 +7,8 @@ export { CLASSIFIER_ONNX_FILE } from './onnx-file.ts';
 
 /** Input and output names of `classifier.onnx` (see src/onnx-export/classifier-graph.ts). */
 const INPUT = 'embeddings';
+/** The pooled head's second input, `[batch, 4 * hidden]`. */
+const PAIR_FEATURES = 'pair_features';
 const OUTPUT = 'probability';
 
 /** Options of {@link OnnxClassifier.load}. */
@@ -31,6 +33,8 @@ export class OnnxClassifier {
     private readonly session: InferenceSession,
     readonly maxLen: number,
     readonly hidden: number,
+    /** The file has the pooled head's `pair_features` input. */
+    readonly pooled: boolean,
   ) {}
 
   /**
@@ -47,19 +51,36 @@ export class OnnxClassifier {
           `a simpair classifier.onnx has input "${INPUT}" and output "${OUTPUT}". Re-export it with simpair export --model-dir DIR.`,
       );
     }
-    return new OnnxClassifier(session, shape.maxLen, shape.hidden);
+    return new OnnxClassifier(session, shape.maxLen, shape.hidden, session.inputNames.includes(PAIR_FEATURES));
   }
 
-  /** Probability that each row of `emb` is a paraphrase pair. */
-  async probabilities(emb: Embeddings): Promise<Float32Array> {
+  /**
+   * Probability that each row of `emb` is a paraphrase pair. `pairFeatures` (`[rows, 4 *
+   * hidden]`, see pairFeatures) is the pooled head's second input, and only its.
+   *
+   * @throws ShapeMismatchError when the inputs do not have the classifier's shapes, or pair
+   * features are missing for the pooled head or given to the recipe's.
+   */
+  async probabilities(emb: Embeddings, pairFeatures?: Float32Array): Promise<Float32Array> {
     const { data, batchSize, maxLen, hidden } = emb;
+    if (this.pooled && pairFeatures === undefined) {
+      throw new ShapeMismatchError(`This classifier.onnx is the pooled head: it needs pair features [${batchSize}, ${4 * this.hidden}] beside the embeddings (pairFeatures of the two sentences' mean-pooled vectors); none were given.`);
+    }
+    if (!this.pooled && pairFeatures !== undefined) {
+      throw new ShapeMismatchError(`This classifier.onnx is the recipe's head (one input, "${INPUT}"), but pair features were given; only a model trained with --head pooled takes them.`);
+    }
+    if (pairFeatures && pairFeatures.length !== batchSize * 4 * this.hidden) {
+      throw new ShapeMismatchError(`The pair features hold ${pairFeatures.length} values; ${batchSize} rows of the pooled head need [${batchSize}, ${4 * this.hidden}] = ${batchSize * 4 * this.hidden}.`);
+    }
     if (maxLen !== this.maxLen || hidden !== this.hidden || data.length !== batchSize * maxLen * hidden) {
       throw new ShapeMismatchError(
         `The embeddings are [${batchSize}, ${maxLen}, ${hidden}] (${data.length} values) but the classifier expects [batch, ${this.maxLen}, ${this.hidden}]; tokenize with maxLen ${this.maxLen} and embed with the model it was trained on.`,
       );
     }
     const input = new ort.Tensor('float32', data, [batchSize, maxLen, hidden]);
-    const results = await this.session.run({ [INPUT]: input }, [OUTPUT]);
+    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = { [INPUT]: input };
+    if (pairFeatures) feeds[PAIR_FEATURES] = new ort.Tensor('float32', pairFeatures, [batchSize, 4 * this.hidden]);
+    const results = await this.session.run(feeds, [OUTPUT]);
     const out = results[OUTPUT];
     try {
       return Float32Array.from(out.data as Float32Array);

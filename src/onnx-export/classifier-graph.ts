@@ -1,9 +1,12 @@
 import type { BiLstmSpec, ClassifierSpec, LstmDirection } from './classifier-spec.ts';
+import { ExportError } from '../errors.ts';
 import { GraphBuilder } from './graph-builder.ts';
 import { DataType, valueInfo, type ModelProto } from './onnx-proto.ts';
 
 /** Name of `classifier.onnx`'s input: `[batch, maxLen, hidden]` float32 token embeddings. */
 export const CLASSIFIER_INPUT = 'embeddings';
+/** Name of the pooled head's second input: `[batch, 4 * hidden]` float32 pair features. */
+export const PAIR_FEATURES_INPUT = 'pair_features';
 /** Name of the output of `classifier.onnx` and `pipeline.onnx`: `[batch, 1]` float32. */
 export const PROBABILITY_OUTPUT = 'probability';
 /** Opset of `classifier.onnx` (LSTM-14, ReduceMax-13 forms). */
@@ -61,8 +64,8 @@ function lstmNode(g: GraphBuilder, spec: BiLstmSpec, x: string, sequenceLens: st
 }
 
 /**
- * Adds the classifier to `g`: `input [batch, maxLen, hidden]` -> probability `[batch, 1]`.
- * Returns the output's name.
+ * Adds the classifier to `g`: `input [batch, maxLen, hidden]` (and, for the pooled head,
+ * `pairFeatures [batch, spec.pairFeatures]`) -> probability `[batch, 1]`. Returns the output's name.
  *
  * Porting Note: Keras' Masking(0) skips every all-zero time step, wherever it is; ONNX's LSTM
  * takes a length per row (`sequence_lens`) instead. For masked models the graph counts each
@@ -74,7 +77,10 @@ function lstmNode(g: GraphBuilder, spec: BiLstmSpec, x: string, sequenceLens: st
  * layer's outputs at padding positions differ (ONNX writes zeros, TF.js repeats the last
  * output), but the next layer skips those positions, so the probability is the same.
  */
-export function addClassifierGraph(g: GraphBuilder, spec: ClassifierSpec, input: string): string {
+export function addClassifierGraph(g: GraphBuilder, spec: ClassifierSpec, input: string, pairFeatures?: string): string {
+  if ((spec.pairFeatures !== undefined) !== (pairFeatures !== undefined)) {
+    throw new ExportError(`The classifier ${spec.pairFeatures === undefined ? 'has no' : 'has a'} pair features input but the graph ${pairFeatures === undefined ? 'gives none' : 'gives one'}.`);
+  }
   let sequenceLens = '';
   if (spec.masked) {
     const absMax = g.reduce('ReduceMax', g.node('Abs', [input])[0], [2], 0); // [batch, T]
@@ -97,6 +103,8 @@ export function addClassifierGraph(g: GraphBuilder, spec: ClassifierSpec, input:
       last = g.node('Reshape', [t, g.ints('shape', [0, -1])])[0];
     }
   }
+  // The pooled head: Concatenate([Bi-LSTM output, pair features]) as Keras' Concatenate(axis=-1).
+  if (pairFeatures !== undefined) last = g.node('Concat', [last, pairFeatures], { axis: 1 })[0];
   const width = spec.dense.kernel.length;
   const logits = g.node('Add', [
     g.node('MatMul', [last, g.constant('dense_kernel', spec.dense.kernel, [width, 1])])[0],
@@ -114,27 +122,32 @@ export interface ClassifierModelOptions {
 }
 
 /**
- * `classifier.onnx`: input `embeddings [batch, maxLen, hidden]` float32, output
- * `probability [batch, 1]`, using ONNX's standard `LSTM` operator.
+ * `classifier.onnx`: input `embeddings [batch, maxLen, hidden]` float32 (the pooled head also
+ * `pair_features [batch, 4 * hidden]`), output `probability [batch, 1]`, using ONNX's standard
+ * `LSTM` operator.
  *
  * @example
  * const bytes = encodeModel(classifierModel(classifierSpecFromModel(model)));
  */
 export function classifierModel(spec: ClassifierSpec, { metadata = {}, producerVersion = 'unknown' }: ClassifierModelOptions = {}): ModelProto {
   const g = new GraphBuilder('', CLASSIFIER_OPSET);
-  const out = addClassifierGraph(g, spec, CLASSIFIER_INPUT);
+  const pooled = spec.pairFeatures !== undefined;
+  const out = addClassifierGraph(g, spec, CLASSIFIER_INPUT, pooled ? PAIR_FEATURES_INPUT : undefined);
   g.node('Identity', [out], {}, [PROBABILITY_OUTPUT]);
   return {
     ir_version: CLASSIFIER_IR_VERSION,
     opset_import: [{ domain: '', version: CLASSIFIER_OPSET }],
     producer_name: 'simpair',
     producer_version: producerVersion,
-    doc_string: 'simpair Bi-LSTM classifier: token embeddings -> probability that the pair is a paraphrase.',
+    doc_string: `simpair Bi-LSTM classifier: token embeddings${pooled ? ' and pair features' : ''} -> probability that the pair is a paraphrase.`,
     graph: {
       name: 'simpair_classifier',
       node: g.nodes,
       initializer: g.initializers,
-      input: [valueInfo(CLASSIFIER_INPUT, DataType.FLOAT, ['batch', spec.maxLen, spec.hidden])],
+      input: [
+        valueInfo(CLASSIFIER_INPUT, DataType.FLOAT, ['batch', spec.maxLen, spec.hidden]),
+        ...(pooled ? [valueInfo(PAIR_FEATURES_INPUT, DataType.FLOAT, ['batch', spec.pairFeatures!])] : []),
+      ],
       output: [valueInfo(PROBABILITY_OUTPUT, DataType.FLOAT, ['batch', 1])],
     },
     metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),

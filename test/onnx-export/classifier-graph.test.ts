@@ -35,11 +35,11 @@ function randomEmbeddings(seed: number, batchSize: number, maxLen: number, hidde
   return { data, batchSize, maxLen, hidden };
 }
 
-async function onnxProbabilities(model: tfl.LayersModel, emb: Embeddings): Promise<Float32Array> {
+async function onnxProbabilities(model: tfl.LayersModel, emb: Embeddings, pairFeatures?: Float32Array): Promise<Float32Array> {
   const bytes = encodeModel(classifierModel(classifierSpecFromModel(model)));
   const clf = await OnnxClassifier.load(bytes, { maxLen: emb.maxLen, hidden: emb.hidden });
   try {
-    return await clf.probabilities(emb);
+    return await clf.probabilities(emb, pairFeatures);
   } finally {
     await clf.dispose();
   }
@@ -68,6 +68,37 @@ describe('classifier.onnx = the TF.js model', () => {
     // Not a degenerate comparison: the probabilities spread.
     expect(Math.max(...expected) - Math.min(...expected)).toBeGreaterThan(0.01);
     model.dispose();
+  });
+
+  it.each([
+    { padding: 'max-length', maskPadding: false },
+    { padding: 'masked', maskPadding: true },
+  ])('the pooled head (two inputs) matches within 1e-5 on random inputs ($padding padding, random weights and biases)', async ({ maskPadding }) => {
+    const [maxLen, hidden, batch] = [9, 16, 7];
+    const model = buildBiLstm({ maxLen, hidden, units: 6, seed: 5, maskPadding, head: 'pooled' });
+    randomizeWeights(model, 13);
+    const emb = randomEmbeddings(19, batch, maxLen, hidden, maskPadding ? [9, 1, 2, 5, 8, 3, 9] : undefined);
+    const random = seededRandom(23);
+    const pairs = Float32Array.from({ length: batch * 4 * hidden }, () => random() * 2 - 1);
+    const expected = predictProbabilities(model, emb, {}, pairs);
+    expect(maxAbsDiff(await onnxProbabilities(model, emb, pairs), expected)).toBeLessThan(1e-5);
+    expect(Math.max(...expected) - Math.min(...expected)).toBeGreaterThan(0.01);
+    // The pair features count: other features, other probabilities.
+    const other = await onnxProbabilities(model, emb, pairs.map((v) => -v));
+    expect(maxAbsDiff(other, expected)).toBeGreaterThan(1e-3);
+    model.dispose();
+  });
+
+  it('a pooled classifier.onnx refuses to run without pair features, a recipe one refuses them', async () => {
+    const [maxLen, hidden] = [4, 8];
+    const emb = randomEmbeddings(1, 2, maxLen, hidden);
+    const pooled = buildBiLstm({ maxLen, hidden, units: 3, seed: 1, head: 'pooled' });
+    const recipe = buildBiLstm({ maxLen, hidden, units: 3, seed: 1 });
+    await expect(onnxProbabilities(pooled, emb)).rejects.toThrow(/pooled head: it needs pair features \[2, 32\]/);
+    await expect(onnxProbabilities(recipe, emb, new Float32Array(2 * 4 * hidden))).rejects.toThrow(/only a model trained with --head pooled takes them/);
+    await expect(onnxProbabilities(pooled, emb, new Float32Array(3))).rejects.toThrow(/hold 3 values/);
+    pooled.dispose();
+    recipe.dispose();
   });
 
   it.each(['max-length', 'masked'] as const)('matches within 1e-5 on real BERT embeddings of the tiny-bert fixture (%s padding)', async (padding) => {
