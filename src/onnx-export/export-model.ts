@@ -11,7 +11,7 @@ import { classifierModel } from './classifier-graph.ts';
 import { classifierSpecFromModel, type ClassifierSpec } from './classifier-spec.ts';
 import { decodeModel, encodeModel } from './onnx-proto.ts';
 import { pipelineModel } from './pipeline-graph.ts';
-import { checkPadding, onnxMetadata, packageVersion } from './save-classifier-onnx.ts';
+import { checkSpecMetadata, onnxMetadata, packageVersion } from './save-classifier-onnx.ts';
 
 /** Files of a BERT model directory copied beside `pipeline.onnx` (those that exist). */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'] as const;
@@ -57,7 +57,7 @@ export async function exportModel({ modelDir, out, quantized: asked, modelSource
   let spec: ClassifierSpec;
   try {
     spec = classifierSpecFromModel(model);
-    checkPadding(spec, metadata, modelDir);
+    checkSpecMetadata(spec, metadata, modelDir);
   } finally {
     model.dispose();
   }

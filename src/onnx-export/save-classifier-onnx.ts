@@ -31,13 +31,19 @@ export function onnxMetadata(metadata: ClassifierMetadata, extra: Record<string,
     'simpair.embeddingModel': metadata.embeddingModel,
     'simpair.tokenizerSha256': metadata.tokenizerSha256,
     'simpair.createdAt': metadata.createdAt,
+    'simpair.head': metadata.head ?? 'recipe',
     ...extra,
   };
 }
 
-export function checkPadding(spec: ClassifierSpec, metadata: Pick<ClassifierMetadata, 'padding'>, where: string): void {
+/** Refuses a spec whose padding or head disagrees with what metadata.json says of the model. */
+export function checkSpecMetadata(spec: ClassifierSpec, metadata: Pick<ClassifierMetadata, 'padding'> & Partial<Pick<ClassifierMetadata, 'head'>>, where: string): void {
   if (spec.masked !== (metadata.padding === 'masked')) {
     throw new ExportError(`${where}: metadata.json says padding ${metadata.padding} but the model ${spec.masked ? 'has' : 'has no'} Masking layer; the two come from different saves. Re-train the model.`);
+  }
+  const pooled = spec.pairFeatures !== undefined;
+  if (pooled !== (metadata.head === 'pooled')) {
+    throw new ExportError(`${where}: metadata.json says head ${metadata.head ?? 'recipe'} but the model ${pooled ? 'has' : 'has no'} pair_features input; the two come from different saves. Re-train the model.`);
   }
 }
 
@@ -51,7 +57,7 @@ export function checkPadding(spec: ClassifierSpec, metadata: Pick<ClassifierMeta
  */
 export async function saveClassifierOnnx(store: ObjectStore, prefix: string, model: tfl.LayersModel, metadata: Pick<ClassifierMetadata, 'padding'> & Partial<ClassifierMetadata>): Promise<void> {
   const spec = classifierSpecFromModel(model);
-  checkPadding(spec, metadata, `${store.location}/${prefix}`);
-  const props = metadata.format ? onnxMetadata(metadata as ClassifierMetadata) : { 'simpair.padding': metadata.padding };
+  checkSpecMetadata(spec, metadata, `${store.location}/${prefix}`);
+  const props = metadata.format ? onnxMetadata(metadata as ClassifierMetadata) : { 'simpair.padding': metadata.padding, ...(metadata.head ? { 'simpair.head': metadata.head } : {}) };
   await store.put(joinKey(prefix, CLASSIFIER_ONNX_FILE), encodeModel(classifierModel(spec, { metadata: props, producerVersion: await packageVersion() })));
 }

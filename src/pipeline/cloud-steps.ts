@@ -392,8 +392,7 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
     };
     // Before metadata.json (saveClassifier writes it last): the predict Lambda then runs ONNX Runtime only.
     const { saveClassifierOnnx } = await import('../onnx-export/save-classifier-onnx.ts');
-    // The ONNX export has the recipe's single input: the pooled head predicts on TF.js (model.json).
-    if (head !== 'pooled') await saveClassifierOnnx(store, prefix, model, { padding: masked ? 'masked' : 'max-length' });
+    await saveClassifierOnnx(store, prefix, model, { padding: masked ? 'masked' : 'max-length', ...(head === 'pooled' ? { head } : {}) });
     // The report and its pictures, before metadata.json marks the model complete.
     const { renderTrainingReport } = await import('../report/training-report.ts');
     const report = await renderTrainingReport({

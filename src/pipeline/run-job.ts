@@ -211,8 +211,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       ...(classWeight ? { classWeight } : {}),
     };
     // Before metadata.json, which marks the model complete: prediction can then skip TF.js.
-    // The ONNX export has the recipe's single input: the pooled head predicts on TF.js (model.json).
-    if (head !== 'pooled') await saveClassifierOnnx(store, 'model/', classifier, { padding });
+    await saveClassifierOnnx(store, 'model/', classifier, { padding, ...(head === 'pooled' ? { head } : {}) });
     await saveClassifier(store, 'model/', classifier, {
       maxLen,
       hidden: embedder.hidden,
