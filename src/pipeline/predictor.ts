@@ -7,7 +7,11 @@ import { pairFeatures } from '../classifier/pair-features.ts';
 import { ENCODER_BASELINE_MAX_TOKENS } from './encoder-baseline.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { meanPooledSentenceEmbeddings, type PooledEmbeddingOptions, type PooledEmbeddings } from '../embedder/pooled-embeddings.ts';
-import { NotFoundError } from '../errors.ts';
+import { NotFoundError, SimpairError } from '../errors.ts';
+import { readClassifierSpec } from '../onnx-export/classifier-artifacts.ts';
+import { classifierModel } from '../onnx-export/classifier-graph.ts';
+import { encodeModel } from '../onnx-export/onnx-proto.ts';
+import { checkSpecMetadata, onnxMetadata } from '../onnx-export/save-classifier-onnx.ts';
 import { isPositive } from '../metrics/index.ts';
 import { resolveModelSource, resolveRecordedEmbeddingModel, type ResolveModelOptions } from '../model-source/index.ts';
 import type { PredictResponse } from '../server/predict-request.ts';
@@ -38,37 +42,55 @@ export interface PredictorOptions {
   /** Pairs per BERT call. @default 16 */
   readonly batchSize?: number;
   /**
-   * What runs the classifier: 'auto' takes `classifier.onnx` when the model has one (ONNX
-   * Runtime only, TensorFlow.js never loaded) and the TF.js `model.json` otherwise; 'onnx'
-   * and 'tfjs' insist on one.
+   * What runs the classifier: 'auto' takes `classifier.onnx` when the model has one, and
+   * otherwise (older models) converts `model.json` to the same ONNX graph in memory: ONNX
+   * Runtime either way, TensorFlow.js never loaded. 'onnx' insists on `classifier.onnx`;
+   * 'tfjs' runs `model.json` on TensorFlow.js through {@link PredictorOptions.tfjs}.
    * @default 'auto'
    */
   readonly runtime?: ClassifierRuntimeChoice;
+  /**
+   * Loads `model.json` on TensorFlow.js, for runtime 'tfjs' only: pass `loadTfjsClassifier`
+   * of src/classifier/tfjs-classifier.ts. It is passed in, not imported here, so that code
+   * predicting on ONNX Runtime (the predict Lambda's bundle) holds no TensorFlow.js at all.
+   * @default undefined (runtime 'tfjs' refused)
+   */
+  readonly tfjs?: (store: ObjectStore, prefix: string) => Promise<{ classifier: ProbabilityModel }>;
 }
 
 /** Which runtime runs the classifier (see {@link PredictorOptions.runtime}). */
 export type ClassifierRuntimeChoice = 'auto' | 'onnx' | 'tfjs';
+
+/** Where the classifier that runs came from (see {@link Predictor.classifierSource}). */
+export type ClassifierSource = 'classifier.onnx' | 'model.json converted to ONNX' | 'model.json on TensorFlow.js';
 
 /** Loads the classifier under `prefix` on the runtime asked for. */
 async function loadProbabilityModel(
   store: ObjectStore,
   prefix: string,
   metadata: ClassifierMetadata,
-  { runtime = 'auto', threads }: PredictorOptions,
-): Promise<{ classifier: ProbabilityModel; runtime: 'onnx' | 'tfjs' }> {
-  const onnxKey = joinKey(prefix, CLASSIFIER_ONNX_FILE);
-  const useOnnx = runtime === 'onnx' || (runtime === 'auto' && (await store.exists(onnxKey)));
-  if (useOnnx) {
-    if (!(await store.exists(onnxKey))) {
-      throw new NotFoundError(`${store.location}/${onnxKey} is absent; export it with simpair export --model-dir DIR, or predict with the TF.js model (runtime 'auto' or 'tfjs').`);
-    }
-    const classifier = await OnnxClassifier.load(await store.get(onnxKey), metadata, { threads, name: `${store.location}/${onnxKey}` });
-    return { classifier, runtime: 'onnx' };
+  { runtime = 'auto', threads, tfjs }: PredictorOptions,
+): Promise<{ classifier: ProbabilityModel; source: ClassifierSource }> {
+  if (runtime === 'tfjs') {
+    if (!tfjs) throw new SimpairError("Predictor: runtime 'tfjs' needs the tfjs option (loadTfjsClassifier of src/classifier/tfjs-classifier.ts); or use runtime 'auto', which runs every model on ONNX Runtime.");
+    return { classifier: (await tfjs(store, prefix)).classifier, source: 'model.json on TensorFlow.js' };
   }
-  // Porting Note: older models have only model.json; TF.js is imported for them alone.
-  const { loadTfjsClassifier } = await import('../classifier/tfjs-classifier.ts');
-  const { classifier } = await loadTfjsClassifier(store, prefix);
-  return { classifier, runtime: 'tfjs' };
+  const onnxKey = joinKey(prefix, CLASSIFIER_ONNX_FILE);
+  if (await store.exists(onnxKey)) {
+    const classifier = await OnnxClassifier.load(await store.get(onnxKey), metadata, { threads, name: `${store.location}/${onnxKey}` });
+    return { classifier, source: 'classifier.onnx' };
+  }
+  if (runtime === 'onnx') {
+    throw new NotFoundError(`${store.location}/${onnxKey} is absent; export it with simpair export --model-dir DIR, or predict with runtime 'auto' (converts model.json to ONNX in memory).`);
+  }
+  // Porting Note: older models have only model.json; it is read without TF.js and converted
+  // to the graph simpair run would have written (tested equal to the TF.js model within 1e-5).
+  const spec = await readClassifierSpec(store, prefix);
+  const where = `${store.location}/${joinKey(prefix, 'model.json')}`;
+  checkSpecMetadata(spec, metadata, where);
+  const bytes = encodeModel(classifierModel(spec, { metadata: onnxMetadata(metadata) }));
+  const classifier = await OnnxClassifier.load(bytes, metadata, { threads, name: `${where} (converted to ONNX in memory)` });
+  return { classifier, source: 'model.json converted to ONNX' };
 }
 
 /**
@@ -82,8 +104,8 @@ export class Predictor {
   private constructor(
     readonly modelVersion: string,
     readonly metadata: ClassifierMetadata,
-    /** 'onnx' when classifier.onnx runs on ONNX Runtime, 'tfjs' for the TF.js fallback. */
-    readonly runtime: 'onnx' | 'tfjs',
+    /** What runs the classifier: the file, or model.json converted in memory, or TF.js (runtime 'tfjs'). */
+    readonly classifierSource: ClassifierSource,
     private readonly classifier: ProbabilityModel,
     private readonly tokenizer: PairTokenizer,
     private readonly embedder: BertEmbedder,
@@ -112,8 +134,14 @@ export class Predictor {
       await embedder.dispose();
       throw err;
     }
-    log('info', `classifier of ${store.location}/${prefix} runs on ${loaded.runtime === 'onnx' ? `ONNX Runtime (${CLASSIFIER_ONNX_FILE})` : 'TensorFlow.js (model.json)'}`);
-    return new Predictor(prefix || store.location, metadata, loaded.runtime, loaded.classifier, tokenizer, embedder, options.batchSize ?? 16);
+    const on = loaded.source === 'model.json on TensorFlow.js' ? 'TensorFlow.js (model.json)' : `ONNX Runtime (${loaded.source})`;
+    log('info', `classifier of ${store.location}/${prefix} runs on ${on}`);
+    return new Predictor(prefix || store.location, metadata, loaded.source, loaded.classifier, tokenizer, embedder, options.batchSize ?? 16);
+  }
+
+  /** The runtime that runs the classifier: ONNX Runtime unless runtime 'tfjs' was asked for. */
+  get runtime(): 'onnx' | 'tfjs' {
+    return this.classifierSource === 'model.json on TensorFlow.js' ? 'tfjs' : 'onnx';
   }
 
   /** Probability that each pair is a paraphrase, and the decision at the model's threshold. */

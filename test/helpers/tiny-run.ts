@@ -9,11 +9,15 @@ export const PADDINGS = ['max-length', 'masked'] as const;
 
 /**
  * `simpair run` on examples/train.tsv with the tiny BERT (maxLen 24, one epoch) into
- * `<work>/model-<padding>`; resolves with that directory (classifier.onnx included).
+ * `<work>/model-<padding>` (`<work>/model-pooled-<padding>` for `--head pooled`); resolves
+ * with that directory (classifier.onnx included).
  */
-export async function trainTinyModel(work: string, padding: (typeof PADDINGS)[number]): Promise<string> {
-  const out = join(work, `model-${padding}`);
-  const res = await simpair(['run', '--data', join(ROOT, 'examples', 'train.tsv'), '--model', TINY_BERT, '--out', out, '--max-len', '24', '--epochs', '1', '--padding', padding]);
+export async function trainTinyModel(work: string, padding: (typeof PADDINGS)[number], { head = 'recipe' }: { head?: 'recipe' | 'pooled' } = {}): Promise<string> {
+  const out = join(work, head === 'pooled' ? `model-pooled-${padding}` : `model-${padding}`);
+  const res = await simpair([
+    'run', '--data', join(ROOT, 'examples', 'train.tsv'), '--model', TINY_BERT, '--out', out, '--max-len', '24', '--epochs', '1', '--padding', padding,
+    ...(head === 'pooled' ? ['--head', 'pooled'] : []),
+  ]);
   expect(res.code, res.stderr).toBe(0);
   return out;
 }

@@ -2,10 +2,11 @@ import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError } from '../../src/errors.ts';
+import { loadTfjsClassifier } from '../../src/classifier/tfjs-classifier.ts';
+import { NotFoundError, SimpairError } from '../../src/errors.ts';
 import { Predictor } from '../../src/pipeline/predictor.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
-import { simpair, startServe } from '../helpers/cli.ts';
+import { runNode, simpair, startServe } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { PADDINGS, trainTinyModel } from '../helpers/tiny-run.ts';
 
@@ -16,20 +17,23 @@ const PAIRS = [
   { sentence1: 'Yes.', sentence2: 'No.' },
 ];
 
+/** The models trained here: both heads, both paddings. */
+const KINDS = PADDINGS.flatMap((padding) => (['recipe', 'pooled'] as const).map((head) => ({ padding, head, kind: `${head}, ${padding}` })));
+
 let work: string;
-/** Per padding: a model directory from simpair run (with classifier.onnx) and a copy without it (an older model). */
+/** Per kind: a model directory from simpair run (with classifier.onnx) and a copy without it (an older model). */
 const dirs: Record<string, { onnx: string; tfjsOnly: string }> = {};
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'simpair-runtime-'));
-  for (const padding of PADDINGS) {
-    const onnx = await trainTinyModel(work, padding);
-    const tfjsOnly = join(work, `old-model-${padding}`);
+  for (const { padding, head, kind } of KINDS) {
+    const onnx = await trainTinyModel(work, padding, { head });
+    const tfjsOnly = join(work, `old-model-${head}-${padding}`);
     await mkdir(tfjsOnly);
     for (const f of ['model.json', 'group1-shard1of1.bin', 'metadata.json']) await copyFile(join(onnx, f), join(tfjsOnly, f));
-    dirs[padding] = { onnx, tfjsOnly };
+    dirs[kind] = { onnx, tfjsOnly };
   }
-});
+}, 600_000);
 
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -49,44 +53,68 @@ async function importedModules(log: string): Promise<string[]> {
 }
 
 describe('prediction on ONNX Runtime only', () => {
-  it.each(PADDINGS)('Predictor runs classifier.onnx when present, TF.js otherwise, with the same probabilities within 1e-5 (%s padding)', async (padding) => {
-    const onnx = await Predictor.load(new FsObjectStore(dirs[padding].onnx), '');
-    const tfjs = await Predictor.load(new FsObjectStore(dirs[padding].tfjsOnly), '');
-    expect(onnx.runtime).toBe('onnx');
-    expect(tfjs.runtime).toBe('tfjs');
-    const a = await onnx.probabilities(PAIRS);
-    const b = await tfjs.probabilities(PAIRS);
-    a.forEach((p, i) => expect(Math.abs(p - b[i])).toBeLessThan(1e-5));
-    await onnx.dispose();
-    await tfjs.dispose();
+  it.each(KINDS)(
+    "runs classifier.onnx, converts an older model's model.json to ONNX in memory, and both give TF.js' probabilities within 1e-5 ($kind)",
+    async ({ kind, head }) => {
+      const onnx = await Predictor.load(new FsObjectStore(dirs[kind].onnx), '', { runtime: 'onnx' });
+      const converted = await Predictor.load(new FsObjectStore(dirs[kind].tfjsOnly), '');
+      const tfjs = await Predictor.load(new FsObjectStore(dirs[kind].tfjsOnly), '', { runtime: 'tfjs', tfjs: loadTfjsClassifier });
+      expect([onnx.runtime, onnx.classifierSource]).toEqual(['onnx', 'classifier.onnx']);
+      expect([converted.runtime, converted.classifierSource]).toEqual(['onnx', 'model.json converted to ONNX']);
+      expect([tfjs.runtime, tfjs.classifierSource]).toEqual(['tfjs', 'model.json on TensorFlow.js']);
+      expect(onnx.metadata.head).toBe(head === 'pooled' ? 'pooled' : undefined);
+      const expected = await tfjs.probabilities(PAIRS);
+      for (const p of [onnx, converted]) {
+        const got = await p.probabilities(PAIRS);
+        got.forEach((v, i) => expect(Math.abs(v - expected[i]), `${p.classifierSource}, pair ${i}`).toBeLessThan(1e-5));
+      }
+      await Promise.all([onnx.dispose(), converted.dispose(), tfjs.dispose()]);
+    },
+  );
+
+  it("runtime 'onnx' refuses a model without classifier.onnx, saying how to export one; runtime 'tfjs' needs its loader", async () => {
+    const old = new FsObjectStore(dirs['recipe, max-length'].tfjsOnly);
+    await expect(Predictor.load(old, '', { runtime: 'onnx' })).rejects.toThrow(NotFoundError);
+    await expect(Predictor.load(old, '', { runtime: 'onnx' })).rejects.toThrow(/simpair export --model-dir/);
+    await expect(Predictor.load(old, '', { runtime: 'tfjs' })).rejects.toThrow(SimpairError);
+    await expect(Predictor.load(old, '', { runtime: 'tfjs' })).rejects.toThrow(/runtime 'tfjs' needs the tfjs option/);
   });
 
-  it("runtime 'onnx' refuses a model without classifier.onnx, saying how to export one", async () => {
-    const load = Predictor.load(new FsObjectStore(dirs['max-length'].tfjsOnly), '', { runtime: 'onnx' });
-    await expect(load).rejects.toThrow(NotFoundError);
-    await expect(Predictor.load(new FsObjectStore(dirs['max-length'].tfjsOnly), '', { runtime: 'onnx' })).rejects.toThrow(/simpair export --model-dir/);
+  it.each(['recipe', 'pooled'] as const)(
+    'simpair predict imports no TensorFlow.js module, with classifier.onnx or with an older model converted in memory, and says which (%s head)',
+    async (head) => {
+      const { onnx, tfjsOnly } = dirs[`${head}, max-length`];
+      const args = (dir: string) => ['predict', '--model-dir', dir, '--s1', PAIRS[0].sentence1, '--s2', PAIRS[0].sentence2, '--json'];
+      const onnxLog = join(work, `imports-onnx-${head}.log`);
+      const viaOnnx = await simpair(args(onnx), recordTfImports(onnxLog));
+      expect(viaOnnx.code, viaOnnx.stderr).toBe(0);
+      expect(viaOnnx.stderr).toMatch(/runs on ONNX Runtime \(classifier\.onnx\)/);
+      expect(await importedModules(onnxLog)).toEqual([]);
+
+      const oldLog = join(work, `imports-old-${head}.log`);
+      const viaOld = await simpair(args(tfjsOnly), recordTfImports(oldLog));
+      expect(viaOld.code, viaOld.stderr).toBe(0);
+      expect(viaOld.stderr).toMatch(/runs on ONNX Runtime \(model\.json converted to ONNX\)/);
+      expect(await importedModules(oldLog)).toEqual([]);
+      const p = (r: { stdout: string }) => (JSON.parse(r.stdout) as { probability: number }).probability;
+      expect(Math.abs(p(viaOnnx) - p(viaOld))).toBeLessThan(1e-5);
+    },
+  );
+
+  it("the import recorder sees TensorFlow.js where it is imported (the module runtime 'tfjs' loads)", async () => {
+    // A recorder that never fires would pass the tests above vacuously.
+    const log = join(work, 'imports-recorder.log');
+    const res = await runNode([join(ROOT, 'test', 'helpers', 'import-module.mjs'), join(ROOT, 'src', 'classifier', 'tfjs-classifier.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, ...recordTfImports(log) },
+    });
+    expect(res.code, res.stderr).toBe(0);
+    expect(await importedModules(log)).toContain('@tensorflow/tfjs-core');
   });
 
-  it('simpair predict imports no TensorFlow.js module when the model has classifier.onnx, and falls back to TF.js for an older model', async () => {
-    const args = (dir: string) => ['predict', '--model-dir', dir, '--s1', PAIRS[0].sentence1, '--s2', PAIRS[0].sentence2, '--json'];
-    const onnxLog = join(work, 'imports-onnx.log');
-    const viaOnnx = await simpair(args(dirs['max-length'].onnx), recordTfImports(onnxLog));
-    expect(viaOnnx.code, viaOnnx.stderr).toBe(0);
-    expect(viaOnnx.stderr).toMatch(/runs on ONNX Runtime/);
-    expect(await importedModules(onnxLog)).toEqual([]);
-
-    const tfjsLog = join(work, 'imports-tfjs.log');
-    const viaTfjs = await simpair(args(dirs['max-length'].tfjsOnly), recordTfImports(tfjsLog));
-    expect(viaTfjs.code, viaTfjs.stderr).toBe(0);
-    // The recorder works: the fallback does import TF.js.
-    expect(await importedModules(tfjsLog)).toContain('@tensorflow/tfjs-core');
-    const p = (r: { stdout: string }) => (JSON.parse(r.stdout) as { probability: number }).probability;
-    expect(Math.abs(p(viaOnnx) - p(viaTfjs))).toBeLessThan(1e-5);
-  });
-
-  it('simpair serve --model-dir answers POST /predict without importing TensorFlow.js', async () => {
+  it('simpair serve --model-dir answers POST /predict without importing TensorFlow.js (an older pooled, masked model)', async () => {
     const log = join(work, 'imports-serve.log');
-    const server = await startServe(['--model-dir', dirs.masked.onnx], recordTfImports(log));
+    const server = await startServe(['--model-dir', dirs['pooled, masked'].tfjsOnly], recordTfImports(log));
     try {
       const res = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pairs: PAIRS }) });
       expect(res.status).toBe(200);
