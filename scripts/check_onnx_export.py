@@ -26,7 +26,8 @@ def check(path):
     model = onnx.load(path)
     onnx.checker.check_model(model, full_check=True)
     ops = sorted({n.op_type for n in model.graph.node})
-    return {"file": path, "ir_version": model.ir_version, "opsets": {o.domain or "ai.onnx": o.version for o in model.opset_import}, "ops": ops}
+    inputs = [i.name for i in model.graph.input]
+    return {"file": path, "ir_version": model.ir_version, "opsets": {o.domain or "ai.onnx": o.version for o in model.opset_import}, "ops": ops, "inputs": inputs}
 
 
 def predict(pipeline_path, pairs):

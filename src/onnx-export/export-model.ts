@@ -1,14 +1,14 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CLASSIFIER_ONNX_FILE } from '../classifier/onnx-file.ts';
-import type { ClassifierMetadata } from '../classifier/model-io.ts';
+import { assertCompatible, readClassifierMetadata } from '../classifier/model-io.ts';
 import { readHiddenSize } from '../embedder/bert-embedder.ts';
 import { ExportError } from '../errors.ts';
 import { resolveModelSource, resolveRecordedEmbeddingModel, type ResolveModelOptions } from '../model-source/index.ts';
 import { FsObjectStore } from '../storage/fs-object-store.ts';
 import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
 import { classifierModel } from './classifier-graph.ts';
-import { classifierSpecFromModel, type ClassifierSpec } from './classifier-spec.ts';
+import { readClassifierSpec } from './classifier-artifacts.ts';
 import { decodeModel, encodeModel } from './onnx-proto.ts';
 import { pipelineModel } from './pipeline-graph.ts';
 import { checkSpecMetadata, onnxMetadata, packageVersion } from './save-classifier-onnx.ts';
@@ -50,18 +50,21 @@ export interface ExportResult {
  * const { pipeline } = await exportModel({ modelDir: 'runs/minilm' });
  */
 export async function exportModel({ modelDir, out, quantized: asked, modelSource, hub }: ExportModelOptions): Promise<ExportResult> {
-  const { initTfBackend, loadClassifier, assertCompatible } = await import('../classifier/index.ts');
-  await initTfBackend();
   const modelStore = new FsObjectStore(modelDir);
-  const { model, metadata } = await loadClassifier(modelStore, '');
-  let spec: ClassifierSpec;
-  try {
-    spec = classifierSpecFromModel(model);
-    checkSpecMetadata(spec, metadata, modelDir);
-  } finally {
-    model.dispose();
-  }
+  // model.json and its weights are read without TensorFlow.js.
+  const metadata = await readClassifierMetadata(modelStore, '');
+  const spec = await readClassifierSpec(modelStore, '');
+  checkSpecMetadata(spec, metadata, modelDir);
   const props = onnxMetadata(metadata);
+  const classifierBytes = encodeModel(classifierModel(spec, { metadata: props, producerVersion: await packageVersion() }));
+  if (spec.pairFeatures !== undefined) {
+    await modelStore.put(CLASSIFIER_ONNX_FILE, classifierBytes);
+    throw new ExportError(
+      `${modelDir} holds the pooled head (--head pooled): wrote ${join(modelDir, CLASSIFIER_ONNX_FILE)} (inputs embeddings and pair_features), but no pipeline.onnx. ` +
+        "The pooled head's second input needs each sentence encoded alone by BERT and mean-pooled, a second and third BERT pass that pipeline.onnx does not hold. " +
+        'Predict with simpair predict/serve, or run BERT and classifier.onnx yourself (pair_features = [u, v, |u-v|, u*v] of the two sentences\' mean-pooled embeddings); the recipe head (simpair run without --head) exports pipeline.onnx.',
+    );
+  }
   // Everything is checked and built before the first file is written.
   const quantized = asked ?? metadata.embedder?.onnxFile === 'onnx/model_quantized.onnx';
   const found = modelSource
@@ -81,7 +84,7 @@ export async function exportModel({ modelDir, out, quantized: asked, modelSource
     producerVersion: await packageVersion(),
     bertName: bertPath,
   });
-  await modelStore.put(CLASSIFIER_ONNX_FILE, encodeModel(classifierModel(spec, { metadata: props, producerVersion: await packageVersion() })));
+  await modelStore.put(CLASSIFIER_ONNX_FILE, classifierBytes);
 
   const pipelinePath = resolve(out ?? join(modelDir, 'pipeline.onnx'));
   const outDir = dirname(pipelinePath);

@@ -3,7 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ClassifierMetadata } from '../classifier/model-io.ts';
 import { CLASSIFIER_ONNX_FILE } from '../classifier/onnx-file.ts';
 import { joinKey } from '../embeddings/manifest.ts';
-import { ExportError } from '../errors.ts';
+import { ExportError, ModelMismatchError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { classifierModel } from './classifier-graph.ts';
 import { classifierSpecFromModel, type ClassifierSpec } from './classifier-spec.ts';
@@ -37,7 +37,10 @@ export function onnxMetadata(metadata: ClassifierMetadata, extra: Record<string,
 }
 
 /** Refuses a spec whose padding or head disagrees with what metadata.json says of the model. */
-export function checkSpecMetadata(spec: ClassifierSpec, metadata: Pick<ClassifierMetadata, 'padding'> & Partial<Pick<ClassifierMetadata, 'head'>>, where: string): void {
+export function checkSpecMetadata(spec: ClassifierSpec, metadata: Pick<ClassifierMetadata, 'padding'> & Partial<Pick<ClassifierMetadata, 'head' | 'maxLen' | 'hidden'>>, where: string): void {
+  if ((metadata.maxLen !== undefined && metadata.maxLen !== spec.maxLen) || (metadata.hidden !== undefined && metadata.hidden !== spec.hidden)) {
+    throw new ModelMismatchError(`${where}: the model takes [${spec.maxLen}, ${spec.hidden}] but its metadata.json says [${metadata.maxLen}, ${metadata.hidden}]; the two come from different saves. Re-train the model.`);
+  }
   if (spec.masked !== (metadata.padding === 'masked')) {
     throw new ExportError(`${where}: metadata.json says padding ${metadata.padding} but the model ${spec.masked ? 'has' : 'has no'} Masking layer; the two come from different saves. Re-train the model.`);
   }

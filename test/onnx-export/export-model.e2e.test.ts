@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpair } from '../helpers/cli.ts';
-import { TINY_BERT } from '../helpers/paths.ts';
+import { ROOT, TINY_BERT } from '../helpers/paths.ts';
 import { describeWithPython, runPython } from '../helpers/python.ts';
 import { PADDINGS, trainTinyModel } from '../helpers/tiny-run.ts';
 
@@ -19,11 +19,14 @@ const PAIRS = [
 
 let work: string;
 const modelDirs: Record<string, string> = {};
+/** Per padding: a model trained with --head pooled. */
+const pooledDirs: Record<string, string> = {};
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'simpair-export-'));
   for (const padding of PADDINGS) modelDirs[padding] = await trainTinyModel(work, padding);
-});
+  for (const padding of PADDINGS) pooledDirs[padding] = await trainTinyModel(work, padding, { head: 'pooled' });
+}, 600_000);
 
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -43,10 +46,20 @@ describe('simpair run / simpair export', () => {
     expect(existsSync(join(modelDirs[padding], 'model.json'))).toBe(true);
   });
 
-  it.each(PADDINGS)('exports pipeline.onnx with the tokenizer and metadata.json beside it (%s padding)', async (padding) => {
+  it.each(PADDINGS)('simpair run --head pooled writes classifier.onnx too (%s padding)', (padding) => {
+    expect(existsSync(join(pooledDirs[padding], 'classifier.onnx'))).toBe(true);
+  });
+
+  it.each(PADDINGS)('exports pipeline.onnx with the tokenizer and metadata.json beside it, without importing TensorFlow.js (%s padding)', async (padding) => {
     const out = join(work, `export-${padding}`, 'pipeline.onnx');
-    const res = await simpair(['export', '--model-dir', modelDirs[padding], '--out', out, '--json']);
+    const log = join(work, `export-imports-${padding}.log`);
+    const res = await simpair(['export', '--model-dir', modelDirs[padding], '--out', out, '--json'], {
+      NODE_OPTIONS: `--import ${join(ROOT, 'test', 'helpers', 'record-imports.mjs')}`,
+      SIMPAIR_TEST_IMPORT_LOG: log,
+      SIMPAIR_TEST_IMPORT_PREFIX: '@tensorflow/',
+    });
     expect(res.code, res.stderr).toBe(0);
+    expect(existsSync(log) ? await readFile(log, 'utf8') : '').toBe('');
     const result = JSON.parse(res.stdout) as { pipeline: string; classifier: string; besides: string[] };
     expect(result.pipeline).toBe(out);
     for (const file of ['pipeline.onnx', 'tokenizer.json', 'vocab.txt', 'metadata.json']) expect(existsSync(join(work, `export-${padding}`, file)), file).toBe(true);
@@ -62,6 +75,18 @@ describe('simpair run / simpair export', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/model_quantized\.onnx/);
     expect(existsSync(join(work, 'q', 'pipeline.onnx'))).toBe(false);
+  });
+
+  it('exports classifier.onnx of the pooled head and refuses pipeline.onnx, saying why and what works instead', async () => {
+    const dir = pooledDirs['max-length'];
+    await rm(join(dir, 'classifier.onnx'));
+    const out = join(work, 'export-pooled', 'pipeline.onnx');
+    const res = await simpair(['export', '--model-dir', dir, '--out', out]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/pooled head \(--head pooled\): wrote .*classifier\.onnx \(inputs embeddings and pair_features\), but no pipeline\.onnx/);
+    expect(res.stderr).toMatch(/Predict with simpair predict\/serve/);
+    expect(existsSync(join(dir, 'classifier.onnx'))).toBe(true);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('refuses a directory that holds no model, naming it', async () => {
@@ -84,6 +109,12 @@ describeWithPython('the exports outside simpair', () => {
     expect(out.probabilities).toHaveLength(PAIRS.length);
     // simpair predict rounds to 6 decimals.
     out.probabilities.forEach((p, i) => expect(Math.abs(p - expected[i]), `pair ${i}: ${p} vs ${expected[i]}`).toBeLessThan(1e-5));
+  });
+
+  it.each(PADDINGS)("classifier.onnx of the pooled head passes ONNX's checker, with its two inputs (%s padding)", async (padding) => {
+    const out = JSON.parse(await runPython('check_onnx_export.py', ['--check', join(pooledDirs[padding], 'classifier.onnx')])) as { checked: { ops: string[]; inputs: string[] }[] };
+    expect(out.checked[0].ops).toEqual(expect.arrayContaining(['LSTM', 'Concat', 'Sigmoid']));
+    expect(out.checked[0].inputs).toEqual(['embeddings', 'pair_features']);
   });
 
   it('--quantized merges the int8 BERT: it passes the checker, quantizes its matmuls, and still gives probabilities', async () => {
