@@ -15,8 +15,8 @@ import { intInRange, throwIfInvalid } from './private/validate-props.ts';
 export interface EmbeddingFunctionProps {
   /** The pipeline bucket. */
   readonly bucket: s3.IBucket;
-  /** onnxruntime-node and TF.js layers. */
-  readonly layers: readonly lambda.ILayerVersion[];
+  /** The onnxruntime-node layer (RuntimeLayers.onnxRuntime). */
+  readonly onnxRuntimeLayer: lambda.ILayerVersion;
   /** Where BERT's files are read from at cold start (granted read when on S3). */
   readonly modelSource: string;
   /** @default lambda.Architecture.X86_64 */
@@ -37,8 +37,8 @@ export interface EmbeddingFunctionProps {
  *
  * How BERT's weights arrive: downloaded from S3 (or the hub) to /tmp at cold start, cached
  * for the life of the container. Why, from sizes: bert-base-uncased is ~440 MB float32
- * (~110 MB int8); a function's zip plus layers must stay under 250 MB unzipped and our two
- * layers already take ~51 MB (x64) plus a ~5-10 MB bundle, so float32 cannot ride in a layer
+ * (~110 MB int8); a function's zip plus layers must stay under 250 MB unzipped and the
+ * onnxruntime layer already takes ~45 MB (x64) plus a ~5-10 MB bundle, so float32 cannot ride in a layer
  * and int8 (~110 MB) would fit but pin the model and its precision to the deployment. A
  * container image (10 GB) would fit anything but needs a Docker build at deploy time and
  * slower cold starts for a multi-hundred-MB image. The download costs one S3 GET of 440 MB
@@ -65,7 +65,7 @@ export class EmbeddingFunction extends Construct {
       timeout,
       ephemeralStorageSize: Size.mebibytes(ephemeralStorageMiB),
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      layers: props.layers,
+      layers: [props.onnxRuntimeLayer],
       environment: { [ENV_NAMES.bucket]: props.bucket.bucketName },
     });
     props.bucket.grantRead(this.function, `${PREFIX.runs}*`);

@@ -30,7 +30,8 @@ export type ApiLogging = 'none' | 'existingRole' | 'createRole';
 /** Props of {@link PredictionApi}. */
 export interface PredictionApiProps {
   readonly bucket: s3.IBucket;
-  readonly layers: readonly lambda.ILayerVersion[];
+  /** The onnxruntime-node layer (RuntimeLayers.onnxRuntime), the predict function's only layer. */
+  readonly onnxRuntimeLayer: lambda.ILayerVersion;
   /** Default embedding model of runs started by `POST /train`, and the encoder the predictor may read. */
   readonly modelSource: string;
   /** @default 'iam' */
@@ -128,7 +129,7 @@ export class PredictionApi extends Construct {
       timeout: Duration.seconds(29),
       ephemeralStorageSize: Size.mebibytes(1024),
       logRetention,
-      layers: props.layers,
+      layers: [props.onnxRuntimeLayer],
       environment: { ...env, [ENV_NAMES.predictMaxPairs]: String(maxPairs), [ENV_NAMES.predictMaxTextLength]: String(maxTextLength) },
     });
     bucket.grantRead(this.predictFunction, `${PREFIX.models}*`);
@@ -141,7 +142,6 @@ export class PredictionApi extends Construct {
       memorySize: 1024,
       timeout: Duration.seconds(29),
       logRetention,
-      layers: props.layers,
       environment: { ...env, [ENV_NAMES.modelSource]: props.modelSource },
     });
     // startRun hashes the dataset (read), writes the run record and the start marker (runs/).

@@ -74,7 +74,7 @@ export class SimpairStack extends Stack {
     const modelSource = props.modelSource ?? `s3://${bucket.bucketName}/${DEFAULT_ENCODER_PREFIX}`;
     const layers = new RuntimeLayers(this, 'RuntimeLayers', { architecture });
 
-    const embedding = new EmbeddingFunction(this, 'Embedding', { bucket, layers: layers.all, modelSource, architecture, logRetention: props.logRetention });
+    const embedding = new EmbeddingFunction(this, 'Embedding', { bucket, onnxRuntimeLayer: layers.onnxRuntime, modelSource, architecture, logRetention: props.logRetention });
     this.training = new GpuTraining(this, 'Training', {
       bucket,
       trainingCompute: props.trainingCompute,
@@ -85,7 +85,6 @@ export class SimpairStack extends Stack {
     });
     this.pipeline = new TrainingPipeline(this, 'Pipeline', {
       bucket,
-      layers: layers.all,
       embedFunction: embedding.function,
       jobQueue: this.training.jobQueue,
       jobDefinition: this.training.jobDefinition,
@@ -99,7 +98,7 @@ export class SimpairStack extends Stack {
     });
     this.api = new PredictionApi(this, 'Api', {
       bucket,
-      layers: layers.all,
+      onnxRuntimeLayer: layers.onnxRuntime,
       modelSource,
       apiAuth: props.apiAuth,
       apiLogging: props.apiLogging,

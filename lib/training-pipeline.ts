@@ -21,8 +21,6 @@ import { intInRange, throwIfInvalid } from './private/validate-props.ts';
 export interface TrainingPipelineProps {
   /** The pipeline bucket (EventBridge notifications on). */
   readonly bucket: s3.IBucket;
-  /** onnxruntime-node and TF.js layers (the core loads both when a handler starts). */
-  readonly layers: readonly lambda.ILayerVersion[];
   /** The per-shard embedding function the Distributed Map runs (its timeout bounds the map's task). */
   readonly embedFunction: lambda.IFunction;
   /** Timeout of `embedFunction`. @default Duration.minutes(15) */
@@ -153,7 +151,7 @@ export class TrainingPipeline extends Construct {
           'lower the job timeout, its attempts or queue wait (GpuTraining), or raise timeout.',
     ]);
     const { bucket } = props;
-    const base = { architecture, logRetention, layers: props.layers, environment: { [ENV_NAMES.bucket]: bucket.bucketName } };
+    const base = { architecture, logRetention, environment: { [ENV_NAMES.bucket]: bucket.bucketName } };
 
     const validate = simpairFunction(this, 'ValidateSplit', {
       ...base,

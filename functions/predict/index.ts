@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { createStoreBackend } from '../../src/server/store-backend.ts';
+import { createLivePredictor, type LivePredictor } from '../../src/server/live-predictor.ts';
 import { DEFAULT_PREDICT_LIMITS, parsePredictRequest, type PredictLimits, type PredictResponse } from '../../src/server/predict-request.ts';
 import { createLogger, ENV_NAMES, errorResponse, intEnv, jsonResponse, pipelineStore } from '../commons/index.ts';
 
@@ -14,9 +14,9 @@ const LIMITS: PredictLimits = {
 // The live model (tokenizer, BERT session, Bi-LSTM) is loaded once per container and shared
 // by every invocation. models/live.json is re-read at most every 30 s, so a newly published
 // model replaces the old one without a redeploy; a failed load is retried on the next call.
-let backend: ReturnType<typeof createStoreBackend> | undefined;
-function liveBackend() {
-  backend ??= createStoreBackend(pipelineStore(), { pointerTtlMs: 30_000 });
+let backend: LivePredictor | undefined;
+function liveBackend(): LivePredictor {
+  backend ??= createLivePredictor(pipelineStore(), { pointerTtlMs: 30_000 });
   return backend;
 }
 

@@ -25,7 +25,7 @@ const REPO_ROOT = resolve(HERE, '..', '..');
  * Unzipped-size budget of this layer, checked by test/layers. Measured with onnxruntime-node
  * 1.30.0: linux/x64 ~45 MB (libonnxruntime.so.1 is 44 MB), linux/arm64 ~25 MB, against
  * ~290 MB for the npm package with every platform. Lambda allows 250 MB for the function
- * plus all its layers; the TF.js layer adds ~6 MB and a bundle ~5-10 MB.
+ * plus all its layers; the bundle adds ~5-10 MB.
  */
 export const ONNX_LAYER_BUDGET_BYTES = 60 * 1024 * 1024;
 

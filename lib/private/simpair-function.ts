@@ -17,8 +17,8 @@ export interface SimpairFunctionOptions {
   readonly timeout: Duration;
   readonly logRetention: logs.RetentionDays;
   readonly environment: Record<string, string>;
-  /** The onnxruntime-node and TF.js layers (the core imports both at load time). */
-  readonly layers: readonly lambda.ILayerVersion[];
+  /** Layers of the native runtimes the bundle requires: the onnxruntime-node layer for handlers that run BERT. @default none */
+  readonly layers?: readonly lambda.ILayerVersion[];
   /** /tmp size; model files are cached there. @default 512 MiB */
   readonly ephemeralStorageSize?: Size;
   /** @default RemovalPolicy.DESTROY for the log group (logs of a deleted function) */
@@ -27,9 +27,9 @@ export interface SimpairFunctionOptions {
 
 /**
  * Packages that must not be bundled: onnxruntime-node is a native addon shipped in the
- * onnxruntime layer; TF.js is in its own layer because the core picks its backend with
- * `import(name)` at run time (bundlers cannot follow it) and all backends must share one
- * tfjs-core instance. tfjs-node(-gpu) are optional peers absent on Lambda. vega draws the
+ * onnxruntime layer. No handler imports TF.js (test/functions/lambda-bundles.test.ts checks
+ * every bundle); it stays external so that an import slipping in fails that test and the
+ * function, instead of bundling megabytes of TF.js without its backends' files. vega draws the
  * training report's charts, in the training step alone (the Batch image installs it; no
  * Lambda renders a report), and cannot be bundled as CommonJS (top-level await).
  */
@@ -64,7 +64,7 @@ export function simpairFunction(scope: Construct, id: string, options: SimpairFu
     memorySize: options.memorySize,
     timeout: options.timeout,
     ephemeralStorageSize: options.ephemeralStorageSize,
-    layers: [...options.layers],
+    layers: [...(options.layers ?? [])],
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     projectRoot: REPO_ROOT,

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CLASSIFIER_ONNX_FILE } from '../classifier/onnx-file.ts';
-import { assertCompatible, readClassifierMetadata } from '../classifier/model-io.ts';
+import { assertCompatible, readClassifierMetadata } from '../classifier/model-metadata.ts';
 import { readHiddenSize } from '../embedder/bert-embedder.ts';
 import { ExportError } from '../errors.ts';
 import { resolveModelSource, resolveRecordedEmbeddingModel, type ResolveModelOptions } from '../model-source/index.ts';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { ClassifierMetadata } from '../classifier/model-io.ts';
+import type { ClassifierMetadata } from '../classifier/model-metadata.ts';
 import { CLASSIFIER_ONNX_FILE } from '../classifier/onnx-file.ts';
 import { joinKey } from '../embeddings/manifest.ts';
 import { ExportError, ModelMismatchError } from '../errors.ts';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { parseDataset } from '../data/index.ts';
 import type { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { EmbeddingStoreReader, MANIFEST_FILE, writeEmbeddingManifest, writeEmbeddingShard, type ShardCache, type ShardInfo } from '../embeddings/index.ts';
-import { MODEL_FILES } from '../classifier/model-io.ts';
+import { MODEL_FILES } from '../classifier/model-metadata.ts';
 import { DatasetChangedError, NotFoundError, PreconditionFailedError, RequestError, SimpairError } from '../errors.ts';
 import { resolveModelSource } from '../model-source/index.ts';
 import { getJson, putJson, type ObjectStore, type ObjectVersion } from '../storage/object-store.ts';

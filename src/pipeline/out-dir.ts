@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { lstat, mkdir, readFile, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
-import { MODEL_FILES, MODEL_FORMAT } from '../classifier/model-io.ts';
+import { MODEL_FILES, MODEL_FORMAT } from '../classifier/model-metadata.ts';
 import { SimpairError } from '../errors.ts';
 import { log } from '../util/log.ts';
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { assertCompatible, readClassifierMetadata, type ClassifierMetadata } from '../classifier/model-io.ts';
+import { assertCompatible, readClassifierMetadata, type ClassifierMetadata } from '../classifier/model-metadata.ts';
 import { CLASSIFIER_ONNX_FILE, OnnxClassifier } from '../classifier/onnx-classifier.ts';
 import type { ProbabilityModel } from '../classifier/tfjs-classifier.ts';
 import { joinKey } from '../embeddings/manifest.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readClassifierMetadata } from '../classifier/model-io.ts';
+import { readClassifierMetadata } from '../classifier/model-metadata.ts';
 import { CLASSIFIER_ONNX_FILE } from '../classifier/onnx-classifier.ts';
 import { joinKey } from '../embeddings/manifest.ts';
 import { NotFoundError, RequestError } from '../errors.ts';

@@ -2,14 +2,15 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { RequestError } from '../errors.ts';
 import { failRun, getRun, runSteps, startRun, takeOverStaleRun } from '../pipeline/cloud-steps.ts';
-import { LIVE_MODEL_KEY, PREFIX } from '../pipeline/layout.ts';
-import { loadPredictor, type LiveModelPointer, type Predictor, type PredictorOptions } from '../pipeline/predictor.ts';
+import { PREFIX } from '../pipeline/layout.ts';
+import type { PredictorOptions } from '../pipeline/predictor.ts';
 import { resolveRunOptions, type RunOptions } from '../pipeline/run-options.ts';
 import { DEFAULT_LEASE_MS, isStale, LeaseLostError, newRunOwner, renewLease, TERMINAL_STATES, type RunRecord } from '../pipeline/run-record.ts';
-import { getJson, type ObjectStore, type ObjectVersion } from '../storage/object-store.ts';
+import type { ObjectStore, ObjectVersion } from '../storage/object-store.ts';
 import { log } from '../util/log.ts';
 import type { ApiBackend } from './api-router.ts';
 import type { BackgroundRuns } from './background-runs.ts';
+import { createLivePredictor } from './live-predictor.ts';
 
 const trainBody = z.strictObject({
   datasetKey: z.string().min(1).max(1024),
@@ -90,7 +91,7 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
   const { concurrency = 1, leaseMs = DEFAULT_LEASE_MS } = options;
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new RequestError(`concurrency must be an integer of at least 1, got ${concurrency}.`);
   const owner = newRunOwner(leaseMs);
-  let current: { version: string; predictor: Promise<Predictor> } | undefined;
+  const live = createLivePredictor(store, { predictor: options.predictor, pointerTtlMs: options.pointerTtlMs });
 
   // The queue: runs leased to this backend that wait for a slot, in start order.
   const queue: { runId: string; datasetBytes?: Uint8Array }[] = [];
@@ -138,27 +139,6 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
     }
   }
 
-  let pointerRead: { at: number; pointer: LiveModelPointer | undefined } | undefined;
-  async function readPointer(): Promise<LiveModelPointer | undefined> {
-    const ttl = options.pointerTtlMs ?? 0;
-    if (pointerRead && Date.now() - pointerRead.at < ttl) return pointerRead.pointer;
-    const pointer = (await store.exists(LIVE_MODEL_KEY)) ? await getJson<LiveModelPointer>(store, LIVE_MODEL_KEY) : undefined;
-    pointerRead = { at: Date.now(), pointer };
-    return pointer;
-  }
-
-  async function livePredictor(): Promise<Predictor> {
-    const pointer = await readPointer();
-    const version = pointer?.version ?? '';
-    if (!current || current.version !== version) {
-      const previous = current;
-      current = { version, predictor: loadPredictor(store, { ...options.predictor, ...(pointer ? { modelPrefix: pointer.prefix } : {}) }) };
-      current.predictor.catch(() => (current = undefined));
-      previous?.predictor.then((p) => p.dispose()).catch(() => undefined);
-    }
-    return current.predictor;
-  }
-
   /** Registers the run (so the caller gets its id), then queues its steps. */
   async function start(datasetKey: string, requested: unknown, read?: { bytes: Uint8Array; version: ObjectVersion }) {
     const runOptions = resolveRunOptions(requested, { defaults: options.runDefaults, allowedModelSources: options.allowedModelSources });
@@ -192,9 +172,7 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
   const stoppers = new Set<() => void>();
 
   return {
-    async predict(pairs) {
-      return (await livePredictor()).predict(pairs);
-    },
+    predict: (pairs) => live.predict(pairs),
     async startTraining(body) {
       const parsed = trainBody.safeParse(body);
       if (!parsed.success) {
@@ -203,9 +181,7 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
       return start(parsed.data.datasetKey, parsed.data.options);
     },
     getRun: (runId) => getRun(store, runId),
-    async modelVersion() {
-      return (await readPointer())?.version;
-    },
+    modelVersion: () => live.modelVersion(),
     // Runs being worked on; queued ones are not started once closing and stay leased to this
     // process, so the next serve on the store resumes them.
     inFlightRuns: () => [...active.keys()],
@@ -302,7 +278,7 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
       if (queue.length) log('info', `${queue.length} queued runs not started; the next serve on this store resumes them`);
       await this.idle();
       clearInterval(queuedHeartbeat);
-      if (current) await (await current.predictor.catch(() => undefined))?.dispose();
+      await live.dispose();
     },
   };
 }

@@ -1,11 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { directorySize, listFiles } from '../../layers/commons/copy-packages.ts';
 import { buildOnnxRuntimeLayer, ONNX_LAYER_BUDGET_BYTES } from '../../layers/onnxruntime/build.ts';
-import { buildTfjsLayer, TFJS_LAYER_BUDGET_BYTES } from '../../layers/tfjs/build.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'simpair-layers-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -66,33 +65,5 @@ describe('onnxruntime layer on this machine', () => {
     const script = "const ort = require('onnxruntime-node'); const t = new ort.Tensor('float32', [1, 2], [2]); process.stdout.write(JSON.stringify({ create: typeof ort.InferenceSession.create, dims: t.dims }));";
     const out = execFileSync(process.execPath, ['-e', script], { cwd, env: { PATH: process.env.PATH, NODE_PATH: join(dir, 'nodejs', 'node_modules') }, encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual({ create: 'function', dims: [2] });
-  });
-});
-
-describe('tfjs layer', () => {
-  const dir = join(work, 'tfjs');
-  it('holds the TF.js packages and wasm binaries under its budget', () => {
-    buildTfjsLayer({ outDir: dir, force: true });
-    const size = directorySize(dir);
-    console.log(`tfjs layer: ${(size / MB).toFixed(1)} MB unzipped (budget ${TFJS_LAYER_BUDGET_BYTES / MB} MB)`);
-    expect(size).toBeLessThan(TFJS_LAYER_BUDGET_BYTES);
-    const files = listFiles(dir);
-    for (const pkg of ['tfjs-core/dist/tf-core.node.js', 'tfjs-layers/dist/tf-layers.node.js', 'tfjs-backend-cpu/dist/tf-backend-cpu.node.js', 'tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm']) {
-      expect(files).toContain(`nodejs/node_modules/@tensorflow/${pkg}`);
-    }
-    expect(JSON.parse(readFileSync(join(dir, 'layer-manifest.json'), 'utf8')).packages).toEqual(expect.arrayContaining(['seedrandom', 'long']));
-  });
-
-  it('initialises the wasm backend from the layer folder alone and computes with it', () => {
-    // Chained tensor ops (x.flatten()) are registered by the core (src/classifier/tensor-chained-ops.ts),
-    // so this checks the packages and the .wasm files, not a whole Bi-LSTM.
-    const cwd = mkdtempSync(join(work, 'cwd-'));
-    const script = [
-      "const path = require('path'); const tf = require('@tensorflow/tfjs-core'); require('@tensorflow/tfjs-layers'); const wasm = require('@tensorflow/tfjs-backend-wasm');",
-      "wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);",
-      "tf.setBackend('wasm').then((ok) => { const y = tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])); process.stdout.write(JSON.stringify({ ok, backend: tf.getBackend(), value: y.dataSync()[0] })); });",
-    ].join('\n');
-    const out = execFileSync(process.execPath, ['-e', script], { cwd, env: { PATH: process.env.PATH, NODE_PATH: join(dir, 'nodejs', 'node_modules') }, encoding: 'utf8' });
-    expect(JSON.parse(out.slice(out.indexOf('{')))).toEqual({ ok: true, backend: 'wasm', value: 11 });
   });
 });

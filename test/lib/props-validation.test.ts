@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { GpuTraining } from '../../lib/gpu-training.ts';
 import { PredictionApi } from '../../lib/prediction-api.ts';
 import { StorageBucket } from '../../lib/storage-bucket.ts';
 import { EmbeddingFunction } from '../../lib/embedding-function.ts';
 import { testApp } from './synth-stack.ts';
+
+/** A stand-in for the onnxruntime layer (validation fails before it is used). */
+function ortLayer(s: Stack): lambda.ILayerVersion {
+  return lambda.LayerVersion.fromLayerVersionArn(s, 'OrtLayer', 'arn:aws:lambda:us-east-1:123456789012:layer:onnxruntime:1');
+}
 
 function stack(): Stack {
   return new Stack(testApp({ nag: false }), 'S');
@@ -34,7 +40,7 @@ describe('construct props are validated first, every conflict reported at once',
       () =>
         new PredictionApi(s, 'A', {
           bucket,
-          layers: [],
+          onnxRuntimeLayer: ortLayer(s),
           modelSource: 'bert-base-uncased',
           apiAuth: 'open' as 'iam',
           throttlingRateLimit: 100,
@@ -48,7 +54,7 @@ describe('construct props are validated first, every conflict reported at once',
   it('EmbeddingFunction refuses a /tmp too small for BERT and a timeout over 15 minutes', () => {
     const s = stack();
     const bucket = new s3.Bucket(s, 'Bucket');
-    expect(() => new EmbeddingFunction(s, 'E', { bucket, layers: [], modelSource: 'bert-base-uncased', ephemeralStorageMiB: 512, memorySize: 20000 })).toThrow(
+    expect(() => new EmbeddingFunction(s, 'E', { bucket, onnxRuntimeLayer: ortLayer(s), modelSource: 'bert-base-uncased', ephemeralStorageMiB: 512, memorySize: 20000 })).toThrow(
       /memorySize is 20000[\s\S]*ephemeralStorageMiB is 512; BERT-base/,
     );
   });

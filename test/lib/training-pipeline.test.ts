@@ -87,7 +87,7 @@ describe('TrainingPipeline timing props', () => {
     const jobDefinition = batch.EcsJobDefinition.fromJobDefinitionArn(s, 'D', 'arn:aws:batch:us-east-1:123456789012:job-definition/d:1');
     expect(
       () =>
-        new TrainingPipeline(s, 'P', { bucket, layers: [], embedFunction: fn, jobQueue, jobDefinition, modelSource: 'bert-base-uncased', trainingTimeout: Duration.hours(24), timeout: Duration.hours(24) }),
+        new TrainingPipeline(s, 'P', { bucket, embedFunction: fn, jobQueue, jobDefinition, modelSource: 'bert-base-uncased', trainingTimeout: Duration.hours(24), timeout: Duration.hours(24) }),
     ).toThrow(/trainingTimeout \(24 h\)[\s\S]*timeout \(24 h\)/);
   });
 });
