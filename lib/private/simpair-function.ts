@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
@@ -46,8 +46,33 @@ export const EXTERNAL_MODULES = [
 ];
 
 /**
+ * How every handler is bundled (esbuild, locally, never Docker); test/functions/lambda-bundles.test.ts
+ * bundles the handlers with these same settings to check what each bundle requires.
+ */
+export const SIMPAIR_BUNDLING = {
+  forceDockerBundling: false,
+  // CommonJS, so that every external (onnxruntime-node, TF.js) is loaded with require(),
+  // whose resolution honours NODE_PATH and so finds the layers in /opt/nodejs/node_modules
+  // on Lambda and in test/lib/deployed-artefacts.test.ts alike. An ES module bundle would
+  // depend on the runtime's own ESM-from-layer lookup, which stock Node does not have.
+  format: OutputFormat.CJS,
+  target: 'node22',
+  platform: 'node',
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  // Bundle the SDK version the tests ran against instead of the runtime's copy.
+  bundleAwsSDK: true,
+  externalModules: EXTERNAL_MODULES,
+  // The core reads import.meta.url (createRequire, package paths); in a CommonJS bundle it
+  // is the bundle file's URL.
+  banner: "const __simpairImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+  define: { 'import.meta.url': '__simpairImportMetaUrl' },
+} satisfies BundlingOptions;
+
+/**
  * A simpair handler as a NodejsFunction: nodejs22.x, esbuild locally (never Docker), CommonJS
- * output (see `bundling.format`), JSON logs into a log group with a retention, and the env names shared with the
+ * output (see {@link SIMPAIR_BUNDLING}), JSON logs into a log group with a retention, and the env names shared with the
  * handlers.
  */
 export function simpairFunction(scope: Construct, id: string, options: SimpairFunctionOptions): NodejsFunction {
@@ -75,25 +100,6 @@ export function simpairFunction(scope: Construct, id: string, options: SimpairFu
       NODE_OPTIONS: '--enable-source-maps',
       ...options.environment,
     },
-    bundling: {
-      forceDockerBundling: false,
-      // CommonJS, so that every external (onnxruntime-node, TF.js) is loaded with require(),
-      // whose resolution honours NODE_PATH and so finds the layers in /opt/nodejs/node_modules
-      // on Lambda and in test/lib/deployed-artefacts.test.ts alike. An ES module bundle would
-      // depend on the runtime's own ESM-from-layer lookup, which stock Node does not have.
-      format: OutputFormat.CJS,
-      target: 'node22',
-      platform: 'node',
-      mainFields: ['module', 'main'],
-      minify: true,
-      sourceMap: true,
-      // Bundle the SDK version the tests ran against instead of the runtime's copy.
-      bundleAwsSDK: true,
-      externalModules: EXTERNAL_MODULES,
-      // The core reads import.meta.url (createRequire, package paths); in a CommonJS bundle it
-      // is the bundle file's URL.
-      banner: "const __simpairImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
-      define: { 'import.meta.url': '__simpairImportMetaUrl' },
-    },
+    bundling: SIMPAIR_BUNDLING,
   });
 }

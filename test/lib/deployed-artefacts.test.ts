@@ -107,11 +107,22 @@ function runTrainingJob(runId: string): Promise<CliResult> {
 }
 
 describe('deployed artefacts (cdk.out bundles and layers, run as Lambda runs them, against s3rver)', () => {
-  it('synthesizes eight simpair functions, each with its bundle and both layers', () => {
+  it('synthesizes eight simpair functions, each with its bundle; the onnxruntime layer for embed and predict only, no TF.js in any bundle or layer', () => {
     expect(functions).toHaveLength(8);
     for (const f of functions) {
-      expect(f.layerDirs, f.logicalId).toHaveLength(2);
-      expect(readdirSync(f.codeDir).some((n) => /^index\.(c|m)?js$/.test(n)), f.logicalId).toBe(true);
+      const runsBert = /^(EmbeddingFunction|ApiPredict)/.test(f.logicalId);
+      expect(f.layerDirs, f.logicalId).toHaveLength(runsBert ? 1 : 0);
+      for (const dir of f.layerDirs) {
+        const layerFiles = files(dir);
+        expect(layerFiles.some((p) => p.startsWith('nodejs/node_modules/onnxruntime-node/')), f.logicalId).toBe(true);
+        expect(layerFiles.some((p) => p.includes('@tensorflow')), f.logicalId).toBe(false);
+      }
+      const bundle = readdirSync(f.codeDir).find((n) => /^index\.(c|m)?js$/.test(n));
+      expect(bundle, f.logicalId).toBeDefined();
+      const code = readFileSync(join(f.codeDir, bundle!), 'utf8');
+      // Externals stay as require("...") strings in the minified bundle.
+      expect(code, f.logicalId).not.toMatch(/["'`]@tensorflow\//);
+      expect(/["'`]onnxruntime-node["'`]/.test(code), f.logicalId).toBe(runsBert);
     }
   });
 

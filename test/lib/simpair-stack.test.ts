@@ -206,7 +206,7 @@ describe('SimpairStack (defaults: GPU training, IAM auth, data retained)', () =>
     const functions = () =>
       Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Properties?.Description ?? '').startsWith('simpair:'));
 
-    it('runs every handler on nodejs22.x with JSON logs, both layers and the bucket name', () => {
+    it('runs every handler on nodejs22.x with JSON logs and the bucket name', () => {
       const fns = functions();
       expect(fns).toHaveLength(8);
       for (const [id, fn] of fns) {
@@ -216,7 +216,21 @@ describe('SimpairStack (defaults: GPU training, IAM auth, data retained)', () =>
           LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
           Environment: { Variables: expect.objectContaining({ SIMPAIR_BUCKET: { Ref: expect.stringMatching(/StorageBucket/) }, SIMPAIR_CACHE: '/tmp/simpair-cache' }) },
         });
-        expect(fn.Properties?.Layers, id).toHaveLength(2);
+      }
+    });
+
+    it('gives the onnxruntime layer to the functions that run BERT (embed, predict) alone, and no function a TF.js layer', () => {
+      const layers = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::LayerVersion');
+      expect(layers).toHaveLength(1);
+      const [[ortId, ort]] = layers;
+      expect(ort.Properties?.Description).toMatch(/^onnxruntime-node/);
+      const withLayers = functions()
+        .filter(([, fn]) => ((fn.Properties?.Layers as unknown[] | undefined) ?? []).length > 0)
+        .map(([, fn]) => String(fn.Properties?.Description));
+      expect(withLayers.sort()).toEqual([expect.stringMatching(/^simpair: POST \/predict/), expect.stringMatching(/^simpair: embed one row shard/)]);
+      for (const [id, fn] of functions()) {
+        const refs = (fn.Properties?.Layers as unknown[] | undefined) ?? [];
+        expect(refs.every((r) => JSON.stringify(r) === JSON.stringify({ Ref: ortId })), id).toBe(true);
       }
     });
 
