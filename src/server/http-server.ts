@@ -120,6 +120,11 @@ export async function startHttpServer(backend: ApiBackend, options: HttpServerOp
       else res.destroy();
     });
   });
+  // A client may close its sending side once the request is out (shutdown(SHUT_WR), as raw
+  // clients and some proxies do): answer it anyway. Node's default ends the socket at the
+  // client's FIN, dropping any answer still being computed (an ONNX Runtime run is async).
+  // httpAllowHalfOpen is Node's own http.Server property (lib/_http_server.js), absent from @types/node.
+  (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   // Requests node's parser refuses (bad request line, header overflow) never reach the handler:
   // answer 400 and close, without a stack in the log.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
