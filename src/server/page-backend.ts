@@ -16,8 +16,10 @@ export interface ModelFacts {
   readonly threshold: number;
   /** When the model was trained (metadata.json's createdAt). */
   readonly trainedAt: string;
-  /** 'onnx' when classifier.onnx exists (ONNX Runtime runs it), else 'tfjs'. */
-  readonly runtime: 'onnx' | 'tfjs';
+  /** What runs the classifier: ONNX Runtime, for every model (see {@link ModelFacts.classifier}). */
+  readonly runtime: 'onnx';
+  /** The file ONNX Runtime runs: `classifier.onnx`, or (older models) `model.json` converted in memory. */
+  readonly classifier: 'classifier.onnx' | 'model.json';
   /** metrics.json, when the model has one. */
   readonly metrics?: Record<string, unknown>;
   /** Pictures the model directory holds, by file name. */
@@ -106,7 +108,8 @@ export function createPageBackend(store: ObjectStore, { modelPrefix, startTraini
         padding: metadata.padding,
         threshold: metadata.threshold,
         trainedAt: metadata.createdAt,
-        runtime: (await store.exists(joinKey(prefix, CLASSIFIER_ONNX_FILE))) ? 'onnx' : 'tfjs',
+        runtime: 'onnx',
+        classifier: (await store.exists(joinKey(prefix, CLASSIFIER_ONNX_FILE))) ? 'classifier.onnx' : 'model.json',
         ...((await store.exists(metricsKey)) ? { metrics: await getJson<Record<string, unknown>>(store, metricsKey) } : {}),
         pictures,
       };

@@ -145,7 +145,7 @@ export const TRY_PAGE_SCRIPT = `'use strict';
     if (facts.version === shownVersion) return;
     shownVersion = facts.version;
     threshold = facts.threshold;
-    text($('model-status'), 'Model ' + facts.version + ', runs on ' + (facts.runtime === 'onnx' ? 'ONNX Runtime' : 'TensorFlow.js') + '.');
+    text($('model-status'), 'Model ' + facts.version + ', runs on ONNX Runtime' + (facts.classifier === 'model.json' ? ' (model.json converted in memory)' : '') + '.');
     const body = $('model-facts').tBodies[0];
     body.replaceChildren();
     // A cloud run's metrics.json holds the training figures and, under evaluation, the held-out ones.

@@ -74,6 +74,7 @@ describe('the page to try the model', () => {
       threshold: 0.5,
       trainedAt: '2026-01-02T03:04:05.000Z',
       runtime: 'onnx',
+      classifier: 'classifier.onnx',
       metrics: { accuracy: 0.75, f1: 0.8, rocAuc: 0.9, n: 12, evaluatedOn: 'test.tsv' },
       pictures: ['roc.svg'],
     });
