@@ -4,6 +4,9 @@
 2. With --pipeline, tokenizes sentence pairs with the HF `tokenizers` library from the
    tokenizer.json beside pipeline.onnx (truncation longest_first and padding to maxLen, as
    simpair does), runs pipeline.onnx in onnxruntime and prints the probabilities as JSON.
+   A pooled-head pipeline (inputs sentence1_* and sentence2_*) also gets each sentence
+   tokenized alone ([CLS] s [SEP], truncated to simpair.sentenceMaxTokens, padded to the
+   batch's longest), as simpair pools them.
 
 Usage:
   .venv/bin/python scripts/check_onnx_export.py --check M/classifier.onnx M/pipeline.onnx \
@@ -45,6 +48,14 @@ def predict(pipeline_path, pairs):
         "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
         "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
     }
+    if "sentence1_input_ids" in {i.name for i in session.get_inputs()}:
+        alone = Tokenizer.from_file(os.path.join(here, "tokenizer.json"))
+        alone.enable_truncation(max_length=int(meta["simpair.sentenceMaxTokens"]))
+        alone.enable_padding(pad_id=pad_id, pad_token="[PAD]")  # to the batch's longest
+        for key in ("sentence1", "sentence2"):
+            sentences = alone.encode_batch([p[key] for p in pairs])
+            feeds[f"{key}_input_ids"] = np.array([e.ids for e in sentences], dtype=np.int64)
+            feeds[f"{key}_attention_mask"] = np.array([e.attention_mask for e in sentences], dtype=np.int64)
     (probability,) = session.run(["probability"], feeds)
     return [float(p) for p in probability[:, 0]], float(meta["simpair.threshold"])
 

@@ -4,6 +4,7 @@ import { CLASSIFIER_ONNX_FILE } from '../classifier/onnx-file.ts';
 import { assertCompatible, readClassifierMetadata } from '../classifier/model-metadata.ts';
 import { readHiddenSize } from '../embedder/bert-embedder.ts';
 import { ExportError } from '../errors.ts';
+import { ENCODER_BASELINE_MAX_TOKENS } from '../pipeline/encoder-baseline.ts';
 import { resolveModelSource, resolveRecordedEmbeddingModel, type ResolveModelOptions } from '../model-source/index.ts';
 import { FsObjectStore } from '../storage/fs-object-store.ts';
 import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
@@ -57,14 +58,6 @@ export async function exportModel({ modelDir, out, quantized: asked, modelSource
   checkSpecMetadata(spec, metadata, modelDir);
   const props = onnxMetadata(metadata);
   const classifierBytes = encodeModel(classifierModel(spec, { metadata: props, producerVersion: await packageVersion() }));
-  if (spec.pairFeatures !== undefined) {
-    await modelStore.put(CLASSIFIER_ONNX_FILE, classifierBytes);
-    throw new ExportError(
-      `${modelDir} holds the pooled head (--head pooled): wrote ${join(modelDir, CLASSIFIER_ONNX_FILE)} (inputs embeddings and pair_features), but no pipeline.onnx. ` +
-        "The pooled head's second input needs each sentence encoded alone by BERT and mean-pooled, a second and third BERT pass that pipeline.onnx does not hold. " +
-        'Predict with simpair predict/serve, or run BERT and classifier.onnx yourself (pair_features = [u, v, |u-v|, u*v] of the two sentences\' mean-pooled embeddings); the recipe head (simpair run without --head) exports pipeline.onnx.',
-    );
-  }
   // Everything is checked and built before the first file is written.
   const quantized = asked ?? metadata.embedder?.onnxFile === 'onnx/model_quantized.onnx';
   const found = modelSource
@@ -80,7 +73,13 @@ export async function exportModel({ modelDir, out, quantized: asked, modelSource
   const bertPath = join(resolved.dir, resolved.onnxFile);
   const bert = decodeModel(await readFile(bertPath));
   const pipeline = pipelineModel(bert, spec, {
-    metadata: { ...props, 'simpair.bert': resolved.onnxFile, 'simpair.quantized': String(quantized) },
+    metadata: {
+      ...props,
+      'simpair.bert': resolved.onnxFile,
+      'simpair.quantized': String(quantized),
+      // The pooled head's sentences are pooled as at training (the encoder baseline's settings).
+      ...(spec.pairFeatures !== undefined ? { 'simpair.sentenceMaxTokens': String(metadata.encoderBaseline?.maxTokens ?? ENCODER_BASELINE_MAX_TOKENS) } : {}),
+    },
     producerVersion: await packageVersion(),
     bertName: bertPath,
   });

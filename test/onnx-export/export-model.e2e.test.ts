@@ -77,16 +77,14 @@ describe('simpair run / simpair export', () => {
     expect(existsSync(join(work, 'q', 'pipeline.onnx'))).toBe(false);
   });
 
-  it('exports classifier.onnx of the pooled head and refuses pipeline.onnx, saying why and what works instead', async () => {
-    const dir = pooledDirs['max-length'];
+  it.each(PADDINGS)('exports pipeline.onnx of the pooled head, with the two sentence inputs beside the pair (%s padding)', async (padding) => {
+    const dir = pooledDirs[padding];
     await rm(join(dir, 'classifier.onnx'));
-    const out = join(work, 'export-pooled', 'pipeline.onnx');
-    const res = await simpair(['export', '--model-dir', dir, '--out', out]);
-    expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/pooled head \(--head pooled\): wrote .*classifier\.onnx \(inputs embeddings and pair_features\), but no pipeline\.onnx/);
-    expect(res.stderr).toMatch(/Predict with simpair predict\/serve/);
+    const out = join(work, `export-pooled-${padding}`, 'pipeline.onnx');
+    const res = await simpair(['export', '--model-dir', dir, '--out', out, '--json']);
+    expect(res.code, res.stderr).toBe(0);
     expect(existsSync(join(dir, 'classifier.onnx'))).toBe(true);
-    expect(existsSync(out)).toBe(false);
+    for (const file of ['pipeline.onnx', 'tokenizer.json', 'metadata.json']) expect(existsSync(join(work, `export-pooled-${padding}`, file)), file).toBe(true);
   });
 
   it('refuses a directory that holds no model, naming it', async () => {
@@ -111,11 +109,24 @@ describeWithPython('the exports outside simpair', () => {
     out.probabilities.forEach((p, i) => expect(Math.abs(p - expected[i]), `pair ${i}: ${p} vs ${expected[i]}`).toBeLessThan(1e-5));
   });
 
-  it.each(PADDINGS)("classifier.onnx of the pooled head passes ONNX's checker, with its two inputs (%s padding)", async (padding) => {
-    const out = JSON.parse(await runPython('check_onnx_export.py', ['--check', join(pooledDirs[padding], 'classifier.onnx')])) as { checked: { ops: string[]; inputs: string[] }[] };
-    expect(out.checked[0].ops).toEqual(expect.arrayContaining(['LSTM', 'Concat', 'Sigmoid']));
-    expect(out.checked[0].inputs).toEqual(['embeddings', 'pair_features']);
-  });
+  it.each(PADDINGS)(
+    "the pooled head's exports pass ONNX's checker, and its pipeline.onnx in Python onnxruntime + HF tokenizers gives simpair predict's probabilities (%s padding)",
+    async (padding) => {
+      const pipeline = join(work, `export-pooled-${padding}`, 'pipeline.onnx');
+      const pairsJson = join(work, 'pairs.json');
+      await writeFile(pairsJson, JSON.stringify(PAIRS));
+      const out = JSON.parse(await runPython('check_onnx_export.py', ['--check', join(pooledDirs[padding], 'classifier.onnx'), pipeline, '--pipeline', pipeline, '--pairs', pairsJson])) as {
+        checked: { ops: string[]; inputs: string[] }[];
+        probabilities: number[];
+      };
+      expect(out.checked[0].ops).toEqual(expect.arrayContaining(['LSTM', 'Concat', 'Sigmoid']));
+      expect(out.checked[0].inputs).toEqual(['embeddings', 'pair_features']);
+      expect(out.checked[1].inputs).toEqual(['input_ids', 'attention_mask', 'token_type_ids', 'sentence1_input_ids', 'sentence1_attention_mask', 'sentence2_input_ids', 'sentence2_attention_mask']);
+      const expected = await predictWithSimpair(pooledDirs[padding]);
+      expect(out.probabilities).toHaveLength(PAIRS.length);
+      out.probabilities.forEach((p, i) => expect(Math.abs(p - expected[i]), `pair ${i}: ${p} vs ${expected[i]}`).toBeLessThan(1e-5));
+    },
+  );
 
   it('--quantized merges the int8 BERT: it passes the checker, quantizes its matmuls, and still gives probabilities', async () => {
     const bertDir = join(work, 'tiny-bert-int8');
