@@ -48,10 +48,13 @@ interface Served {
 
 const execFileAsync = promisify(execFile);
 
-/** Starts `simpair serve --model-dir DIR --port 0` and resolves with the port it prints. */
-function startServer(root: string, modelDir: string): Promise<Served> {
+/**
+ * Starts `simpair serve --model-dir DIR --runtime R --port 0` and resolves with the port it
+ * prints: runtime 'onnx' runs classifier.onnx, 'tfjs' the TF.js classifier (model.json).
+ */
+function startServer(root: string, modelDir: string, runtime: PathName): Promise<Served> {
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [join(root, 'bin/simpair.js'), 'serve', '--model-dir', modelDir, '--port', '0', '--host', '127.0.0.1'], {
+  const child = spawn(process.execPath, [join(root, 'bin/simpair.js'), 'serve', '--model-dir', modelDir, '--runtime', runtime, '--port', '0', '--host', '127.0.0.1'], {
     cwd: root,
     env: { ...process.env, SIMPAIR_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -159,7 +162,7 @@ async function measurePaths(
   try {
     for (let run = 0; run < coldStarts; run++) {
       for (const path of orderOf(run)) {
-        const served = await startServer(ctx.root, dirs[path]);
+        const served = await startServer(ctx.root, dirs[path], path);
         try {
           await predictOnce(served.port, pairs[0].sentence1, pairs[0].sentence2);
           cold[path].push(performance.now() - served.spawnedAt);
@@ -190,7 +193,10 @@ async function measurePaths(
   }
 }
 
-/** The model directory without its ONNX files: what an older model looks like (TF.js fallback). */
+/**
+ * The model directory without its ONNX files: what an older model looks like. Served with
+ * `--runtime tfjs` (the old path); `--runtime auto` would convert it to ONNX in memory.
+ */
 async function tfjsOnlyCopy(modelDir: string): Promise<string> {
   const tfjsDir = `${modelDir}-tfjs-only`;
   await rm(tfjsDir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { readDataset, writeSkippedReport, type DatasetReadResult } from '../data/index.ts';
 import { SimpairError } from '../errors.ts';
 import { computeMetrics, rocCurve } from '../metrics/index.ts';
-import { Predictor } from '../pipeline/predictor.ts';
+import { Predictor, type ClassifierRuntimeChoice, type PredictorOptions } from '../pipeline/predictor.ts';
 import { ENCODER_BASELINE_MAX_TOKENS, evaluateStoredEncoderBaseline, type EncoderBaselineRecord } from '../pipeline/encoder-baseline.ts';
 import { encoderBaselineVerdict, type ComparedFigures } from '../metrics/encoder-baseline.ts';
 import { renderTrainingReport } from '../report/index.ts';
@@ -46,6 +46,20 @@ function classWeight(value: string): 'balanced' | { 0: number; 1: number } {
     throw new InvalidArgumentError(`--class-weight must be "balanced" or two weights W0,W1 (e.g. 1,2.5), got "${value}".`);
   }
   return { 0: parts[0], 1: parts[1] };
+}
+
+/** `--runtime`: what runs the classifier (see PredictorOptions.runtime). */
+function runtimeOption(): Option {
+  return new Option('--runtime <runtime>', "what runs the classifier: auto (ONNX Runtime: classifier.onnx, or model.json converted in memory), onnx (classifier.onnx only), tfjs (model.json on TensorFlow.js, to compare)")
+    .choices(['auto', 'onnx', 'tfjs'])
+    .default('auto');
+}
+
+/** The Predictor options of a `--runtime` choice; TensorFlow.js is imported for 'tfjs' alone. */
+async function runtimeOptions(runtime: ClassifierRuntimeChoice): Promise<Pick<PredictorOptions, 'runtime' | 'tfjs'>> {
+  if (runtime !== 'tfjs') return { runtime };
+  const { loadTfjsClassifier } = await import('../classifier/tfjs-classifier.ts');
+  return { runtime, tfjs: loadTfjsClassifier };
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -214,6 +228,7 @@ export function buildCli(): Command {
       .option('--s2 <text>', 'second sentence')
       .option('--pairs <file>', 'a file of pairs (same formats as datasets; labels optional)')
       .option('--model <source>', 'override the embedding model named in metadata.json')
+      .addOption(runtimeOption())
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (opts) => {
     let pairs: { sentence1: string; sentence2: string; line?: number }[];
@@ -224,7 +239,7 @@ export function buildCli(): Command {
       if (!opts.s1 || !opts.s2) throw new SimpairError('predict needs --s1 TEXT --s2 TEXT, or --pairs FILE.');
       pairs = [{ sentence1: opts.s1, sentence2: opts.s2 }];
     }
-    const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model });
+    const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model, ...(await runtimeOptions(opts.runtime)) });
     const predictions = await predictor.predict(pairs);
     await predictor.dispose();
     if (!opts.pairs) {
@@ -244,6 +259,7 @@ export function buildCli(): Command {
       .option('--model <source>', 'override the embedding model named in metadata.json')
       .option('--report <file>', 'also write an HTML report with the ROC curve')
       .option('--threads <n>', 'ONNX Runtime threads', int('--threads', 1))
+      .addOption(runtimeOption())
       .option('--json', 'print the result as JSON on stdout'),
   ).action(async (opts) => {
     const reportDir = opts.report ? dirname(resolve(opts.report)) : undefined;
@@ -254,7 +270,7 @@ export function buildCli(): Command {
     await checkOutputPaths(outputs, [{ flag: '--data', path: opts.data }]);
     const data = await readDataset(opts.data, datasetOptionsFrom(opts));
     await reportSkipped(data, opts.skippedReport, reportDir);
-    const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model, threads: opts.threads });
+    const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model, threads: opts.threads, ...(await runtimeOptions(opts.runtime)) });
     const bar = startProgress('evaluate', data.pairs.length, 'pairs');
     const started = performance.now();
     const probabilities = await predictor.probabilities(data.pairs, { progress: bar });
@@ -324,6 +340,7 @@ export function buildCli(): Command {
     .option('--allowed-host <name>', 'also accept requests whose Host header names this (repeatable); the bound address and localhost names always are', collect, [])
     .option('--token <token>', 'require "Authorization: Bearer <token>" on every request (default: $SIMPAIR_TOKEN; prefer the variable, arguments are visible to other users)')
     .option('--model <source>', 'embedding model: overrides metadata.json for predictions, and is the default for runs')
+    .addOption(runtimeOption())
     .option('--max-len <n>', 'maxLen of runs started here', int('--max-len', 3, 512))
     .option('--epochs <n>', 'epochs of runs started here', int('--epochs', 1))
     .option('--no-watch', 'with --store: do not start runs for files dropped in datasets/')
@@ -340,7 +357,7 @@ export function buildCli(): Command {
       let close: () => Promise<void>;
       let what: string;
       if (opts.modelDir) {
-        const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model });
+        const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model, ...(await runtimeOptions(opts.runtime)) });
         backend = { predict: (pairs) => predictor.predict(pairs), page: createPageBackend(new FsObjectStore(opts.modelDir), { modelPrefix: '' }) };
         close = () => predictor.dispose();
         what = `${opts.modelDir} (POST /predict)`;
@@ -353,6 +370,7 @@ export function buildCli(): Command {
         const allowedModelSources = [...(modelSource ? [modelSource] : []), ...(opts.allowModelSource as string[]).map((s) => (existsSync(s) ? resolve(s) : s))];
         const { createStoreBackend } = await import('../server/store-backend.ts');
         const storeBackend = createStoreBackend(store, {
+          predictor: await runtimeOptions(opts.runtime),
           runDefaults,
           allowedModelSources: allowedModelSources.length ? allowedModelSources : undefined,
           concurrency: opts.runConcurrency,

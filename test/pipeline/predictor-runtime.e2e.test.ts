@@ -6,7 +6,7 @@ import { loadTfjsClassifier } from '../../src/classifier/tfjs-classifier.ts';
 import { NotFoundError, SimpairError } from '../../src/errors.ts';
 import { Predictor } from '../../src/pipeline/predictor.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
-import { runNode, simpair, startServe } from '../helpers/cli.ts';
+import { simpair, startServe } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { PADDINGS, trainTinyModel } from '../helpers/tiny-run.ts';
 
@@ -101,15 +101,19 @@ describe('prediction on ONNX Runtime only', () => {
     },
   );
 
-  it("the import recorder sees TensorFlow.js where it is imported (the module runtime 'tfjs' loads)", async () => {
+  it('simpair predict --runtime tfjs runs model.json on TensorFlow.js (the recorder sees it), with the same probability', async () => {
     // A recorder that never fires would pass the tests above vacuously.
-    const log = join(work, 'imports-recorder.log');
-    const res = await runNode([join(ROOT, 'test', 'helpers', 'import-module.mjs'), join(ROOT, 'src', 'classifier', 'tfjs-classifier.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, ...recordTfImports(log) },
-    });
-    expect(res.code, res.stderr).toBe(0);
+    const { onnx } = dirs['pooled, masked'];
+    const args = ['predict', '--model-dir', onnx, '--s1', PAIRS[1].sentence1, '--s2', PAIRS[1].sentence2, '--json'];
+    const log = join(work, 'imports-tfjs.log');
+    const viaTfjs = await simpair([...args, '--runtime', 'tfjs'], recordTfImports(log));
+    expect(viaTfjs.code, viaTfjs.stderr).toBe(0);
+    expect(viaTfjs.stderr).toMatch(/runs on TensorFlow\.js \(model\.json\)/);
     expect(await importedModules(log)).toContain('@tensorflow/tfjs-core');
+    const viaOnnx = await simpair([...args, '--runtime', 'onnx']);
+    expect(viaOnnx.code, viaOnnx.stderr).toBe(0);
+    const p = (r: { stdout: string }) => (JSON.parse(r.stdout) as { probability: number }).probability;
+    expect(Math.abs(p(viaOnnx) - p(viaTfjs))).toBeLessThan(1e-5);
   });
 
   it('simpair serve --model-dir answers POST /predict without importing TensorFlow.js (an older pooled, masked model)', async () => {
