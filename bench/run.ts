@@ -18,6 +18,7 @@ import { findReferencePython } from './lib/python.ts';
 import { runAccuracyStage } from './stages/accuracy.ts';
 import { runDatapathStage } from './stages/datapath.ts';
 import { runEmbeddingStage } from './stages/embedding.ts';
+import { renderHeadsTable, runHeadsStage, type HeadsResult } from './stages/heads.ts';
 import { runInteropStage } from './stages/interop.ts';
 import { runPredictionStage } from './stages/prediction.ts';
 import { runProfileStage } from './stages/profile.ts';
@@ -27,7 +28,7 @@ import { runTokenizerStage } from './stages/tokenizer.ts';
 import { runTrainingStage } from './stages/training.ts';
 import { runTrainingMemoryStage } from './stages/training-memory.ts';
 
-const STAGES = ['tokenizer', 'embedding', 'training', 'memory', 'datapath', 'accuracy', 'reference', 'prediction', 'interop', 'sizes', 'profile'] as const;
+const STAGES = ['tokenizer', 'embedding', 'training', 'memory', 'datapath', 'accuracy', 'heads', 'reference', 'prediction', 'interop', 'sizes', 'profile'] as const;
 type Stage = (typeof STAGES)[number];
 const DEFAULT_STAGES: Record<BenchMode, readonly Stage[]> = {
   quick: ['tokenizer', 'embedding', 'training', 'memory', 'datapath', 'reference', 'prediction', 'interop', 'sizes'],
@@ -107,6 +108,7 @@ try {
   await stage('memory', () => runTrainingMemoryStage(ctx));
   await stage('datapath', () => runDatapathStage(ctx));
   await stage('accuracy', () => runAccuracyStage(ctx));
+  await stage('heads', () => runHeadsStage(ctx));
   await stage('reference', () => runReferenceStage(ctx));
   if (cli.stages.includes('accuracy') && !cli.stages.includes('reference') && ctx.refPython) {
     // The accuracy report alone still needs the recipe's accuracy (not its throughput figures).
@@ -134,6 +136,8 @@ process.stdout.write(
     '\n' +
     table,
 );
+const heads = ctx.results.heads as HeadsResult | { error: string } | undefined;
+if (heads && !('error' in heads)) process.stdout.write(`\n### Accuracy by head (issue 11)\n\n${renderHeadsTable(heads)}`);
 const resultsDir = join(root, 'bench/results');
 await mkdir(resultsDir, { recursive: true });
 const file = join(resultsDir, `${started.toISOString().replace(/[:.]/g, '-')}-${cli.mode}.json`);

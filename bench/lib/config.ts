@@ -24,6 +24,11 @@ export interface BenchSizes {
   /** Accuracy report: rows (Infinity = all), epochs; maxLen, batch and seed are shared below. */
   readonly accuracy: { readonly trainRows: number; readonly testRows: number; readonly epochs: number };
   /**
+   * Accuracy by head (issue 11): every variant of HEAD_VARIANTS and the Keras recipe, once per
+   * seed, on the same stores (max-length padding, pooled vectors stored beside the tokens).
+   */
+  readonly heads: { readonly trainRows: number; readonly testRows: number; readonly epochs: number; readonly seeds: readonly number[] };
+  /**
    * Prediction through `simpair serve`: cold starts and warm requests per path, and the grid
    * of encoders (each with its maxLen) x ONNX files run on the old (TF.js classifier) and new
    * (classifier.onnx) paths.
@@ -39,6 +44,30 @@ export interface BenchSizes {
   /** Data path at bert-base shape: synthetic shards of [maxLen, hidden] rows. */
   readonly datapath: { readonly shards: number; readonly rowsPerShard: number; readonly maxLen: number; readonly hidden: number };
 }
+
+/**
+ * One classifier configuration of the heads stage: the options `simpair run` takes for it
+ * (`--head`, `--dropout`, `--recurrent-dropout`, `--class-weight`). Not given = the recipe's.
+ */
+export interface HeadVariant {
+  readonly name: string;
+  readonly head: 'recipe' | 'pooled';
+  readonly dropout?: number;
+  readonly recurrentDropout?: number;
+  /** 'balanced' = scikit-learn's rows / (2 * rows of the class) over the training rows, as `--class-weight balanced`. */
+  readonly classWeight?: 'balanced';
+}
+
+/**
+ * The variants of the heads stage, in table order. The regularised recipe's options live here
+ * only: change them here (e.g. once the fused LSTM path supports dropout) and the table follows.
+ */
+export const HEAD_VARIANTS: readonly HeadVariant[] = [
+  { name: 'recipe', head: 'recipe' },
+  { name: 'recipe + dropout 0.2', head: 'recipe', dropout: 0.2 },
+  { name: 'recipe + balanced class weights', head: 'recipe', classWeight: 'balanced' },
+  { name: 'pooled head', head: 'pooled' },
+];
 
 /** One training configuration: Keras (Python) or a TF.js backend with an LSTM path. */
 export type TrainingPath = { readonly kind: 'keras' } | { readonly kind: 'tfjs'; readonly backend: 'node' | 'wasm' | 'cpu'; readonly lstm: 'fused' | 'layers' };
@@ -76,6 +105,7 @@ export const SIZES: Record<BenchMode, BenchSizes> = {
     },
     training: { rows: 512, testRows: 256, epochs: 2, rounds: 1, paths: TRAINING_PATHS },
     accuracy: { trainRows: 192, testRows: 128, epochs: 2 },
+    heads: { trainRows: 192, testRows: 128, epochs: 2, seeds: [42] },
     prediction: {
       warmRequests: 60,
       coldStarts: 1,
@@ -106,6 +136,7 @@ export const SIZES: Record<BenchMode, BenchSizes> = {
     },
     training: { rows: Number.POSITIVE_INFINITY, testRows: Number.POSITIVE_INFINITY, epochs: 3, rounds: 1, paths: [...TRAINING_PATHS, { kind: 'tfjs', backend: 'cpu', lstm: 'fused' }] },
     accuracy: { trainRows: Number.POSITIVE_INFINITY, testRows: Number.POSITIVE_INFINITY, epochs: 3 },
+    heads: { trainRows: Number.POSITIVE_INFINITY, testRows: Number.POSITIVE_INFINITY, epochs: 3, seeds: [42, 7, 2024] },
     prediction: {
       warmRequests: 200,
       coldStarts: 3,

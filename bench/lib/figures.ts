@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import type { AccuracyResult } from '../stages/accuracy.ts';
 import type { DatapathResult } from '../stages/datapath.ts';
 import { embeddingKey, type EmbeddingConfigResult } from '../stages/embedding.ts';
+import type { HeadsResult } from '../stages/heads.ts';
 import type { InteropResult } from '../stages/interop.ts';
 import type { PredictionGridEntry, PredictionResult } from '../stages/prediction.ts';
 import type { StageProfile } from '../stages/profile.ts';
@@ -31,6 +32,7 @@ export function buildFigures(ctx: BenchContext): Figure[] {
     memory?: TrainingMemoryResult;
     datapath?: DatapathResult;
     accuracy?: AccuracyResult;
+    heads?: HeadsResult;
     prediction?: PredictionResult;
     sizes?: SizeEntry[];
     interop?: InteropResult | { skipped: string };
@@ -143,6 +145,7 @@ export function buildFigures(ctx: BenchContext): Figure[] {
       f.push({ section: 'accuracy', name: 'F1 (training-stage rows)', value: m.f1, unit: '', reference: recipe?.metrics.f1, ratio: ratio(m.f1, recipe?.metrics.f1) });
     }
   }
+  if (r.heads) headsFigures(r.heads, f);
   if (recipe) {
     const ours = accMax?.embedPairsPerSecond ?? (ctx.stores.size ? mean([...ctx.stores.values()].filter((s) => s.padding === 'max-length').map((s) => (s.train.rows + s.test.rows) / (s.train.seconds + s.test.seconds))) : undefined);
     f.push({ section: 'embedding', name: `end to end: tokenize + BERT, MiniLM float32 L${ctx.sizes.maxLen} b32, MRPC`, value: ours, unit: 'pairs/s', reference: recipe.embedPairsPerSecond, ratio: ratio(ours, recipe.embedPairsPerSecond), note: 'ref: recipe (BertTokenizer + TFBertModel eager); ours incl. shard writing' });
@@ -186,6 +189,27 @@ export function buildFigures(ctx: BenchContext): Figure[] {
     }
   }
   return f;
+}
+
+/** Heads rows: each variant's mean per figure (Keras' beside the recipe), min–max and the seeds' values in the note. */
+function headsFigures(h: HeadsResult, f: Figure[]): void {
+  const keras = h.rows.find((row) => row.side === 'keras');
+  for (const row of h.rows) {
+    for (const metric of ['accuracy', 'f1', 'rocAuc'] as const) {
+      const s = row[metric];
+      const ref = row.name === 'recipe' && row.side === 'simpair' ? keras?.[metric].mean : undefined;
+      const perSeed = row.runs.map((x) => `${x.seed}: ${x[metric] === null ? '-' : x[metric]!.toFixed(4)}`).join(', ');
+      f.push({ section: 'heads', name: `${row.name}: ${metric === 'rocAuc' ? 'ROC-AUC' : metric === 'f1' ? 'F1' : 'accuracy'}, mean of ${s.n}`, value: s.mean, unit: '', reference: ref, ratio: ratio(s.mean, ref), note: `min–max ${fmt(s.min)}–${fmt(s.max)}, sd ${s.sd.toFixed(4)}; ${perSeed}` });
+    }
+  }
+  const b = h.encoderBaseline;
+  if ('accuracy' in b) {
+    f.push({ section: 'heads', name: 'encoder baseline (cosine, threshold tuned on train): accuracy', value: b.accuracy, unit: '', note: `threshold ${b.threshold.toFixed(4)}; F1 ${b.f1.toFixed(4)}; pooling ${b.cost.seconds.toFixed(1)} s` });
+    f.push({ section: 'heads', name: 'encoder baseline: ROC-AUC', value: b.rocAuc ?? undefined, unit: '' });
+  }
+  if ('probes' in h.probe) {
+    for (const p of h.probe.probes) f.push({ section: 'heads', name: `probe, logistic regression on ${p.name}: accuracy`, value: p.accuracy, unit: '', note: `F1 ${p.f1.toFixed(4)}, ROC-AUC ${p.rocAuc?.toFixed(4)}; C ${p.C}; train accuracy ${p.trainAccuracy.toFixed(4)}` });
+  } else f.push({ section: 'heads', name: 'probe (logistic regression on pooled vectors)', value: 'skipped', unit: '', note: h.probe.skipped.slice(0, 120) });
 }
 
 /** Data path rows: what the GPU needs, what each source delivers, the prefetch effect. */

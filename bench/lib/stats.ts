@@ -28,3 +28,20 @@ export function ratio(a: number | undefined, b: number | undefined): number | un
   if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return undefined;
   return a / b;
 }
+
+/** Mean, sample standard deviation, min and max of a few runs (seeds). */
+export interface Spread {
+  readonly mean: number;
+  /** Sample standard deviation (n - 1); 0 for one value. */
+  readonly sd: number;
+  readonly min: number;
+  readonly max: number;
+  readonly n: number;
+}
+
+/** The spread of `values`; NaN fields for no values. */
+export function spread(values: readonly number[]): Spread {
+  const m = mean(values);
+  const sd = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1)) : 0;
+  return { mean: m, sd, min: Math.min(...values), max: Math.max(...values), n: values.length };
+}

@@ -46,7 +46,7 @@ def main() -> None:
 
     import tensorflow as tf
     import tf_keras as keras
-    from sklearn.metrics import accuracy_score, roc_auc_score
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
     x_train, y_train, manifest = read_store(args.train)
     x_test, y_test, _ = read_store(args.test)
@@ -68,6 +68,7 @@ def main() -> None:
         "epochSeconds": timer.seconds,
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
         "accuracy": float(accuracy_score(y, (probs > 0.5).astype(np.int32))),
+        "f1": float(f1_score(y, (probs > 0.5).astype(np.int32), zero_division=0)),
         "rocAuc": float(roc_auc_score(y, probs)) if 0 < positives < len(y) else None,
         "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rssBeforeTrainingMiB": rss_before,

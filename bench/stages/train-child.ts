@@ -6,7 +6,10 @@
  *
  * node bin/run-ts.js bench/stages/train-child.ts --train DIR --test DIR --backend wasm
  *   [--epochs 3] [--batch-size 32] [--seed 42] [--validation-split 0.1] [--variant plain|masked]
- *   [--lstm fused|layers] [--save-model DIR --embedding-model DIR]
+ *   [--lstm fused|layers] [--head recipe|pooled] [--dropout R] [--recurrent-dropout R]
+ *   [--class-weight W0,W1] [--save-model DIR --embedding-model DIR]
+ *
+ * --backend auto leaves the choice to initTfBackend's default order (tensorflow when installed).
  */
 import { parseArgs } from 'node:util';
 import { buildBiLstm, evaluateStore, initTfBackend, saveClassifier, trainClassifier } from '../../src/classifier/index.ts';
@@ -20,6 +23,7 @@ export interface TrainChildResult {
   readonly backend: string;
   readonly backendDetails?: string;
   readonly variant: 'plain' | 'masked';
+  readonly head: 'recipe' | 'pooled';
   /** The LSTM path that ran (TrainingHistory.lstmPath). */
   readonly lstmPath: string;
   readonly trainRows: number;
@@ -43,13 +47,20 @@ const { values } = parseArgs({
     'validation-split': { type: 'string', default: '0.1' },
     variant: { type: 'string', default: 'plain' },
     lstm: { type: 'string', default: 'fused' },
+    head: { type: 'string', default: 'recipe' },
+    dropout: { type: 'string', default: '0' },
+    'recurrent-dropout': { type: 'string', default: '0' },
+    'class-weight': { type: 'string' },
     'save-model': { type: 'string' },
     'embedding-model': { type: 'string' },
   },
 });
 if (!values.train || !values.test) throw new Error('train-child needs --train DIR and --test DIR (embedding stores).');
 const variant = values.variant === 'masked' ? 'masked' : 'plain';
-process.env.SIMPAIR_TF_BACKEND = values.backend;
+const head = values.head === 'pooled' ? 'pooled' : 'recipe';
+const classWeight = values['class-weight'] ? parseClassWeight(values['class-weight']) : undefined;
+if (values.backend === 'auto') delete process.env.SIMPAIR_TF_BACKEND;
+else process.env.SIMPAIR_TF_BACKEND = values.backend;
 const info = await initTfBackend();
 const seed = Number(values.seed);
 
@@ -57,12 +68,13 @@ const trainReader = await EmbeddingStoreReader.open(new FsObjectStore(values.tra
 const testReader = await EmbeddingStoreReader.open(new FsObjectStore(values.test), '');
 const { maxLen, hidden } = trainReader.manifest;
 // maskPadding: Masking(0) first; same seeded initial weights as the unmasked model.
-const model = buildBiLstm({ maxLen, hidden, seed, maskPadding: variant === 'masked' });
+const model = buildBiLstm({ maxLen, hidden, seed, maskPadding: variant === 'masked', head, dropout: Number(values.dropout), recurrentDropout: Number(values['recurrent-dropout']) });
 const rssBeforeTrainingMiB = process.memoryUsage().rss / 2 ** 20;
 const training = { epochs: Number(values.epochs), batchSize: Number(values['batch-size']), validationSplit: Number(values['validation-split']), seed };
 const history = await trainClassifier(model, trainReader, {
   ...training,
   lstm: values.lstm === 'layers' ? 'layers' : 'fused',
+  ...(classWeight ? { classWeight } : {}),
   onEpochEnd: (epoch, logs) => {
     process.stderr.write(`epoch ${epoch + 1}: ${logs.seconds.toFixed(1)} s, loss ${logs.loss.toFixed(4)}, val_acc ${logs.val_acc?.toFixed(4) ?? '-'}\n`);
   },
@@ -86,6 +98,7 @@ const result: TrainChildResult = {
   backend: info.backend,
   ...(info.details ? { backendDetails: info.details } : {}),
   variant,
+  head,
   lstmPath: history.lstmPath,
   trainRows: history.trainRows,
   validationRows: history.validationRows,
@@ -97,3 +110,10 @@ const result: TrainChildResult = {
   rssBeforeTrainingMiB,
 };
 process.stdout.write(JSON.stringify(result) + '\n');
+
+/** `W0,W1` -> `{ 0: W0, 1: W1 }` (trainClassifier checks the values). */
+function parseClassWeight(text: string): { 0: number; 1: number } {
+  const [w0, w1, ...rest] = text.split(',').map(Number);
+  if (w1 === undefined || rest.length) throw new Error(`train-child: --class-weight takes W0,W1, received ${text}.`);
+  return { 0: w0, 1: w1 };
+}

@@ -11,6 +11,7 @@ import type { TrainChildResult } from './train-child.ts';
 export interface KerasTraining {
   readonly epochSeconds: number[];
   readonly accuracy: number;
+  readonly f1: number;
   readonly rocAuc: number | null;
   readonly peakRssMiB: number;
   readonly rssBeforeTrainingMiB: number;
@@ -41,8 +42,21 @@ export function pathLabel(path: TrainingPath): string {
 export function trainInChild(
   ctx: BenchContext,
   stores: StoreSet,
-  options: { backend: string; epochs: number; variant?: 'plain' | 'masked'; lstm?: 'fused' | 'layers'; saveModel?: string; nodeArgs?: string[]; label?: string },
+  options: {
+    backend: string;
+    epochs: number;
+    variant?: 'plain' | 'masked';
+    lstm?: 'fused' | 'layers';
+    saveModel?: string;
+    nodeArgs?: string[];
+    label?: string;
+    /** @default ctx.sizes.seed */
+    seed?: number;
+    /** The classifier's options beyond the recipe (see HeadVariant). @default the recipe */
+    classifier?: { head?: 'recipe' | 'pooled'; dropout?: number; recurrentDropout?: number; classWeight?: { 0: number; 1: number } };
+  },
 ): Promise<TrainChildResult> {
+  const c = options.classifier ?? {};
   const { sizes } = ctx;
   const args = [
     '--train', stores.train.dir,
@@ -50,10 +64,14 @@ export function trainInChild(
     '--backend', options.backend,
     '--epochs', String(options.epochs),
     '--batch-size', String(sizes.batchSize),
-    '--seed', String(sizes.seed),
+    '--seed', String(options.seed ?? sizes.seed),
     '--validation-split', String(sizes.validationSplit),
     '--variant', options.variant ?? 'plain',
     '--lstm', options.lstm ?? 'fused',
+    ...(c.head ? ['--head', c.head] : []),
+    ...(c.dropout ? ['--dropout', String(c.dropout)] : []),
+    ...(c.recurrentDropout ? ['--recurrent-dropout', String(c.recurrentDropout)] : []),
+    ...(c.classWeight ? ['--class-weight', `${c.classWeight[0]},${c.classWeight[1]}`] : []),
     ...(options.saveModel ? ['--save-model', options.saveModel, '--embedding-model', stores.modelDir] : []),
   ];
   return runTsChild<TrainChildResult>(ctx.root, 'bench/stages/train-child.ts', args, {
