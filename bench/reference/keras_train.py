@@ -15,6 +15,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from recipe_keras import build_recipe_model, epoch_timer  # noqa: E402
+from store_io import read_store as read_shards  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -22,16 +23,8 @@ def log(message: str) -> None:
 
 
 def read_store(directory: str):
-    from safetensors.numpy import load_file
-
-    with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as f:
-        manifest = json.load(f)
-    xs, ys = [], []
-    for shard in manifest["shards"]:
-        tensors = load_file(os.path.join(directory, shard["key"]))
-        xs.append(tensors["embeddings"].astype(np.float32))
-        ys.append(tensors["labels"].astype(np.float32))
-    return np.concatenate(xs), np.concatenate(ys), manifest
+    arrays, manifest = read_shards(directory, ("embeddings", "labels"))
+    return arrays["embeddings"].astype(np.float32), arrays["labels"].astype(np.float32), manifest
 
 
 def main() -> None:

@@ -19,24 +19,17 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from store_io import read_store  # noqa: E402
+
 
 def log(message: str) -> None:
     print(f"[ref] {message}", file=sys.stderr, flush=True)
 
 
 def read_pooled(directory: str):
-    from safetensors.numpy import load_file
-
-    with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as f:
-        manifest = json.load(f)
-    pooled, labels = [], []
-    for shard in manifest["shards"]:
-        tensors = load_file(os.path.join(directory, shard["key"]))
-        if "pooled" not in tensors:
-            raise SystemExit(f"pooled_probe: {directory} has no pooled vectors; embed with pooled vectors (ensureStores(..., {{ pooled: true }})).")
-        pooled.append(tensors["pooled"].astype(np.float64))
-        labels.append(tensors["labels"].astype(np.int32))
-    return np.concatenate(pooled), np.concatenate(labels)
+    arrays, _ = read_store(directory, ("pooled", "labels"))
+    return arrays["pooled"].astype(np.float64), arrays["labels"].astype(np.int32)
 
 
 def pair_features(pooled: np.ndarray, normalise: bool) -> np.ndarray:
