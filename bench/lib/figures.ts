@@ -204,7 +204,7 @@ function headsFigures(h: HeadsResult, f: Figure[]): void {
   }
   const b = h.encoderBaseline;
   if ('accuracy' in b) {
-    f.push({ section: 'heads', name: 'encoder baseline (cosine, threshold tuned on train): accuracy', value: b.accuracy, unit: '', note: `threshold ${b.threshold.toFixed(4)}; F1 ${b.f1.toFixed(4)}; pooling ${b.cost.seconds.toFixed(1)} s` });
+    f.push({ section: 'heads', name: 'encoder baseline (cosine, threshold tuned on train): accuracy', value: b.accuracy, unit: '', note: `threshold ${b.threshold.toFixed(4)}; F1 ${b.f1.toFixed(4)}${b.cost ? `; pooling ${b.cost.seconds.toFixed(1)} s` : ''}` });
     f.push({ section: 'heads', name: 'encoder baseline: ROC-AUC', value: b.rocAuc ?? undefined, unit: '' });
   }
   if ('probes' in h.probe) {

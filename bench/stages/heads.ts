@@ -136,7 +136,7 @@ export async function runHeadsStage(ctx: BenchContext): Promise<HeadsResult> {
     rows,
     encoderBaseline: baseline,
     probe: await pooledProbe(ctx, stores),
-    embedSeconds: { pooled: baseline.cost.seconds, train: stores.train.seconds, test: stores.test.seconds },
+    embedSeconds: { pooled: baseline.cost?.seconds ?? Number.NaN, train: stores.train.seconds, test: stores.test.seconds },
   };
 }
 
@@ -179,7 +179,7 @@ export function renderHeadsTable(r: HeadsResult): string {
   const header = '| variant | accuracy % | F1 | ROC-AUC | s/epoch | runs on |\n|---|---|---|---|---|---|';
   const lines = r.rows.map((row) => `| ${row.name} | ${cell(row.accuracy, pct)} | ${cell(row.f1, three)} | ${cell(row.rocAuc, three)} | ${cell(row.steadyEpochSeconds, (x) => x.toFixed(1))} | ${[...new Set(row.runs.map((x) => x.path.replace(/ \(.*\)$/, '')))].join(', ')} |`);
   const b = r.encoderBaseline;
-  if ('accuracy' in b) lines.push(`| encoder baseline: cosine of mean-pooled embeddings, threshold ${b.threshold.toFixed(4)} tuned on train | ${pct(b.accuracy)} | ${three(b.f1)} | ${b.rocAuc === null ? '-' : three(b.rocAuc)} | - | deterministic; pooling ${b.cost.seconds.toFixed(0)} s |`);
+  if ('accuracy' in b) lines.push(`| encoder baseline: cosine of mean-pooled embeddings, threshold ${b.threshold.toFixed(4)} tuned on train | ${pct(b.accuracy)} | ${three(b.f1)} | ${b.rocAuc === null ? '-' : three(b.rocAuc)} | - | deterministic${b.cost ? `; pooling ${b.cost.seconds.toFixed(0)} s` : ''} |`);
   if ('probes' in r.probe) {
     for (const p of r.probe.probes) lines.push(`| probe: logistic regression on ${p.name} (C ${p.C} by 5-fold CV on train) | ${pct(p.accuracy)} | ${three(p.f1)} | ${p.rocAuc === null ? '-' : three(p.rocAuc)} | - | scikit-learn ${r.probe.sklearn}, deterministic |`);
   }
