@@ -9,7 +9,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SIZES, type BenchMode } from './lib/config.ts';
+import { HEAD_VARIANTS, SIZES, type BenchMode } from './lib/config.ts';
 import { renderTable, type BenchContext } from './lib/context.ts';
 import { buildFigures } from './lib/figures.ts';
 import { note } from './lib/log.ts';
@@ -41,16 +41,21 @@ const USAGE = `Usage: npm run bench -- [--quick] [--only STAGE[,STAGE...]] [--no
   --only LIST     run only these stages: ${STAGES.join(', ')}
   --no-reference  do not run the Python reference (bench/reference/reference.py)
   --keep-work     keep the temporary directory (embedding stores, model, profiles)
+  --heads-seeds LIST     heads stage: these seeds instead of the mode's (e.g. 1,2,3,4)
+  --heads-variants LIST  heads stage: only these variants (names of HEAD_VARIANTS in
+                         bench/lib/config.ts, plus "keras" for the Keras recipe)
 
 The reference runs with SIMPAIR_REF_PYTHON or .venv-ref/bin/python (scripts/bench-python-setup.sh).`;
 
-function parseCli(): { mode: BenchMode; stages: Stage[]; reference: boolean; keepWork: boolean } {
+function parseCli(): { mode: BenchMode; stages: Stage[]; reference: boolean; keepWork: boolean; heads: BenchContext['heads'] } {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       'no-reference': { type: 'boolean', default: false },
       'keep-work': { type: 'boolean', default: false },
+      'heads-seeds': { type: 'string' },
+      'heads-variants': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -69,7 +74,20 @@ function parseCli(): { mode: BenchMode; stages: Stage[]; reference: boolean; kee
     }
     stages = STAGES.filter((s) => asked.includes(s));
   }
-  return { mode, stages, reference: !values['no-reference'], keepWork: values['keep-work'] };
+  const list = (v: string | undefined) => v?.split(',').map((x) => x.trim()).filter(Boolean);
+  const seeds = list(values['heads-seeds'])?.map(Number);
+  if (seeds?.some((n) => !Number.isInteger(n))) {
+    process.stderr.write(`bench: --heads-seeds takes integers separated by commas, got "${values['heads-seeds']}".\n`);
+    process.exit(2);
+  }
+  const variants = list(values['heads-variants']);
+  const known = [...HEAD_VARIANTS.map((v) => v.name), 'keras'];
+  const unknownVariants = variants?.filter((v) => !known.includes(v)) ?? [];
+  if (unknownVariants.length) {
+    process.stderr.write(`bench: unknown heads variant(s) ${unknownVariants.join(', ')}; variants are ${known.join(', ')}.\n`);
+    process.exit(2);
+  }
+  return { mode, stages, reference: !values['no-reference'], keepWork: values['keep-work'], heads: { seeds, variants } };
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -80,7 +98,7 @@ const cpuAtStart = cpuSnapshot();
 const otherLoadByStage: Record<string, number | undefined> = {};
 const workDir = await mkdtemp(join(tmpdir(), 'simpair-bench-'));
 const refPython = cli.reference ? await findReferencePython(root) : undefined;
-const ctx: BenchContext = { root, mode: cli.mode, sizes: SIZES[cli.mode], workDir, refPython, figures: [], results: {}, stores: new Map() };
+const ctx: BenchContext = { root, mode: cli.mode, sizes: SIZES[cli.mode], workDir, refPython, figures: [], results: {}, stores: new Map(), heads: cli.heads };
 note(`mode ${cli.mode}; stages ${cli.stages.join(', ')}; work dir ${workDir}; reference python ${refPython ?? 'none'}`);
 
 const failures: string[] = [];

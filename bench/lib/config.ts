@@ -60,7 +60,7 @@ export interface HeadVariant {
 
 /**
  * The variants of the heads stage, in table order. The regularised recipe's options live here
- * only: change them here (e.g. once the fused LSTM path supports dropout) and the table follows.
+ * only: change them here and the table follows. Input dropout trains on the fused path.
  */
 export const HEAD_VARIANTS: readonly HeadVariant[] = [
   { name: 'recipe', head: 'recipe' },

@@ -34,6 +34,8 @@ export interface BenchContext {
   readonly results: Record<string, unknown>;
   /** Embedding stores built so far, by name. */
   readonly stores: Map<string, StoreSet>;
+  /** The heads stage's selection from the command line (--heads-seeds, --heads-variants). */
+  readonly heads?: { readonly seeds?: readonly number[]; readonly variants?: readonly string[] };
   /** A trained simpair model directory, once some stage made one. */
   modelDir?: string;
   /** The reference's results, once it ran. */

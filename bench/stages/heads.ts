@@ -92,16 +92,18 @@ function rowsOf(name: string, side: HeadRows['side'], options: HeadRows['options
  * validation and threshold tuning; figures on MRPC test.
  */
 export async function runHeadsStage(ctx: BenchContext): Promise<HeadsResult> {
-  const { trainRows, testRows, epochs, seeds } = ctx.sizes.heads;
+  const { trainRows, testRows, epochs } = ctx.sizes.heads;
+  const seeds = ctx.heads?.seeds ?? ctx.sizes.heads.seeds;
+  const picked = (name: string) => !ctx.heads?.variants || ctx.heads.variants.includes(name);
   const stores = await ensureStores(ctx, 'max-length', trainRows, testRows, { pooled: true });
   const baseline = stores.encoderBaseline!;
   note(`heads: encoder baseline accuracy ${('accuracy' in baseline ? baseline.accuracy : NaN).toFixed(4)}, ROC-AUC ${baseline.rocAuc?.toFixed(4)}`);
   const trainLabels = (await loadMrpc('train')).rows.slice(0, stores.train.rows).map((r) => r.label);
-  const variants = HEAD_VARIANTS.map(({ name, classWeight, ...rest }) => ({ name, options: { ...rest, ...(classWeight === 'balanced' ? { classWeight: balancedWeights(trainLabels) } : {}) } }));
+  const variants = HEAD_VARIANTS.filter((v) => picked(v.name)).map(({ name, classWeight, ...rest }) => ({ name, options: { ...rest, ...(classWeight === 'balanced' ? { classWeight: balancedWeights(trainLabels) } : {}) } }));
   const backend = process.env.SIMPAIR_TF_BACKEND ?? 'auto';
   const runs = new Map<string, HeadRun[]>(variants.map((v) => [v.name, []]));
   const keras: HeadRun[] = [];
-  let kerasSkipped: string | undefined = ctx.refPython ? undefined : 'no Python reference (.venv-ref or SIMPAIR_REF_PYTHON)';
+  let kerasSkipped: string | undefined = !picked('keras') ? 'not asked (--heads-variants)' : ctx.refPython ? undefined : 'no Python reference (.venv-ref or SIMPAIR_REF_PYTHON)';
   let backendRan = backend;
   // Seed by seed, every variant within a seed: a change in the machine's load spreads over all variants.
   for (const seed of seeds) {
