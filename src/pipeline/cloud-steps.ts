@@ -354,7 +354,7 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
   const run = await activeRun(store, input);
   await assertDatasetUnchanged(store, run);
   // TF.js is imported by this step alone: the other steps, and the Lambdas running them, start without it.
-  const { buildBiLstm, evaluateStore, initTfBackend, saveClassifier, trainClassifier } = await import('../classifier/index.ts');
+  const { buildBiLstm, initTfBackend, pairFeaturesOf, predictProbabilities, saveClassifier, trainClassifier } = await import('../classifier/index.ts');
   const { backend } = await initTfBackend();
   const reader = await EmbeddingStoreReader.open(store, keys.embeddings(run.runId), { cache: options.shardCache });
   const { maxLen, hidden } = reader.manifest;
@@ -369,14 +369,24 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
   try {
     // The model and the frozen encoder's baseline on the same rows: the validation rows (the
     // last ones, as trainClassifier holds them out), the baseline's threshold tuned on the rest.
-    const { labels, probabilities } = await evaluateStore(model, reader);
-    const count = labels.length;
+    // One read of the shards: the cosine of every row, the model's probability of the held-out ones.
+    const count = reader.manifest.count;
     const held = history.validationRows;
     const from = held > 0 ? count - held : 0;
+    const labels = new Uint8Array(count - from);
+    const probabilities = new Float32Array(count - from);
+    const scored = await storedPairScores(reader, (shard, first) => {
+      const start = Math.max(from - first, 0);
+      if (start >= shard.count) return;
+      const n = shard.count - start;
+      const rows = { data: shard.embeddings.subarray(start * maxLen * hidden), batchSize: n, maxLen, hidden };
+      const pairs = head === 'pooled' && shard.pooled ? pairFeaturesOf(shard.pooled.subarray(2 * start * hidden), n, hidden) : undefined;
+      probabilities.set(predictProbabilities(model, rows, {}, pairs), first + start - from);
+      labels.set(shard.labels.subarray(start), first + start - from);
+    });
     const evaluatedOn = held > 0 ? `the validation rows (the last ${held} of ${count})` : `the training rows (validationSplit 0, no rows held out)`;
-    const evaluation = { ...computeMetrics(labels.subarray(from), probabilities.subarray(from), 0.5), evaluatedOn };
-    const roc = rocCurve(labels.subarray(from), probabilities.subarray(from));
-    const scored = await storedPairScores(reader);
+    const evaluation = { ...computeMetrics(labels, probabilities, 0.5), evaluatedOn };
+    const roc = rocCurve(labels, probabilities);
     const baseline = scored && encoderBaselineOfScores(sliceScored(scored, 0, count - held), sliceScored(scored, from, count), ENCODER_BASELINE_MAX_TOKENS);
     if (!baseline) log('warn', `no encoder baseline: the embedding shards of run ${run.runId} hold no pooled sentence vectors (embedded by an older simpair)`);
     const verdict = baseline && 'accuracy' in baseline.record ? encoderBaselineVerdict(evaluation, baseline.record, evaluatedOn) : undefined;

@@ -1,5 +1,5 @@
 import type { PooledEmbeddings } from '../embedder/pooled-embeddings.ts';
-import type { EmbeddingStoreReader } from '../embeddings/embedding-store-reader.ts';
+import type { EmbeddingShard, EmbeddingStoreReader } from '../embeddings/embedding-store-reader.ts';
 import { computeMetrics, rocAuc, rocCurve, type ClassificationMetrics, type RocCurve } from '../metrics/index.ts';
 import { cosineSimilarity, ENCODER_BASELINE_METHOD, evaluateEncoderBaseline } from '../metrics/encoder-baseline.ts';
 
@@ -106,25 +106,33 @@ export function encoderBaselineOfScores(
 
 /**
  * Cosine of each row's two pooled sentence vectors, over a whole embedding store in manifest
- * order; undefined when a shard has no pooled vectors (embedded before simpair stored them).
+ * order, in one read of each shard; undefined when a shard has no pooled vectors (embedded
+ * before simpair stored them). `visit` sees every shard as it is read, with the index of its
+ * first row, so a caller can do its own work in the same pass (the cloud training step
+ * predicts its held-out rows there).
  */
-export async function storedPairScores(reader: EmbeddingStoreReader): Promise<{ labels: Uint8Array; scores: Float64Array } | undefined> {
+export async function storedPairScores(
+  reader: EmbeddingStoreReader,
+  visit?: (shard: EmbeddingShard, firstRow: number) => void | Promise<void>,
+): Promise<{ labels: Uint8Array; scores: Float64Array } | undefined> {
   const { count, hidden, shards } = reader.manifest;
   const labels = new Uint8Array(count);
   const scores = new Float64Array(count);
+  let complete = true;
   let at = 0;
   for (let i = 0; i < shards.length; i++) {
     const shard = await reader.readShard(i);
-    if (!shard.pooled) return undefined;
-    for (let r = 0; r < shard.count; r++) {
-      const u = shard.pooled.subarray(2 * r * hidden, (2 * r + 1) * hidden);
-      const v = shard.pooled.subarray((2 * r + 1) * hidden, (2 * r + 2) * hidden);
+    await visit?.(shard, at);
+    if (!shard.pooled) complete = false;
+    for (let r = 0; complete && r < shard.count; r++) {
+      const u = shard.pooled!.subarray(2 * r * hidden, (2 * r + 1) * hidden);
+      const v = shard.pooled!.subarray((2 * r + 1) * hidden, (2 * r + 2) * hidden);
       scores[at + r] = cosineSimilarity(u, v);
       labels[at + r] = shard.labels[r];
     }
     at += shard.count;
   }
-  return { labels, scores };
+  return complete ? { labels, scores } : undefined;
 }
 
 /**

@@ -20,8 +20,10 @@ describe('storedPairScores (the cloud training step scores the encoder baseline 
     }
   });
 
-  it('is undefined when the shards hold no pooled vectors (embedded by an older simpair)', async () => {
-    const { reader } = await writeSyntheticStore({ hidden: 8, shardSizes: [4] });
-    expect(await storedPairScores(reader)).toBeUndefined();
+  it('is undefined when the shards hold no pooled vectors (embedded by an older simpair), and still shows the caller every shard once, with its first row', async () => {
+    const { reader } = await writeSyntheticStore({ hidden: 8, shardSizes: [4, 6, 2] });
+    const seen: [number, number][] = [];
+    expect(await storedPairScores(reader, (shard, first) => void seen.push([first, shard.count]))).toBeUndefined();
+    expect(seen).toEqual([[0, 4], [4, 6], [10, 2]]);
   });
 });

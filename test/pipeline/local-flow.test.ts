@@ -12,6 +12,8 @@ import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import { getJson } from '../../src/storage/object-store.ts';
 import { DatasetError, RequestError } from '../../src/errors.ts';
 import { ROOT, TINY_BERT } from '../helpers/paths.ts';
+import { evaluateStore, initTfBackend, loadClassifier } from '../../src/classifier/index.ts';
+import { computeMetrics } from '../../src/metrics/index.ts';
 import { parseDataset } from '../../src/data/parse-dataset.ts';
 import { PairTokenizer } from '../../src/tokenizer/pair-tokenizer.ts';
 import { BertEmbedder } from '../../src/embedder/bert-embedder.ts';
@@ -69,6 +71,14 @@ describe('the run steps in-process (local face of the state machine)', () => {
     expect(metrics.encoderBaseline.accuracy).toBeCloseTo(expected.metrics.accuracy, 6);
     expect(metrics.encoderBaseline.rocAuc).toBeCloseTo(expected.metrics.rocAuc!, 4);
     expect(metrics.evaluation).toMatchObject({ n: 5, evaluatedOn: expect.stringMatching(/validation rows \(the last 5 of 48\)/) });
+    // The same model evaluated the plain way (every row of the store, then the last 5) gives the same figures.
+    await initTfBackend();
+    const { model } = await loadClassifier(store, prefix);
+    const all = await evaluateStore(model, await EmbeddingStoreReader.open(store, `embeddings/${run.runId}/`));
+    model.dispose();
+    const plain = computeMetrics(all.labels.subarray(43), all.probabilities.subarray(43), 0.5);
+    expect(metrics.evaluation.accuracy).toBe(plain.accuracy);
+    expect(metrics.evaluation.rocAuc).toBeCloseTo(plain.rocAuc!, 6);
     const meta = await getJson<{ encoderBaseline: { threshold: number; maxTokens: number } }>(store, `${prefix}metadata.json`);
     expect(meta.encoderBaseline).toMatchObject({ threshold: expected.threshold, maxTokens: ENCODER_BASELINE_MAX_TOKENS });
     const report = Buffer.from(await store.get(`${prefix}report.html`)).toString('utf8');
