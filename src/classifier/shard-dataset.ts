@@ -54,12 +54,25 @@ export interface ShardDatasetOptions {
    * @default 1
    */
   readonly prefetch?: number;
+  /**
+   * Shards whose rows are shuffled together: each epoch the shard order is shuffled, then
+   * every `mixShards` consecutive shards form a block whose rows are drawn in one random
+   * order, so a batch mixes rows of the whole block. As many as the dataset has is Keras'
+   * global shuffle; 1 shuffles within each shard only. Memory holds at most
+   * `(prefetch + 1) * mixShards` decoded shards.
+   * @default 1
+   */
+  readonly mixShards?: number;
 }
 
-/** A shard read in flight (or done), with the row order drawn for it. */
-interface PendingShard {
+/** A block of shard reads in flight (or done), with the row order drawn for it. */
+interface PendingBlock {
+  /** Positions into `slot`/`row`, in the order the rows are batched. */
   readonly order: Uint32Array;
-  readonly shard: Promise<EmbeddingShard>;
+  /** Each position's shard within the block, and its row in that shard. */
+  readonly slot: Uint32Array;
+  readonly row: Uint32Array;
+  readonly shards: Promise<EmbeddingShard[]>;
   settled: boolean;
 }
 
@@ -97,6 +110,7 @@ export class ShardDataset {
   /** Epoch the next `iterator()` call is for; set by the trainer before each epoch. */
   epoch = 0;
   private readonly prefetch: number;
+  private readonly mixShards: number;
 
   constructor(
     private readonly reader: ShardSource,
@@ -105,11 +119,15 @@ export class ShardDataset {
     private readonly shuffleSeed?: number,
     options: ShardDatasetOptions = {},
   ) {
-    const { prefetch = 1 } = options;
+    const { prefetch = 1, mixShards = 1 } = options;
     if (!Number.isInteger(prefetch) || prefetch < 0) {
       throw new SimpairError(`ShardDataset: prefetch must be an integer >= 0, received ${prefetch}; use 0 to read each shard when it is needed.`);
     }
+    if (!Number.isInteger(mixShards) || mixShards < 1) {
+      throw new SimpairError(`ShardDataset: mixShards must be an integer >= 1, received ${mixShards}; use 1 to shuffle within each shard.`);
+    }
     this.prefetch = prefetch;
+    this.mixShards = mixShards;
     const rows = ranges.reduce((a, r) => a + (r.to - r.from), 0);
     this.size = Math.ceil(rows / batchSize);
   }
@@ -126,27 +144,46 @@ export class ShardDataset {
       random = seededRandom(deriveSeed(this.shuffleSeed, this.epoch));
       shuffleInPlace(ranges, random);
     }
-    const { reader, batchSize, prefetch } = this;
+    const { reader, batchSize, prefetch, mixShards } = this;
     const { maxLen, hidden } = reader.manifest;
     const rowSize = maxLen * hidden;
-    let nextRange = 0;
-    const ahead: PendingShard[] = [];
-    let shard: EmbeddingShard | undefined;
-    let order: Uint32Array = new Uint32Array(0);
+    const blocks: ShardRange[][] = [];
+    for (let i = 0; i < ranges.length; i += mixShards) blocks.push(ranges.slice(i, i + mixShards));
+    let nextBlock = 0;
+    const ahead: PendingBlock[] = [];
+    let shards: EmbeddingShard[] | undefined;
+    let block: PendingBlock | undefined;
     let pos = 0;
     let hasPooled: boolean | undefined;
 
-    // Row orders are drawn when a read starts, and reads start in shard order, so the
-    // random sequence (and so every batch) is the same at every prefetch depth.
+    // Row orders are drawn when a read starts, and reads start in block order, so the
+    // random sequence (and so every batch) is the same at every prefetch depth. With one
+    // shard per block the order is the one a shuffle of the shard's rows gives.
     const startRead = (): void => {
-      const range = ranges[nextRange++];
-      const rows = new Uint32Array(range.to - range.from);
-      for (let i = 0; i < rows.length; i++) rows[i] = range.from + i;
-      if (random) shuffleInPlace(rows, random);
-      const pending: PendingShard = { order: rows, shard: reader.readShard(range.shard), settled: false };
+      const group = blocks[nextBlock++];
+      const n = group.reduce((a, r) => a + (r.to - r.from), 0);
+      const slot = new Uint32Array(n);
+      const row = new Uint32Array(n);
+      let k = 0;
+      group.forEach((range, j) => {
+        for (let r = range.from; r < range.to; r++, k++) {
+          slot[k] = j;
+          row[k] = r;
+        }
+      });
+      const order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      if (random) shuffleInPlace(order, random);
+      // One shard after another: a block's reads do not compete with each other for the store.
+      const read = async () => {
+        const out: EmbeddingShard[] = [];
+        for (const range of group) out.push(await reader.readShard(range.shard));
+        return out;
+      };
+      const pending: PendingBlock = { order, slot, row, shards: read(), settled: false };
       // Observed here so a read that fails ahead of time is not an unhandled rejection; the
-      // error reaches the trainer when batching gets to this shard.
-      pending.shard.then(
+      // error reaches the trainer when batching gets to this block.
+      pending.shards.then(
         () => (pending.settled = true),
         () => (pending.settled = true),
       );
@@ -163,23 +200,27 @@ export class ShardDataset {
       let pairs: Float32Array | undefined;
       let filled = 0;
       while (filled < batchSize) {
-        if (shard === undefined || pos >= order.length) {
-          shard = undefined; // drop the previous shard before holding another
-          if (ahead.length === 0 && nextRange < ranges.length) startRead();
+        if (block === undefined || pos >= block.order.length) {
+          block = shards = undefined; // drop the previous block before holding another
+          if (ahead.length === 0 && nextBlock < blocks.length) startRead();
           const current = ahead.shift();
           if (current === undefined) break;
-          while (ahead.length < prefetch && nextRange < ranges.length) startRead();
-          shard = await current.shard;
-          hasPooled ??= shard.pooled !== undefined;
-          if (hasPooled !== (shard.pooled !== undefined)) {
-            throw new SimpairError('ShardDataset: some shards hold pooled sentence vectors and others do not; re-create the embeddings with one setting.');
+          while (ahead.length < prefetch && nextBlock < blocks.length) startRead();
+          shards = await current.shards;
+          for (const shard of shards) {
+            hasPooled ??= shard.pooled !== undefined;
+            if (hasPooled !== (shard.pooled !== undefined)) {
+              throw new SimpairError('ShardDataset: some shards hold pooled sentence vectors and others do not; re-create the embeddings with one setting.');
+            }
           }
-          order = current.order;
+          block = current;
           pos = 0;
         }
-        const take = Math.min(batchSize - filled, order.length - pos);
+        const take = Math.min(batchSize - filled, block.order.length - pos);
         for (let k = 0; k < take; k++, filled++) {
-          const row = order[pos++];
+          const at = block.order[pos++];
+          const shard = shards![block.slot[at]];
+          const row = block.row[at];
           xs.set(shard.embeddings.subarray(row * rowSize, (row + 1) * rowSize), filled * rowSize);
           ys[filled] = shard.labels[row];
           if (shard.pooled) {

@@ -423,6 +423,7 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
         ['seed', run.options.seed],
         ['TF.js backend', backend],
         ['LSTM path', history.lstmPath],
+        ['shuffle', history.shuffle],
       ],
       ...(baseline ? { encoderBaseline: { roc: baseline.roc, metrics: baseline.record } } : {}),
     });

@@ -14,7 +14,7 @@ export interface RunFactsInput {
   readonly data: string;
   readonly train: Pick<DatasetReadResult, 'counts' | 'labelRule'>;
   readonly epochs: number;
-  readonly history: Pick<TrainingHistory, 'epochs' | 'lstmPath' | 'validationRows'>;
+  readonly history: Pick<TrainingHistory, 'epochs' | 'lstmPath' | 'validationRows' | 'shuffle'>;
   readonly patience?: number;
   readonly batchSize: number;
   readonly validationSplit: number;
@@ -46,6 +46,7 @@ export function runFacts(input: RunFactsInput): readonly (readonly [string, stri
     ['seed', seed],
     ['TF.js backend', backend],
     ['LSTM path', history.lstmPath],
+    ['shuffle', history.shuffle],
   ];
 }
 

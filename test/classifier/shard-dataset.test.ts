@@ -76,21 +76,25 @@ async function batches(ds: ShardDataset): Promise<{ xs: Float32Array; ys: Float3
 }
 
 /**
- * The batches the two-level shuffle defines, computed from whole shards independently of
- * ShardDataset: shard order shuffled first, then the rows of each shard in that order.
+ * The batches the shuffle defines, computed from whole shards independently of
+ * ShardDataset: shard order shuffled first, then the rows of each block of `mixShards`
+ * consecutive shards shuffled together (with 1, the rows of each shard in that order).
  */
-async function expectedBatches(reader: EmbeddingStoreReader, ranges: ShardRange[], batchSize: number, seed: number | undefined, epoch: number): Promise<{ xs: number[]; ys: number[] }[]> {
+async function expectedBatches(reader: EmbeddingStoreReader, ranges: ShardRange[], batchSize: number, seed: number | undefined, epoch: number, mixShards = 1): Promise<{ xs: number[]; ys: number[] }[]> {
   const { maxLen, hidden } = reader.manifest;
   const rowSize = maxLen * hidden;
   const order = [...ranges];
   const random = seed === undefined ? undefined : seededRandom(deriveSeed(seed, epoch));
   if (random) shuffleInPlace(order, random);
   const rows: { x: Float32Array; y: number }[] = [];
-  for (const range of order) {
-    const shard = await reader.readShard(range.shard);
-    const idx = Uint32Array.from({ length: range.to - range.from }, (_, i) => range.from + i);
-    if (random) shuffleInPlace(idx, random);
-    for (const r of idx) rows.push({ x: shard.embeddings.subarray(r * rowSize, (r + 1) * rowSize), y: shard.labels[r] });
+  for (let b = 0; b < order.length; b += mixShards) {
+    const block: { x: Float32Array; y: number }[] = [];
+    for (const range of order.slice(b, b + mixShards)) {
+      const shard = await reader.readShard(range.shard);
+      for (let r = range.from; r < range.to; r++) block.push({ x: shard.embeddings.subarray(r * rowSize, (r + 1) * rowSize), y: shard.labels[r] });
+    }
+    if (random) shuffleInPlace(block, random);
+    rows.push(...block);
   }
   const out: { xs: number[]; ys: number[] }[] = [];
   for (let i = 0; i < rows.length; i += batchSize) {
@@ -132,13 +136,15 @@ describe('ShardDataset prefetch', () => {
       for (const ranges of held.length ? [train, held] : [train]) {
         for (const seed of [undefined, 1, 42]) {
           for (const epoch of [0, 3]) {
-            const expected = await expectedBatches(reader, ranges, batch, seed, epoch);
-            for (const prefetch of [0, 1, 2, 5]) {
-              const ds = new ShardDataset(reader, ranges, batch, seed, { prefetch });
-              ds.epoch = epoch;
-              const got = await batches(ds);
-              expect(got.map((b) => ({ xs: [...b.xs], ys: [...b.ys] })), `seed ${seed}, epoch ${epoch}, prefetch ${prefetch}`).toEqual(expected);
-              expect(got.length).toBe(ds.size);
+            for (const mixShards of [1, 2, ranges.length]) {
+              const expected = await expectedBatches(reader, ranges, batch, seed, epoch, mixShards);
+              for (const prefetch of [0, 1, 2, 5]) {
+                const ds = new ShardDataset(reader, ranges, batch, seed, { prefetch, mixShards });
+                ds.epoch = epoch;
+                const got = await batches(ds);
+                expect(got.map((b) => ({ xs: [...b.xs], ys: [...b.ys] })), `seed ${seed}, epoch ${epoch}, prefetch ${prefetch}, mixShards ${mixShards}`).toEqual(expected);
+                expect(got.length).toBe(ds.size);
+              }
             }
           }
         }
@@ -169,6 +175,39 @@ describe('ShardDataset prefetch', () => {
       expect(started).toHaveLength(sizes.length);
       expect(finished).toHaveLength(sizes.length);
     }
+  });
+
+  it('mixes the rows of a block of shards in one batch, and holds at most (prefetch + 1) blocks', async () => {
+    const sizes = [6, 6, 6, 6, 6, 6];
+    const { reader } = await writeSyntheticStore({ shardSizes: sizes, maxLen: 2, hidden: 3 });
+    // Which shard each row comes from, by its first value.
+    const shardOf = new Map<number, number>();
+    for (let i = 0; i < sizes.length; i++) {
+      const shard = await reader.readShard(i);
+      for (let r = 0; r < 6; r++) shardOf.set(shard.embeddings[r * 6], i);
+    }
+    for (const prefetch of [0, 1]) {
+      const { source, started } = countingReader(reader);
+      const ds = new ShardDataset(source, splitRanges(sizes, 0).train, 4, 5, { prefetch, mixShards: 3 });
+      const it = await ds.iterator();
+      let yielded = 0;
+      const mixed: number[] = [];
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        const x = r.value.xs.dataSync();
+        mixed.push(new Set(Array.from({ length: r.value.xs.shape[0] }, (_, i) => shardOf.get(x[i * 6]))).size);
+        yielded += r.value.xs.shape[0];
+        tf.dispose([r.value.xs, r.value.ys]);
+        const block = Math.ceil(yielded / 18) - 1; // blocks of 3 shards = 18 rows
+        expect(started.length, `prefetch ${prefetch}`).toBeLessThanOrEqual(3 * (block + 1 + prefetch));
+      }
+      expect(yielded).toBe(36);
+      expect(Math.max(...mixed)).toBeGreaterThan(1); // a batch holds rows of more than one shard
+    }
+  });
+
+  it('rejects a mixShards that is not a positive integer', async () => {
+    const { reader } = await writeSyntheticStore({ shardSizes: [2] });
+    expect(() => new ShardDataset(reader, splitRanges([2], 0).train, 1, undefined, { mixShards: 0 })).toThrow(/mixShards must be an integer >= 1, received 0/);
   });
 
   it('lets a prefetched read finish while the consumer never leaves the microtask queue', async () => {

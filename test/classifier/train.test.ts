@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBiLstm } from '../../src/classifier/bilstm.ts';
 import { initTfBackend } from '../../src/classifier/tf-backend.ts';
-import { trainClassifier, type EpochRecord } from '../../src/classifier/train.ts';
+import { DEFAULT_SHUFFLE_BUFFER_BYTES, shuffleBlock, trainClassifier, type EpochRecord } from '../../src/classifier/train.ts';
 import { ShapeMismatchError } from '../../src/errors.ts';
 import type { EmbeddingStoreReader } from '../../src/embeddings/index.ts';
 import { writeSyntheticStore } from './synthetic-store.ts';
@@ -119,7 +119,8 @@ describe('trainClassifier({ classWeight })', () => {
     const { ShardDataset, splitRanges } = await import('../../src/classifier/shard-dataset.ts');
     const tfl = await import('@tensorflow/tfjs-layers');
     const { train } = splitRanges(reader.manifest.shards.map((s) => s.count), 0);
-    const dataset = new ShardDataset(reader, train, 32, 42);
+    // The batches trainClassifier draws: its shuffle block for this store (the whole store: global).
+    const dataset = new ShardDataset(reader, train, 32, 42, { mixShards: shuffleBlock(reader.manifest, train.length, DEFAULT_SHUFFLE_BUFFER_BYTES) });
     const it = await dataset.iterator();
     const { xs, ys } = (await it.next()).value!;
     const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1 });
@@ -198,5 +199,33 @@ describe("trainClassifier on the pooled head (buildBiLstm({ head: 'pooled' }))",
     const model = buildBiLstm({ maxLen: 8, hidden: 16, seed: 1, head: 'pooled' });
     await expect(trainClassifier(model, reader, { epochs: 1 })).rejects.toThrow(/have no pooled sentence vectors, but the model is the pooled head .*simpair run --head pooled/);
     model.dispose();
+  });
+});
+
+describe('trainClassifier shuffle (shuffleBufferBytes)', () => {
+  it('shuffles globally when the training shards fit the budget twice over, in blocks otherwise, per shard at the least', () => {
+    const manifest = { maxLen: 64, hidden: 384, shards: [{ count: 256 }, { count: 256 }, { count: 100 }] };
+    const shardBytes = 256 * 4 * (64 * 384 + 2 * 384 + 1);
+    expect(shuffleBlock(manifest, 3, DEFAULT_SHUFFLE_BUFFER_BYTES)).toBe(3);
+    expect(shuffleBlock(manifest, 3, 4 * shardBytes)).toBe(2);
+    expect(shuffleBlock(manifest, 3, 2 * shardBytes)).toBe(1);
+    expect(shuffleBlock(manifest, 3, 0)).toBe(1);
+    expect(() => shuffleBlock(manifest, 3, -1)).toThrow(/shuffleBufferBytes must be a number >= 0, received -1/);
+  });
+
+  it('says how it shuffled, and a budget of one shard trains the per-shard way', async () => {
+    const { reader } = await writeSyntheticStore({ maxLen: 4, hidden: 6, shardSizes: [10, 10, 10] });
+    const run = async (shuffleBufferBytes?: number) => {
+      const model = buildBiLstm({ maxLen: 4, hidden: 6, units: 3, seed: 1 });
+      const h = await trainClassifier(model, reader, { epochs: 1, batchSize: 8, validationSplit: 0, seed: 2, ...(shuffleBufferBytes !== undefined ? { shuffleBufferBytes } : {}) });
+      model.dispose();
+      return h;
+    };
+    const global = await run();
+    expect(global.shuffle).toBe('global (3 shards)');
+    const perShard = await run(0);
+    expect(perShard.shuffle).toBe('blocks of 1 of 3 shards');
+    // Different batches, so (almost surely) a different loss.
+    expect(perShard.epochs[0].loss).not.toBe(global.epochs[0].loss);
   });
 });
