@@ -5,9 +5,7 @@ import { Validations } from 'aws-cdk-lib';
 import { buildApp, CONTEXT_KEYS } from '../../lib/app-context.ts';
 import { AwsSolutionsChecks } from '../../lib/private/nag.ts';
 import { ROOT } from '../helpers/paths.ts';
-import { cdkJsonContext } from './synth-stack.ts';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cdkJsonContext, synthOutdir } from './synth-stack.ts';
 
 /** The README's table of `-c key=value` options: key -> the values it lists. */
 function documentedContext(): Map<string, string[]> {
@@ -30,7 +28,7 @@ function concrete(key: string, value: string): string[] {
 function synth(context: Record<string, string>): void {
   const app = buildApp({
     context: { ...cdkJsonContext(), ...context, 'aws:cdk:bundling-stacks': [] },
-    outdir: mkdtempSync(join(tmpdir(), 'simpair-variant-')),
+    outdir: synthOutdir('simpair-variant-'),
     env: { account: '123456789012', region: 'us-east-1' },
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
+import { afterAll } from 'vitest';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from '../../lib/private/nag.ts';
 import { SimpairStack, type SimpairStackProps } from '../../lib/simpair-stack.ts';
@@ -12,6 +12,20 @@ export function cdkJsonContext(): Record<string, unknown> {
   return (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
 }
 
+const outdirs: string[] = [];
+// Each synth stages the stack's assets (the onnxruntime layer alone is ~30 MB): removed when
+// the test file ends, or every test run would leave gigabytes in the temp directory.
+afterAll(() => {
+  for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary cdk.out for one synth, removed after the test file. */
+export function synthOutdir(prefix = 'simpair-cdk-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  outdirs.push(dir);
+  return dir;
+}
+
 /**
  * A fresh App with cdk.json's context. Asset bundling (esbuild per function) is skipped:
  * nothing asserted depends on the bundle's bytes, and it keeps a synth at a few seconds.
@@ -19,7 +33,7 @@ export function cdkJsonContext(): Record<string, unknown> {
 export function testApp({ nag = true }: { nag?: boolean } = {}): App {
   const app = new App({
     context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
-    outdir: mkdtempSync(join(tmpdir(), 'simpair-cdk-')),
+    outdir: synthOutdir(),
   });
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;
