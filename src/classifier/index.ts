@@ -4,7 +4,7 @@ export { MODEL_FILES, MODEL_FORMAT, assertCompatible, classifierMetadataSchema, 
 export { CLASSIFIER_ONNX_FILE } from './onnx-file.ts';
 export type { ClassifierMetadata, EmbedderSignature, LoadedClassifier, SaveClassifierOptions } from './model-io.ts';
 export { assertFitsModel, modelInputShape } from './model-input.ts';
-export { evaluateStore, pairFeaturesOf, predictProbabilities } from './predict.ts';
+export { evaluateStore, predictProbabilities, predictShardRows } from './predict.ts';
 export type { PredictOptions, StoreEvaluation } from './predict.ts';
 export { TF_BACKEND_ENV, initTfBackend, tfBackendInfo } from './tf-backend.ts';
 export type { InitTfBackendOptions, TfBackendChoice, TfBackendInfo } from './tf-backend.ts';

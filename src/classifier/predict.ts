@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ShapeMismatchError } from '../errors.ts';
 import type { Embeddings } from '../embedder/index.ts';
-import type { EmbeddingStoreReader } from '../embeddings/index.ts';
+import type { EmbeddingShard, EmbeddingStoreReader } from '../embeddings/index.ts';
 import { assertFitsModel, modelInputs } from './model-input.ts';
 import { pairFeatures } from './pair-features.ts';
 
@@ -69,17 +69,28 @@ export async function evaluateStore(
   let at = 0;
   for (let i = 0; i < manifest.shards.length; i++) {
     const shard = await reader.readShard(i);
-    const p = predictProbabilities(
-      model,
-      { data: shard.embeddings, batchSize: shard.count, maxLen: manifest.maxLen, hidden: manifest.hidden },
-      options,
-      shard.pooled && pairFeaturesOf(shard.pooled, shard.count, manifest.hidden),
-    );
+    const p = predictShardRows(model, shard, manifest, 0, options);
     probabilities.set(p, at);
     labels.set(shard.labels, at);
     at += shard.count;
   }
   return { labels, probabilities };
+}
+
+/**
+ * Probabilities of rows `[start, count)` of one embeddings shard; pair features are built
+ * (from the shard's pooled vectors) only for the pooled head, the model with two inputs.
+ */
+export function predictShardRows(
+  model: tfl.LayersModel,
+  shard: EmbeddingShard,
+  { maxLen, hidden }: { readonly maxLen: number; readonly hidden: number },
+  start = 0,
+  options: PredictOptions = {},
+): Float32Array {
+  const n = shard.count - start;
+  const pairs = model.inputs.length === 2 && shard.pooled ? pairFeaturesOf(shard.pooled.subarray(2 * start * hidden), n, hidden) : undefined;
+  return predictProbabilities(model, { data: shard.embeddings.subarray(start * maxLen * hidden), batchSize: n, maxLen, hidden }, options, pairs);
 }
 
 /** Pair features `[rows, 4 * hidden]` of pooled vectors `[rows, 2, hidden]`. */

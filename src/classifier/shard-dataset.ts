@@ -63,6 +63,13 @@ export interface ShardDatasetOptions {
    * @default 1
    */
   readonly mixShards?: number;
+  /**
+   * Build each batch's pair features from the shards' pooled vectors. Off for a model with
+   * one input: cloud shards always hold pooled vectors (for the encoder baseline), and the
+   * recipe would ignore the features computed for every row.
+   * @default true
+   */
+  readonly pairFeatures?: boolean;
 }
 
 /** A block of shard reads in flight (or done), with the row order drawn for it. */
@@ -111,6 +118,7 @@ export class ShardDataset {
   epoch = 0;
   private readonly prefetch: number;
   private readonly mixShards: number;
+  private readonly pairFeatures: boolean;
 
   constructor(
     private readonly reader: ShardSource,
@@ -119,7 +127,8 @@ export class ShardDataset {
     private readonly shuffleSeed?: number,
     options: ShardDatasetOptions = {},
   ) {
-    const { prefetch = 1, mixShards = 1 } = options;
+    const { prefetch = 1, mixShards = 1, pairFeatures: withPairs = true } = options;
+    this.pairFeatures = withPairs;
     if (!Number.isInteger(prefetch) || prefetch < 0) {
       throw new SimpairError(`ShardDataset: prefetch must be an integer >= 0, received ${prefetch}; use 0 to read each shard when it is needed.`);
     }
@@ -223,7 +232,7 @@ export class ShardDataset {
           const row = block.row[at];
           xs.set(shard.embeddings.subarray(row * rowSize, (row + 1) * rowSize), filled * rowSize);
           ys[filled] = shard.labels[row];
-          if (shard.pooled) {
+          if (shard.pooled && this.pairFeatures) {
             pairs ??= new Float32Array(batchSize * 4 * hidden);
             const u = shard.pooled.subarray(row * 2 * hidden, (row * 2 + 1) * hidden);
             const v = shard.pooled.subarray((row * 2 + 1) * hidden, (row * 2 + 2) * hidden);

@@ -205,8 +205,9 @@ export async function trainClassifier(
   const mixShards = shuffleBlock(manifest, train.length, options.shuffleBufferBytes ?? DEFAULT_SHUFFLE_BUFFER_BYTES);
   const shuffle = mixShards >= train.length ? `global (${train.length} shard${train.length === 1 ? '' : 's'})` : `blocks of ${mixShards} of ${train.length} shards`;
   log('info', `shuffle: ${shuffle} each epoch`);
-  const trainSet = new ShardDataset(reader, train, batchSize, seed, { mixShards });
-  const validationSet = validationRows > 0 ? new ShardDataset(reader, validation, batchSize) : undefined;
+  const pairFeatures = model.inputs.length === 2; // the pooled head
+  const trainSet = new ShardDataset(reader, train, batchSize, seed, { mixShards, pairFeatures });
+  const validationSet = validationRows > 0 ? new ShardDataset(reader, validation, batchSize, undefined, { pairFeatures }) : undefined;
   const optimizer = model.optimizer;
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const fused = useFusedLstm(model, options.lstm ? { mode: options.lstm } : {});

@@ -354,7 +354,7 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
   const run = await activeRun(store, input);
   await assertDatasetUnchanged(store, run);
   // TF.js is imported by this step alone: the other steps, and the Lambdas running them, start without it.
-  const { buildBiLstm, initTfBackend, pairFeaturesOf, predictProbabilities, saveClassifier, trainClassifier } = await import('../classifier/index.ts');
+  const { buildBiLstm, initTfBackend, predictShardRows, saveClassifier, trainClassifier } = await import('../classifier/index.ts');
   const { backend } = await initTfBackend();
   const reader = await EmbeddingStoreReader.open(store, keys.embeddings(run.runId), { cache: options.shardCache });
   const { maxLen, hidden } = reader.manifest;
@@ -378,10 +378,7 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
     const scored = await storedPairScores(reader, (shard, first) => {
       const start = Math.max(from - first, 0);
       if (start >= shard.count) return;
-      const n = shard.count - start;
-      const rows = { data: shard.embeddings.subarray(start * maxLen * hidden), batchSize: n, maxLen, hidden };
-      const pairs = head === 'pooled' && shard.pooled ? pairFeaturesOf(shard.pooled.subarray(2 * start * hidden), n, hidden) : undefined;
-      probabilities.set(predictProbabilities(model, rows, {}, pairs), first + start - from);
+      probabilities.set(predictShardRows(model, shard, reader.manifest, start), first + start - from);
       labels.set(shard.labels.subarray(start), first + start - from);
     });
     const evaluatedOn = held > 0 ? `the validation rows (the last ${held} of ${count})` : `the training rows (validationSplit 0, no rows held out)`;
