@@ -168,12 +168,17 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
       head === 'pooled' ? { pooled: (i: number) => [pooled!.vector(2 * (first + i)), pooled!.vector(2 * (first + i) + 1)] as const } : {};
 
     const common = { maxLen, batchSize: 32, dtype, modelId: resolved.modelId } as const;
-    await embedPairsToStore(tokenizer, embedder, train.pairs, store, 'embeddings/train/', {
-      ...common,
-      datasetSha256: train.sha256,
-      progress: embeddingProgress('embed train', train.pairs.length + (test?.pairs.length ?? 0), train.pairs.length),
-      ...pooledRows(0),
-    });
+    const trainProgress = embeddingProgress('embed train', train.pairs.length + (test?.pairs.length ?? 0), train.pairs.length);
+    try {
+      await embedPairsToStore(tokenizer, embedder, train.pairs, store, 'embeddings/train/', {
+        ...common,
+        datasetSha256: train.sha256,
+        progress: trainProgress,
+        ...pooledRows(0),
+      });
+    } finally {
+      trainProgress.stop();
+    }
     if (test) {
       await embedPairsToStore(tokenizer, embedder, test.pairs, store, 'embeddings/test/', { ...common, datasetSha256: test.sha256, label: 'embed test', ...pooledRows(train.pairs.length) });
     }
