@@ -11,3 +11,6 @@ process.env.HF_HUB_OFFLINE ??= '1';
 process.env.SIMPAIR_TF_BACKEND ??= 'wasm';
 // TensorFlow's C++ INFO/WARNING lines (tfjs-node): keep test output readable.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+// The pooled-vector cache (src/embedder/pooled-vector-cache.ts) would write under ~/.cache:
+// off unless a test points it at a temporary directory.
+process.env.SIMPAIR_POOLED_CACHE ??= 'off';

@@ -45,6 +45,8 @@ export class BertEmbedder {
     readonly hidden: number,
     readonly modelDir: string,
     readonly padding: 'max-length' | 'dynamic',
+    /** The ONNX file the session runs. */
+    readonly onnxPath: string,
   ) {}
 
   static async load(modelDir: string, { onnxFile = 'onnx/model.onnx', threads, padding = 'max-length' }: BertEmbedderOptions = {}): Promise<BertEmbedder> {
@@ -55,7 +57,7 @@ export class BertEmbedder {
         throw new ModelSourceError(`${join(modelDir, onnxFile)} has inputs [${session.inputNames.join(', ')}] but no ${name}; export BERT with input_ids, attention_mask and token_type_ids.`);
       }
     }
-    return new BertEmbedder(session, hidden, modelDir, padding);
+    return new BertEmbedder(session, hidden, modelDir, padding, join(modelDir, onnxFile));
   }
 
   /** Runs BERT on one encoded batch. */

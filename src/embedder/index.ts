@@ -6,3 +6,5 @@ export { checkQuantizedModel, compareEmbeddings, INT8_MIN_COSINE } from './check
 export type { CheckQuantizedOptions, EmbeddingAgreement } from './check-quantized.ts';
 export { meanPooledSentenceEmbeddings } from './pooled-embeddings.ts';
 export type { PooledEmbeddingOptions, PooledEmbeddings } from './pooled-embeddings.ts';
+export { PooledVectorCache, pooledCacheRoot } from './pooled-vector-cache.ts';
+export type { PooledVectorKey } from './pooled-vector-cache.ts';

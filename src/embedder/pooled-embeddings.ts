@@ -1,6 +1,8 @@
 import { SimpairError } from '../errors.ts';
 import type { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
+import type { Progress } from '../util/progress.ts';
 import type { BertEmbedder } from './bert-embedder.ts';
+import type { PooledVectorCache } from './pooled-vector-cache.ts';
 
 /** Options of {@link meanPooledSentenceEmbeddings}. */
 export interface PooledEmbeddingOptions {
@@ -12,6 +14,16 @@ export interface PooledEmbeddingOptions {
   readonly maxTokens?: number;
   /** Sentences per BERT call. @default 32 */
   readonly batchSize?: number;
+  /**
+   * Vectors computed before (same encoder, tokenizer and maxTokens): sentences found there are
+   * not encoded, and those encoded are added and written to it. @default undefined (no cache)
+   */
+  readonly cache?: PooledVectorCache;
+  /**
+   * Makes the progress bar of the encoding, counted in real tokens (sentences go shortest
+   * first, so tokens, not sentences, measure the work). @default undefined (no bar)
+   */
+  readonly progress?: (tokensToEncode: number) => Progress;
 }
 
 /** One mean-pooled vector per input sentence, identical sentences sharing one. */
@@ -19,8 +31,10 @@ export interface PooledEmbeddings {
   readonly hidden: number;
   /** Sentences asked for. */
   readonly count: number;
-  /** Distinct sentences, each run through BERT once. */
+  /** Distinct sentences, each run through BERT once (or found in the cache). */
   readonly uniqueCount: number;
+  /** Distinct sentences found in the cache, not encoded. */
+  readonly cachedCount: number;
   /** Real tokens BERT encoded (`[CLS]` and `[SEP]` included, padding not). */
   readonly tokens: number;
   /** The vector of the `i`-th input sentence (a view: do not modify). */
@@ -43,56 +57,74 @@ export async function meanPooledSentenceEmbeddings(
   tokenizer: PairTokenizer,
   embedder: BertEmbedder,
   sentences: readonly string[],
-  { maxTokens = 256, batchSize = 32 }: PooledEmbeddingOptions = {},
+  { maxTokens = 256, batchSize = 32, cache, progress }: PooledEmbeddingOptions = {},
 ): Promise<PooledEmbeddings> {
   if (!Number.isInteger(maxTokens) || maxTokens < 3 || maxTokens > 512) {
     throw new SimpairError(`maxTokens must be an integer from 3 to 512, got ${maxTokens}: a sentence needs [CLS], one token and [SEP], and BERT has 512 positions.`);
   }
   const rowOf = new Map<string, number>();
   const slot = new Int32Array(sentences.length);
-  const unique: number[][] = [];
+  const distinct: string[] = [];
   for (let i = 0; i < sentences.length; i++) {
     let row = rowOf.get(sentences[i]);
     if (row === undefined) {
-      row = unique.length;
+      row = distinct.length;
       rowOf.set(sentences[i], row);
-      unique.push([tokenizer.clsId, ...tokenizer.tokenIds(sentences[i]).slice(0, maxTokens - 2), tokenizer.sepId]);
+      distinct.push(sentences[i]);
     }
     slot[i] = row;
   }
   const hidden = embedder.hidden;
-  const vectors = new Float32Array(unique.length * hidden);
+  const vectors = new Float32Array(distinct.length * hidden);
+  // Token ids of the distinct sentences the cache does not hold: the only ones BERT encodes.
+  const ids = new Map<number, number[]>();
+  distinct.forEach((sentence, r) => {
+    const cached = cache?.get(sentence);
+    if (cached) vectors.set(cached, r * hidden);
+    else ids.set(r, [tokenizer.clsId, ...tokenizer.tokenIds(sentence).slice(0, maxTokens - 2), tokenizer.sepId]);
+  });
   // Shortest first: a batch's padding is at most the spread of its lengths.
-  const order = unique.map((_, i) => i).sort((a, b) => unique[a].length - unique[b].length);
+  const order = [...ids.keys()].sort((a, b) => ids.get(a)!.length - ids.get(b)!.length);
+  let toEncode = 0;
+  for (const r of order) toEncode += ids.get(r)!.length;
+  const bar = progress?.(toEncode);
   let tokens = 0;
-  for (let start = 0; start < order.length; start += batchSize) {
-    const rows = order.slice(start, start + batchSize);
-    const width = unique[rows[rows.length - 1]].length;
-    const inputIds = new BigInt64Array(rows.length * width).fill(BigInt(tokenizer.padId));
-    const attentionMask = new BigInt64Array(rows.length * width);
-    const lengths = Int32Array.from(rows, (r) => unique[r].length);
-    rows.forEach((r, b) => {
-      unique[r].forEach((id, t) => {
-        inputIds[b * width + t] = BigInt(id);
-        attentionMask[b * width + t] = 1n;
+  try {
+    for (let start = 0; start < order.length; start += batchSize) {
+      const rows = order.slice(start, start + batchSize);
+      const width = ids.get(rows[rows.length - 1])!.length;
+      const inputIds = new BigInt64Array(rows.length * width).fill(BigInt(tokenizer.padId));
+      const attentionMask = new BigInt64Array(rows.length * width);
+      const lengths = Int32Array.from(rows, (r) => ids.get(r)!.length);
+      rows.forEach((r, b) => {
+        ids.get(r)!.forEach((id, t) => {
+          inputIds[b * width + t] = BigInt(id);
+          attentionMask[b * width + t] = 1n;
+        });
       });
-    });
-    const emb = await embedder.embed({ inputIds, attentionMask, tokenTypeIds: new BigInt64Array(rows.length * width), batchSize: rows.length, maxLen: width, lengths });
-    rows.forEach((r, b) => {
-      const out = vectors.subarray(r * hidden, (r + 1) * hidden);
-      const n = lengths[b];
-      for (let t = 0; t < n; t++) {
-        const at = (b * width + t) * hidden;
-        for (let j = 0; j < hidden; j++) out[j] += emb.data[at + j];
-      }
-      for (let j = 0; j < hidden; j++) out[j] /= n;
-      tokens += n;
-    });
+      const emb = await embedder.embed({ inputIds, attentionMask, tokenTypeIds: new BigInt64Array(rows.length * width), batchSize: rows.length, maxLen: width, lengths });
+      rows.forEach((r, b) => {
+        const out = vectors.subarray(r * hidden, (r + 1) * hidden);
+        const n = lengths[b];
+        for (let t = 0; t < n; t++) {
+          const at = (b * width + t) * hidden;
+          for (let j = 0; j < hidden; j++) out[j] += emb.data[at + j];
+        }
+        for (let j = 0; j < hidden; j++) out[j] /= n;
+        tokens += n;
+        cache?.add(distinct[r], out);
+      });
+      bar?.increment(lengths.reduce((a, b) => a + b, 0));
+    }
+  } finally {
+    bar?.stop();
   }
+  await cache?.flush();
   return {
     hidden,
     count: sentences.length,
-    uniqueCount: unique.length,
+    uniqueCount: distinct.length,
+    cachedCount: distinct.length - ids.size,
     tokens,
     vector: (i: number) => vectors.subarray(slot[i] * hidden, (slot[i] + 1) * hidden),
   };

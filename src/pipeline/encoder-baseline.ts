@@ -23,8 +23,10 @@ export type PoolSentences = (sentences: readonly string[]) => Promise<PooledEmbe
 export interface EncoderBaselineCost {
   /** Sentences of all the pairs scored. */
   readonly sentences: number;
-  /** Distinct ones: those BERT encoded. */
+  /** Distinct ones. */
   readonly distinctSentences: number;
+  /** Distinct ones found in the pooled-vector cache; BERT encoded the others. */
+  readonly cachedSentences: number;
   /** Real tokens BERT encoded. */
   readonly tokens: number;
   readonly seconds: number;
@@ -59,7 +61,7 @@ async function scorePairs(pool: PoolSentences, sets: readonly (readonly Labelled
     at += 2 * pairs.length;
     return { labels: Uint8Array.from(pairs, (p) => p.label), scores };
   });
-  const cost = { sentences: pooled.count, distinctSentences: pooled.uniqueCount, tokens: pooled.tokens, seconds: (performance.now() - started) / 1000 };
+  const cost = { sentences: pooled.count, distinctSentences: pooled.uniqueCount, cachedSentences: pooled.cachedCount, tokens: pooled.tokens, seconds: (performance.now() - started) / 1000 };
   return { scored, cost };
 }
 

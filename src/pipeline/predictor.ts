@@ -7,6 +7,7 @@ import { pairFeatures } from '../classifier/pair-features.ts';
 import { ENCODER_BASELINE_MAX_TOKENS } from './encoder-baseline.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { meanPooledSentenceEmbeddings, type PooledEmbeddingOptions, type PooledEmbeddings } from '../embedder/pooled-embeddings.ts';
+import { PooledVectorCache } from '../embedder/pooled-vector-cache.ts';
 import { NotFoundError, SimpairError } from '../errors.ts';
 import { readClassifierSpec } from '../onnx-export/classifier-artifacts.ts';
 import { classifierModel } from '../onnx-export/classifier-graph.ts';
@@ -185,6 +186,11 @@ export class Predictor {
    */
   pooledSentenceEmbeddings(sentences: readonly string[], options?: PooledEmbeddingOptions): Promise<PooledEmbeddings> {
     return meanPooledSentenceEmbeddings(this.tokenizer, this.embedder, sentences, options);
+  }
+
+  /** The on-disk cache of this predictor's pooled sentence vectors at `maxTokens` (see {@link PooledVectorCache}). */
+  pooledVectorCache(maxTokens: number): Promise<PooledVectorCache | undefined> {
+    return PooledVectorCache.forEncoder(this.embedder, this.tokenizer, maxTokens);
   }
 
   async dispose(): Promise<void> {

@@ -16,8 +16,9 @@ import { cleanupOnExitSignal } from '../util/exit-signals.ts';
 import { checkInt8 } from './check-int8.ts';
 import { embedPairsToStore } from './embed-pairs.ts';
 import { runFacts } from './run-facts.ts';
-import { embeddingProgress, trainingProgress } from './run-progress.ts';
+import { baselineProgress, embeddingProgress, trainingProgress } from './run-progress.ts';
 import { meanPooledSentenceEmbeddings, type PooledEmbeddings } from '../embedder/pooled-embeddings.ts';
+import { PooledVectorCache } from '../embedder/pooled-vector-cache.ts';
 import { ENCODER_BASELINE_MAX_TOKENS, runEncoderBaseline } from './encoder-baseline.ts';
 import { assertReplaceableOut, createTempSibling, sweepStaleTemps } from './out-dir.ts';
 import { repairInterruptedReplace, replaceDir } from './replace-dir.ts';
@@ -157,13 +158,18 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     // pooled vectors (train pairs, then test pairs) also feed the pooled head.
     let pooled: PooledEmbeddings | undefined;
     const baseline = await runEncoderBaseline(
-      async (sentences) => (pooled = await meanPooledSentenceEmbeddings(tokenizer, embedder, sentences, { maxTokens: ENCODER_BASELINE_MAX_TOKENS })),
+      async (sentences) =>
+        (pooled = await meanPooledSentenceEmbeddings(tokenizer, embedder, sentences, {
+          maxTokens: ENCODER_BASELINE_MAX_TOKENS,
+          cache: await PooledVectorCache.forEncoder(embedder, tokenizer, ENCODER_BASELINE_MAX_TOKENS),
+          progress: baselineProgress,
+        })),
       train.pairs,
       test?.pairs,
       ENCODER_BASELINE_MAX_TOKENS,
     );
     const { cost } = baseline.record;
-    log('info', `encoder baseline: ${cost.distinctSentences} distinct of ${cost.sentences} sentences pooled in ${cost.seconds.toFixed(1)} s`);
+    log('info', `encoder baseline: ${cost.distinctSentences} distinct of ${cost.sentences} sentences pooled in ${cost.seconds.toFixed(1)} s${cost.cachedSentences ? ` (${cost.cachedSentences} from the pooled-vector cache)` : ''}`);
     const pooledRows = (first: number) =>
       head === 'pooled' ? { pooled: (i: number) => [pooled!.vector(2 * (first + i)), pooled!.vector(2 * (first + i) + 1)] as const } : {};
 

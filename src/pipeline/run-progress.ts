@@ -56,3 +56,23 @@ export function embeddingProgress(label: string, allPairs: number, pairs: number
     stop: () => bar.stop(),
   };
 }
+
+/**
+ * The encoder baseline's progress bar, in tokens, which also logs after its first twentieth
+ * how long encoding its sentences will take (on MRPC about as long as the pair embedding).
+ */
+export function baselineProgress(tokens: number): Progress {
+  const bar = startProgress('baseline', tokens, 'tokens');
+  const eta = estimateTime({
+    total: tokens,
+    after: Math.max(1, Math.ceil(tokens / 20)),
+    onEstimate: ({ totalSeconds }) => log('info', `estimated encoder baseline time: ${formatDuration(totalSeconds)} for ${tokens} tokens`),
+  });
+  return {
+    increment: (by = 1) => {
+      bar.increment(by);
+      eta.tick(by);
+    },
+    stop: () => bar.stop(),
+  };
+}

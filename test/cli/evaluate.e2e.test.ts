@@ -52,6 +52,25 @@ describe('simpair evaluate', () => {
   });
 });
 
+describe('simpair evaluate and the pooled-vector cache', () => {
+  it('a second evaluate encodes no baseline sentence again and gives the same figures; seconds in all covers the whole command', async () => {
+    const env = { SIMPAIR_POOLED_CACHE: join(work, 'pooled-cache') };
+    const first = await simpair(['evaluate', '--model-dir', modelDir, '--data', TEST, '--json'], env);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await simpair(['evaluate', '--model-dir', modelDir, '--data', TEST, '--json'], env);
+    expect(second.code, second.stderr).toBe(0);
+    const a = JSON.parse(first.stdout);
+    const b = JSON.parse(second.stdout);
+    expect(a.encoderBaseline.cost.cachedSentences).toBe(0);
+    expect(b.encoderBaseline.cost).toMatchObject({ cachedSentences: a.encoderBaseline.cost.distinctSentences, tokens: 0 });
+    const { cost: _a, ...figuresA } = a.encoderBaseline;
+    const { cost: _b, ...figuresB } = b.encoderBaseline;
+    expect(figuresB).toEqual(figuresA);
+    // Issue 19: evaluate reported 125.6 s for a 219 s command (the baseline was left out).
+    expect(a.timing.totalSeconds).toBeGreaterThanOrEqual(a.timing.seconds + a.timing.baselineSeconds);
+  });
+});
+
 describe('--skip-invalid report location', () => {
   const inRoot = join(ROOT, 'some-bad.tsv.skipped.jsonl');
   afterAll(() => rm(inRoot, { force: true }));
