@@ -11,6 +11,14 @@ export class SimpairError extends Error {
   }
 }
 
+/** Flags that do not go together or are missing: the CLI exits 2, as for flags commander rejects. */
+export class UsageError extends SimpairError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UsageError';
+  }
+}
+
 /** A dataset row or file that cannot be used (file, line, field and reason in the message). */
 export class DatasetError extends SimpairError {
   constructor(

@@ -12,8 +12,16 @@ export function addDatasetOptions(cmd: Command): Command {
     .option('--label-threshold <t>', 'for a score column (e.g. STS 0-5): label 1 when score >= T, else 0', threshold)
     .addOption(new Option('--format <format>', 'override format detection').choices(['mrpc-tsv', 'tsv', 'csv', 'jsonl']))
     .option('--skip-invalid', 'skip bad rows instead of failing; they are written to a report file')
-    .option('--skipped-report <file>', 'where --skip-invalid writes the skipped rows (JSONL) (default: <data file>.skipped.jsonl beside the data file, or beside evaluate --report; run: inside --out)');
+    .option('--skipped-report <file>', `where --skip-invalid writes the skipped rows (JSONL) (default: ${SKIPPED_REPORT_DEFAULT[cmd.name()] ?? '<data file>.skipped.jsonl beside the data file'})`);
 }
+
+/** Where each command puts the --skip-invalid report by default (its help says only its own). */
+const SKIPPED_REPORT_DEFAULT: Record<string, string> = {
+  validate: '<data file>.skipped.jsonl beside the data file',
+  run: 'skipped-train-rows.jsonl and skipped-test-rows.jsonl inside --out',
+  evaluate: '<data file>.skipped.jsonl beside --report if given, else beside the data file',
+  predict: '<pairs file>.skipped.jsonl beside the --pairs file',
+};
 
 function threshold(value: string): number {
   const n = Number(value);

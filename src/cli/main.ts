@@ -1,9 +1,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readDataset, writeSkippedReport, type DatasetReadResult } from '../data/index.ts';
-import { SimpairError } from '../errors.ts';
+import { SimpairError, UsageError } from '../errors.ts';
 import { computeMetrics, rocCurve } from '../metrics/index.ts';
 import { Predictor, type ClassifierRuntimeChoice, type PredictorOptions } from '../pipeline/predictor.ts';
+import { DEFAULT_RUN_OPTIONS } from '../pipeline/run-options.ts';
 import { ENCODER_BASELINE_MAX_TOKENS, evaluateStoredEncoderBaseline, type EncoderBaselineRecord } from '../pipeline/encoder-baseline.ts';
 import { encoderBaselineVerdict, type ComparedFigures } from '../metrics/encoder-baseline.ts';
 import { renderTrainingReport } from '../report/index.ts';
@@ -20,14 +21,15 @@ import { addDatasetOptions, datasetOptionsFrom } from './dataset-options.ts';
 import { table } from './format.ts';
 import { checkOutputPaths } from './output-paths.ts';
 import { writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got "${value}".`);
+    const range = max === Number.MAX_SAFE_INTEGER ? `a whole number, ${min} or more` : `a whole number from ${min} to ${max}`;
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be ${range}.`);
     return n;
   };
 }
@@ -62,6 +64,20 @@ async function runtimeOptions(runtime: ClassifierRuntimeChoice): Promise<Pick<Pr
   return { runtime, tfjs: loadTfjsClassifier };
 }
 
+/**
+ * The store of `--model-dir`, once it is known to hold a finished run's model: a missing or
+ * unfinished directory gets one plain sentence rather than `No object "metadata.json"`.
+ */
+function modelDirStore(dir: string): FsObjectStore {
+  const stats = statSync(dir, { throwIfNoEntry: false });
+  if (!stats) throw new SimpairError(`--model-dir ${dir} does not exist; give the --out directory of a finished \`simpair run\`.`);
+  if (!stats.isDirectory()) throw new SimpairError(`--model-dir ${dir} is a file; give the --out directory of a finished \`simpair run\`.`);
+  if (!existsSync(join(dir, 'metadata.json'))) {
+    throw new SimpairError(`--model-dir ${dir} holds no metadata.json, so it is not a model \`simpair run\` finished; give the --out directory of a finished run.`);
+  }
+  return new FsObjectStore(dir);
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -90,7 +106,7 @@ function skippedReportPath(data: string, reportPath: string | undefined, besideD
 }
 
 /** Writes skipped rows (with --skip-invalid) to their report (see {@link skippedReportPath}) and says where. */
-async function reportSkipped(result: DatasetReadResult, reportPath: string | undefined, besideDir?: string): Promise<void> {
+async function reportSkipped(result: Pick<DatasetReadResult, 'file' | 'skipped'>, reportPath: string | undefined, besideDir?: string): Promise<void> {
   if (!result.skipped.length) return;
   const path = skippedReportPath(result.file, reportPath, besideDir);
   try {
@@ -116,12 +132,32 @@ function baselineRows(b: EncoderBaselineRecord): [string, unknown][] {
 
 const MODEL_HELP = 'embedding model: Hugging Face id (downloaded once), local directory in the hub layout (config.json, tokenizer.json, onnx/model.onnx), or s3://bucket/prefix';
 
+/** `--help` examples of each command, printed after its options. */
+const EXAMPLES: Record<string, string[]> = {
+  validate: ['simpair validate --data examples/train.tsv', 'simpair validate --data pairs.csv --sentence1-col question1 --sentence2-col question2 --label-col is_duplicate'],
+  run: [
+    'simpair run --data examples/train.tsv --test-data examples/test.tsv --model test/fixtures/tiny-bert --out runs/tiny --max-len 32 --epochs 2',
+    'simpair run --data train.tsv --test-data test.tsv --model models/all-MiniLM-L6-v2 --out runs/minilm --max-len 64 --epochs 5',
+  ],
+  predict: ['simpair predict --model-dir runs/tiny --s1 "A cat sat." --s2 "A cat was sitting."', 'simpair predict --model-dir runs/tiny --pairs examples/test.tsv --json'],
+  evaluate: ['simpair evaluate --model-dir runs/tiny --data examples/test.tsv --report runs/tiny/evaluate.html'],
+  export: ['simpair export --model-dir runs/tiny', 'simpair export --model-dir runs/tiny --out export/pipeline.onnx'],
+  serve: ['simpair serve --model-dir runs/tiny', 'simpair serve --store ./simpair-data --model models/all-MiniLM-L6-v2 --max-len 64 --epochs 3'],
+};
+
+function withExamples(cmd: Command): Command {
+  const lines = EXAMPLES[cmd.name()];
+  return lines ? cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`) : cmd;
+}
+
 /** Builds the `simpair` command tree. */
 export function buildCli(): Command {
   const program = new Command('simpair')
     .description('Decide whether two sentences mean the same thing: BERT token embeddings into a Bi-LSTM.')
     .version(PACKAGE_VERSION)
-    .showHelpAfterError()
+    // A usage error prints the message and this line, not the whole help (issue 19: a
+    // mistyped flag printed "Did you mean --epochs?" and then 60 lines of options).
+    .showHelpAfterError('(simpair <command> --help lists the options, with examples)')
     .exitOverride();
 
   addDatasetOptions(
@@ -236,13 +272,16 @@ export function buildCli(): Command {
   ).action(async (opts) => {
     let pairs: { sentence1: string; sentence2: string; line?: number }[];
     if (opts.pairs) {
-      if (opts.s1 || opts.s2) throw new SimpairError('Give either --s1/--s2 or --pairs, not both.');
-      pairs = (await readDataset(opts.pairs, { ...datasetOptionsFrom(opts), requireLabels: false })).pairs;
+      if (opts.s1 || opts.s2) throw new UsageError('Give either --s1/--s2 or --pairs, not both.');
+      if (opts.skipInvalid) await checkOutputPaths([{ flag: '--skipped-report', path: skippedReportPath(opts.pairs, opts.skippedReport) }], [{ flag: '--pairs', path: opts.pairs }]);
+      const read = await readDataset(opts.pairs, { ...datasetOptionsFrom(opts), requireLabels: false });
+      await reportSkipped(read, opts.skippedReport);
+      pairs = read.pairs;
     } else {
-      if (!opts.s1 || !opts.s2) throw new SimpairError('predict needs --s1 TEXT --s2 TEXT, or --pairs FILE.');
+      if (!opts.s1 || !opts.s2) throw new UsageError('predict needs --s1 TEXT --s2 TEXT, or --pairs FILE.');
       pairs = [{ sentence1: opts.s1, sentence2: opts.s2 }];
     }
-    const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model, ...(await runtimeOptions(opts.runtime)) });
+    const predictor = await Predictor.load(modelDirStore(opts.modelDir), '', { modelSource: opts.model, ...(await runtimeOptions(opts.runtime)) });
     const predictions = await predictor.predict(pairs);
     await predictor.dispose();
     if (!opts.pairs) {
@@ -274,7 +313,7 @@ export function buildCli(): Command {
     const data = await readDataset(opts.data, datasetOptionsFrom(opts));
     await reportSkipped(data, opts.skippedReport, reportDir);
     const commandStarted = performance.now();
-    const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model, threads: opts.threads, ...(await runtimeOptions(opts.runtime)) });
+    const predictor = await Predictor.load(modelDirStore(opts.modelDir), '', { modelSource: opts.model, threads: opts.threads, ...(await runtimeOptions(opts.runtime)) });
     const bar = startProgress('evaluate', data.pairs.length, 'pairs');
     const started = performance.now();
     const probabilities = await predictor.probabilities(data.pairs, { progress: bar });
@@ -337,6 +376,7 @@ export function buildCli(): Command {
     .option('--model <source>', 'override the embedding model named in metadata.json')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (opts) => {
+      modelDirStore(opts.modelDir);
       const { exportModel } = await import('../onnx-export/export-model.ts');
       const result = await exportModel({ modelDir: opts.modelDir, out: opts.out, quantized: opts.quantized, modelSource: opts.model });
       print(opts.json, result, table([['classifier', result.classifier], ['pipeline', result.pipeline], ...result.besides.map((f) => ['beside it', f] as [string, string])]));
@@ -353,10 +393,10 @@ export function buildCli(): Command {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--allowed-host <name>', 'also accept requests whose Host header names this (repeatable); the bound address and localhost names always are', collect, [])
     .option('--token <token>', 'require "Authorization: Bearer <token>" on every request (default: $SIMPAIR_TOKEN; prefer the variable, arguments are visible to other users)')
-    .option('--model <source>', 'embedding model: overrides metadata.json for predictions, and is the default for runs')
+    .option('--model <source>', `embedding model: overrides metadata.json for predictions, and is the default for runs (default: metadata.json's for predictions, ${DEFAULT_RUN_OPTIONS.modelSource} for runs)`)
     .addOption(runtimeOption())
-    .option('--max-len <n>', 'maxLen of runs started here', int('--max-len', 3, 512))
-    .option('--epochs <n>', 'epochs of runs started here', int('--epochs', 1))
+    .option('--max-len <n>', `maxLen of runs started here (default: ${DEFAULT_RUN_OPTIONS.maxLen}, as run)`, int('--max-len', 3, 512))
+    .option('--epochs <n>', `epochs of runs started here (default: ${DEFAULT_RUN_OPTIONS.epochs}, as run)`, int('--epochs', 1))
     .option('--no-watch', 'with --store: do not start runs for files dropped in datasets/')
     .option('--quiet-period <ms>', 'a file in datasets/ is taken once unchanged this long', int('--quiet-period', 0), 5000)
     .option('--run-concurrency <n>', 'runs worked on at once (more wait in a queue)', int('--run-concurrency', 1, 64), 1)
@@ -364,14 +404,14 @@ export function buildCli(): Command {
     .option('--allow-model-source <source>', 'a model source POST /train may name in options.modelSource besides --model (repeatable)', collect, [])
     .action(async (opts) => {
       const modes = [opts.modelDir, opts.store, opts.bucket].filter(Boolean).length;
-      if (modes !== 1) throw new SimpairError('serve needs exactly one of --model-dir DIR, --store DIR, or --bucket NAME [--s3-endpoint URL].');
+      if (modes !== 1) throw new UsageError('serve needs exactly one of --model-dir DIR, --store DIR, or --bucket NAME [--s3-endpoint URL].');
       const token = serveToken(opts.token);
       let backend: ApiBackend;
       let runs: BackgroundRuns | undefined;
       let close: () => Promise<void>;
       let what: string;
       if (opts.modelDir) {
-        const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model, ...(await runtimeOptions(opts.runtime)) });
+        const predictor = await Predictor.load(modelDirStore(opts.modelDir), '', { modelSource: opts.model, ...(await runtimeOptions(opts.runtime)) });
         backend = { predict: (pairs) => predictor.predict(pairs), page: createPageBackend(new FsObjectStore(opts.modelDir), { modelPrefix: '' }) };
         close = () => predictor.dispose();
         what = `${opts.modelDir} (POST /predict)`;
@@ -412,6 +452,7 @@ export function buildCli(): Command {
       await serveUntilSignalled({ server, runs, close });
     });
 
+  program.commands.forEach(withExamples);
   return program;
 }
 
@@ -426,8 +467,9 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof SimpairError) {
-      process.stderr.write(`simpair: ${err.name}: ${err.message}\n`);
-      return 1;
+      // The message says what and how to fix it; the class name (SimpairError:) says nothing to a user.
+      process.stderr.write(`simpair: ${err.message}\n`);
+      return err instanceof UsageError ? 2 : 1;
     }
     process.stderr.write(`simpair: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
     return 1;
