@@ -67,11 +67,7 @@ export interface DatasetOptions {
 
 const column = z.union([z.string().trim().min(1), z.number().int().nonnegative()]);
 
-/**
- * Zod schema of {@link DatasetOptions}, for options that arrive as JSON (HTTP bodies, Lambda
- * events). Unknown keys are rejected so that a misspelt option fails instead of being ignored.
- */
-export const datasetOptionsSchema: z.ZodType<DatasetOptions> = z.strictObject({
+const datasetOptionsObject = z.strictObject({
   sentence1Col: column.optional(),
   sentence2Col: column.optional(),
   labelCol: column.optional(),
@@ -82,3 +78,12 @@ export const datasetOptionsSchema: z.ZodType<DatasetOptions> = z.strictObject({
   requireLabels: z.boolean().optional(),
   format: z.enum(DATASET_FORMATS).optional(),
 });
+
+/**
+ * Zod schema of {@link DatasetOptions}, for options that arrive as JSON (HTTP bodies, Lambda
+ * events). Unknown keys are rejected so that a misspelt option fails instead of being ignored.
+ */
+export const datasetOptionsSchema: z.ZodType<DatasetOptions> = datasetOptionsObject;
+
+/** The keys {@link datasetOptionsSchema} accepts, for messages that list them. */
+export const DATASET_OPTION_KEYS: readonly string[] = Object.keys(datasetOptionsObject.shape);

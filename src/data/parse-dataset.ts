@@ -30,6 +30,33 @@ import { resolveColumns, type ResolvedColumns } from './private/resolve-columns.
 export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOptions & { readonly requireLabels: false }, advice?: ParseAdvice): DatasetReadResult<UnlabeledPair>;
 export function parseDataset(bytes: Uint8Array, file: string, options?: DatasetOptions, advice?: ParseAdvice): DatasetReadResult<LabeledPair>;
 export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOptions = {}, advice: ParseAdvice = {}): DatasetReadResult<LabeledPair> | DatasetReadResult<UnlabeledPair> {
+  try {
+    return parseWithFlagNames(bytes, file, options, advice);
+  } catch (err) {
+    if ((advice.optionNames ?? 'train-body') === 'flags') throw err;
+    if (err instanceof DatasetError) throw new DatasetError(toTrainBodyNames(err.message), err.issues.map((i) => ({ ...i, reason: toTrainBodyNames(i.reason) })), { cause: err.cause });
+    if (err instanceof RequestError) throw new RequestError(toTrainBodyNames(err.message), { cause: err.cause });
+    throw err;
+  }
+}
+
+/** The CLI flags messages name, and the same options in a `POST /train` body. */
+const TRAIN_BODY_NAMES: Record<string, string> = {
+  '--sentence1-col': 'options.dataset.sentence1Col',
+  '--sentence2-col': 'options.dataset.sentence2Col',
+  '--label-col': 'options.dataset.labelCol',
+  '--positive-label': 'options.dataset.positiveLabel',
+  '--label-threshold': 'options.dataset.labelThreshold',
+  '--no-header': 'options.dataset.noHeader',
+  '--format': 'options.dataset.format',
+};
+
+/** Messages are written with the CLI's flags; a run started by `POST /train` reads the body's names instead. */
+function toTrainBodyNames(message: string): string {
+  return message.replace(/--(sentence1-col|sentence2-col|label-col|positive-label|label-threshold|no-header|format)\b/g, (flag) => TRAIN_BODY_NAMES[flag]);
+}
+
+function parseWithFlagNames(bytes: Uint8Array, file: string, options: DatasetOptions, advice: ParseAdvice): DatasetReadResult<LabeledPair> | DatasetReadResult<UnlabeledPair> {
   const checked = datasetOptionsSchema.safeParse(options);
   if (!checked.success) throw new RequestError(`Invalid dataset options for ${file}: ${z.prettifyError(checked.error)}`, { cause: checked.error });
   const { noHeader = false, positiveLabel, labelThreshold, skipInvalid = false, requireLabels = true } = checked.data;
@@ -103,10 +130,18 @@ export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOp
     // A score column (STS: 0 to 5) half-parses as labels: --skip-invalid would keep its 0s and
     // 1s, and a score of 1 (very dissimilar) would become "similar". Refuse the whole column.
     const labelIssues = issues.filter((i) => i.field === columns.label?.name);
+    const values = [...new Set([...scores, ...(positives > 0 ? [1] : []), ...(pairs.length > positives ? [0] : [])])].sort((a, b) => a - b);
+    // A few whole numbers (0, 1, 2: NLI's three classes, a 1-5 rating) are classes, not a score.
+    const classes = values.length <= 10 && values.every((v) => Number.isInteger(v));
     throw new DatasetError(
-      `${file}: label column ${JSON.stringify(columns.label.name)} holds numbers other than 0 and 1 (${scores.length} of ${total} rows, from ${Math.min(...scores)} to ${Math.max(...scores)}): ` +
-        `it looks like a similarity score, not a 0/1 label.\n${formatIssues(labelIssues)}\n` +
-        'Pass --label-threshold T to label a pair 1 when its score >= T, or --label-col for a 0/1 column.',
+      classes
+        ? `${file}: label column ${JSON.stringify(columns.label.name)} holds whole numbers other than 0 and 1 (${values.join(', ')} occur; ${scores.length} of ${total} rows), ` +
+            `but simpair is binary: a pair is similar (1) or not (0).\n${formatIssues(labelIssues)}\n` +
+            `Pass --positive-label VALUE to make one class 1 and every other class 0 (e.g. --positive-label ${values[values.length - 1]}), ` +
+            'or --label-threshold T if the numbers are a similarity score (1 when score >= T).'
+        : `${file}: label column ${JSON.stringify(columns.label.name)} holds numbers other than 0 and 1 (${scores.length} of ${total} rows, from ${Math.min(...scores)} to ${Math.max(...scores)}): ` +
+            `it looks like a similarity score, not a 0/1 label.\n${formatIssues(labelIssues)}\n` +
+            'Pass --label-threshold T to label a pair 1 when its score >= T, or --label-col for a 0/1 column.',
       labelIssues,
     );
   }
@@ -114,7 +149,11 @@ export function parseDataset(bytes: Uint8Array, file: string, options: DatasetOp
     const what = pairs.length === 0 && skipInvalid ? 'no valid rows: all' : `${issues.length} of`;
     throw new DatasetError(
       `${file}: ${what} ${total} data rows are invalid:\n${formatIssues(issues)}\n` +
-        (skipInvalid ? 'Fix the file; there is nothing left to read.' : advice.skipInvalid ? `Fix these rows, or ${advice.skipInvalid}.` : 'Fix these rows.'),
+        (skipInvalid || pairs.length === 0
+          ? 'Fix the file; no row is valid, so skipping the bad ones would leave nothing to read.'
+          : advice.skipInvalid
+            ? `Fix these rows, or ${advice.skipInvalid}.`
+            : 'Fix these rows.'),
       issues,
     );
   }
@@ -146,6 +185,12 @@ export interface ParseAdvice {
    * @default undefined
    */
   readonly skipInvalid?: string;
+  /**
+   * How messages name the options: the CLI's flags (`--sentence2-col`), or the fields of a
+   * `POST /train` body (`options.dataset.sentence2Col`), the caller without advice.
+   * @default 'train-body'
+   */
+  readonly optionNames?: 'flags' | 'train-body';
 }
 
 const NO_COLUMN = { name: '', at: '' } as const;

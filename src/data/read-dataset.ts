@@ -31,7 +31,7 @@ import { parseDataset } from './parse-dataset.ts';
 export async function readDataset(file: string, options: DatasetOptions & { readonly requireLabels: false }): Promise<DatasetReadResult<UnlabeledPair>>;
 export async function readDataset(file: string, options?: DatasetOptions): Promise<DatasetReadResult<LabeledPair>>;
 export async function readDataset(file: string, options: DatasetOptions = {}): Promise<DatasetReadResult<LabeledPair> | DatasetReadResult<UnlabeledPair>> {
-  return parseDataset(await readRegularFile(file), file, options, { skipInvalid: 'pass --skip-invalid to skip them (they are listed in a report)' });
+  return parseDataset(await readRegularFile(file), file, options, { skipInvalid: 'pass --skip-invalid to skip them (they are listed in a report)', optionNames: 'flags' });
 }
 
 /**

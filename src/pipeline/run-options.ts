@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { datasetOptionsSchema, type DatasetOptions } from '../data/index.ts';
+import { DATASET_OPTION_KEYS, datasetOptionsSchema, type DatasetOptions } from '../data/index.ts';
 import { RequestError } from '../errors.ts';
 
 /** Options every run carries from the trigger to the trainer. */
@@ -93,7 +93,12 @@ export interface ResolveRunOptionsContext {
  */
 export function resolveRunOptions(requested: unknown, context: ResolveRunOptionsContext = {}): RunOptions {
   const asked = runOptionsRequestSchema.safeParse(requested ?? {});
-  if (!asked.success) throw new RequestError(`Invalid run options: ${describe(asked.error)}. Allowed options: ${Object.keys(runOptionsSchema.shape).join(', ')}.`);
+  if (!asked.success) {
+    // A key nested in options.dataset gets the dataset keys, not only the top-level ones.
+    const inDataset = asked.error.issues.some((i) => i.path[0] === 'dataset');
+    const allowed = inDataset ? `Allowed in options.dataset: ${DATASET_OPTION_KEYS.join(', ')}` : `Allowed options: ${Object.keys(runOptionsSchema.shape).join(', ')}`;
+    throw new RequestError(`Invalid run options: ${describe(asked.error)}. ${allowed}.`);
+  }
   const defaults = checkOptions({ ...DEFAULT_RUN_OPTIONS, ...context.defaults }, 'deployment default run options');
   const allowed = context.allowedModelSources ?? [defaults.modelSource];
   const source = asked.data.modelSource;

@@ -59,4 +59,18 @@ describe('parseDataset', () => {
       expect((err as DatasetError).issues[24]).toEqual({ file: 'x.tsv', line: 26, field: 'sentence2', reason: expect.stringMatching(/sentence2 is empty/) });
     }
   });
+
+  it('names the POST /train body fields, not CLI flags, in its messages (a run started by POST /train has no flags; issue 19)', () => {
+    const bytes = new TextEncoder().encode('question1,qestion2,is_duplicate\nA cat.,A dog.,1\n');
+    expect(() => parseDataset(bytes, 'datasets/typo.csv')).toThrow(/pass options\.dataset\.sentence2Col "qestion2"/);
+    expect(() => parseDataset(bytes, 'datasets/typo.csv')).not.toThrow(/--sentence2-col/);
+    const err = (() => {
+      try {
+        parseDataset(bytes, 'datasets/typo.csv');
+      } catch (e) {
+        return e as DatasetError;
+      }
+    })()!;
+    expect(err.issues[0].reason).toMatch(/options\.dataset\.sentence2Col/);
+  });
 });

@@ -222,7 +222,8 @@ describe('readDataset: labels', () => {
     const err = await datasetError(() => readDataset(file));
     expect(err.issues).toHaveLength(3);
     expect(err.issues[0]).toMatchObject({ line: 2, field: 'label', reason: expect.stringMatching(/label "2" is a number but not 0 or 1.*--label-threshold T/) });
-    expect(err.message).toMatch(/holds numbers other than 0 and 1/);
+    // Issue 19: a whole number other than 0/1 is most likely a class: binary, --positive-label.
+    expect(err.message).toMatch(/holds whole numbers other than 0 and 1 \(2 occur.*simpair is binary/);
     expect(err.issues[1].reason).toMatch(/"paraphrase" is not 0\/1, true\/false or yes\/no; use 0 or 1, or pass --positive-label VALUE/);
     expect(err.issues[2].reason).toMatch(/label is missing/);
   });
@@ -471,5 +472,35 @@ describe('readDataset: files that are not plain datasets', () => {
     const err = await datasetError(() => readDataset(file));
     expect(err.message).toMatch(/line 2: expected 3 tab-separated fields, got 1/);
     expect(err.message).not.toContain('SECRET');
+  });
+});
+
+describe('readDataset: what a new user is told (issue 19)', () => {
+  it('a mistyped header cell gets "did you mean", with the header found', async () => {
+    const file = await tmp.write('typo.csv', 'question1,qestion2,is_duplicate\nA cat.,A dog.,1\n');
+    const err = await datasetError(() => readDataset(file));
+    expect(err.message).toMatch(/no sentence2 column in the header \["question1", "qestion2", "is_duplicate"\]/);
+    expect(err.message).toMatch(/the header has "qestion2": did you mean "question2"\? Rename it or pass --sentence2-col "qestion2"/);
+    const flag = await datasetError(() => readDataset(file, { sentence2Col: 'question2' }));
+    expect(flag.message).toMatch(/--sentence2-col "question2" is not in the header .*; did you mean "qestion2"\?/);
+  });
+
+  it('a 3-class label column is told simpair is binary and pointed at --positive-label', async () => {
+    const file = await tmp.write('three.tsv', 'sentence1\tsentence2\tlabel\nA.\tB.\t0\nC.\tD.\t1\nE.\tF.\t2\n');
+    const err = await datasetError(() => readDataset(file));
+    expect(err.message).toMatch(/holds whole numbers other than 0 and 1 \(0, 1, 2 occur/);
+    expect(err.message).toMatch(/simpair is binary/);
+    expect(err.message).toMatch(/Pass --positive-label VALUE to make one class 1/);
+    // A real score column still gets the threshold advice first.
+    const scores = await tmp.write('scores.tsv', 'sentence1\tsentence2\tlabel\nA.\tB.\t0.4\nC.\tD.\t3.8\n');
+    expect((await datasetError(() => readDataset(scores))).message).toMatch(/looks like a similarity score.*\n[\s\S]*Pass --label-threshold T/);
+  });
+
+  it('when every row is bad it does not suggest --skip-invalid', async () => {
+    const file = await tmp.write('allbad.tsv', 'sentence1\tsentence2\tlabel\nA.\tB.\tx\nC.\tD.\ty\n');
+    const err = await datasetError(() => readDataset(file));
+    expect(err.message).toMatch(/2 of 2 data rows are invalid/);
+    expect(err.message).not.toMatch(/--skip-invalid/);
+    expect(err.message).toMatch(/no row is valid/);
   });
 });

@@ -38,7 +38,10 @@ export function parseLabel(value: unknown, { positiveLabel, labelThreshold }: La
   if (ONE.has(lower)) return { ok: true, label: 1 };
   if (ZERO.has(lower)) return { ok: true, label: 0 };
   if (score !== undefined && Number.isFinite(score)) {
-    return { ok: false, score, reason: `label ${describeValue(value)} is a number but not 0 or 1; if the column holds scores, pass --label-threshold T (label 1 when score >= T)` };
+    const fix = Number.isInteger(score)
+      ? 'simpair is binary: if the column holds classes, pass --positive-label VALUE (that class 1, the others 0); if it holds scores, --label-threshold T (label 1 when score >= T)'
+      : 'if the column holds scores, pass --label-threshold T (label 1 when score >= T)';
+    return { ok: false, score, reason: `label ${describeValue(value)} is a number but not 0 or 1; ${fix}` };
   }
   return { ok: false, reason: `label ${describeValue(value)} is not 0/1, true/false or yes/no; ${fix}` };
 }

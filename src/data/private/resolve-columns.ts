@@ -67,9 +67,20 @@ export function resolveColumns(
     } else if (found.length > 1) {
       problem(role, `${found.length} columns could be the ${role}: ${found.map((i) => JSON.stringify(names[i])).join(', ')}; pick one with ${FLAG[role]}`);
     } else if (wanted !== undefined) {
-      problem(role, `${FLAG[role]} ${JSON.stringify(wanted)} is not in the ${isJson ? 'keys' : 'header'} ${showHeader(names)}`);
+      // Cells that are another role's known name (question1 beside a mistyped question2) are not offered.
+      const others = names.map((n, i) => ({ name: n, index: i, key: normaliseHeader(n) })).filter((c) => !Object.values(COLUMN_ALIASES).flat().includes(c.key));
+      const near = closest(normaliseHeader(wanted), others);
+      const hint = near ? `; did you mean ${JSON.stringify(near.name.trim())}?` : '';
+      problem(role, `${FLAG[role]} ${JSON.stringify(wanted)} is not in the ${isJson ? 'keys' : 'header'} ${showHeader(names)}${hint}`);
     } else {
-      problem(role, `no ${role} column (looked for ${COLUMN_ALIASES[role].join(', ')}); name it in the header or pass ${FLAG[role]}`);
+      // A header cell one or two letters off a known name (qestion2) is most likely that column.
+      const near = names
+        .map((n, i) => ({ n, i, best: closest(normaliseHeader(n), COLUMN_ALIASES[role].map((a) => ({ name: a, index: i, key: a }))) }))
+        .find((c) => c.best && !Object.values(COLUMN_ALIASES).flat().includes(normaliseHeader(c.n)));
+      const hint = near
+        ? `; the header has ${JSON.stringify(near.n.trim())}: did you mean ${JSON.stringify(near.best!.name)}? Rename it or pass ${FLAG[role]} ${isJson ? JSON.stringify(near.n) : JSON.stringify(near.n.trim())}`
+        : `; name it in the header or pass ${FLAG[role]}`;
+      problem(role, `no ${role} column in the ${isJson ? 'keys' : 'header'} ${showHeader(names)} (looked for ${COLUMN_ALIASES[role].join(', ')})${hint}`);
     }
   }
 
@@ -98,4 +109,31 @@ export function resolveColumns(
 function showHeader(names: readonly string[]): string {
   const shown = names.slice(0, 12).map((n) => JSON.stringify(n.length > 40 ? `${n.slice(0, 39)}…` : n));
   return `[${shown.join(', ')}${names.length > 12 ? `, … (${names.length} in all)` : ''}]`;
+}
+
+/** The candidate within a small edit distance of `key` (at most 2, and under a third of its length), if exactly one is closest. */
+function closest<T extends { readonly key: string }>(key: string, candidates: readonly T[]): T | undefined {
+  const limit = Math.min(2, Math.floor(key.length / 3));
+  let best: T | undefined;
+  let bestDistance = Infinity;
+  let tie = false;
+  for (const c of candidates) {
+    const d = editDistance(key, c.key);
+    if (d < bestDistance) [best, bestDistance, tie] = [c, d, false];
+    else if (d === bestDistance) tie = true;
+  }
+  return best && bestDistance > 0 && bestDistance <= limit && !tie ? best : undefined;
+}
+
+/** Levenshtein distance with adjacent transpositions (optimal string alignment), as commander suggests flags. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
 }
