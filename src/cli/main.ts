@@ -341,8 +341,16 @@ export function buildCli(): Command {
     await predictor.dispose();
     if (opts.report) {
       const report = await renderTrainingReport({
-        title: `simpair evaluate: ${opts.data}`,
+        title: `simpair evaluate: ${opts.modelDir} on ${opts.data}`,
         history: [],
+        // Which model was evaluated (issue 19: the report did not say).
+        facts: [
+          ['model directory', resolve(opts.modelDir)],
+          ['embedding model', predictor.metadata.embeddingModel],
+          ['maxLen', predictor.metadata.maxLen],
+          ['threshold', predictor.metadata.threshold],
+          ['classifier runtime', opts.runtime],
+        ],
         roc: rocCurve(labels, probabilities),
         metrics: metrics as unknown as Record<string, unknown>,
         evaluatedOn: opts.data,

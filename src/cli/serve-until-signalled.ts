@@ -14,13 +14,14 @@ export interface ServeShutdown {
   close(): Promise<void>;
 }
 
+/** What stopping waits for, as `; waiting for ...`, or '' when nothing is in flight. */
 function waitingFor(server: RunningHttpServer, runs: BackgroundRuns | undefined): string {
   const parts: string[] = [];
   const requests = server.inFlight();
   if (requests) parts.push(`${requests} request(s) being answered`);
   const ids = runs?.inFlightRuns() ?? [];
   if (ids.length) parts.push(`${ids.length} run(s) in progress (${ids.join(', ')})`);
-  return parts.length ? parts.join(' and ') : 'nothing in flight';
+  return parts.length ? `; waiting for ${parts.join(' and ')}` : '';
 }
 
 /**
@@ -40,7 +41,9 @@ export async function serveUntilSignalled({ server, runs, close }: ServeShutdown
       return h;
     });
   });
-  log('info', `${first} received: stopping; waiting for ${waitingFor(server, runs)}. Send SIGINT/SIGTERM again to stop now${runs?.inFlightRuns().length ? ' and mark the runs FAILED (interrupted)' : ''}.`);
+  const waiting = waitingFor(server, runs);
+  // With nothing in flight it stops at once: no "waiting for nothing" and no advice to signal again.
+  log('info', waiting ? `${first} received: stopping${waiting}. Send SIGINT/SIGTERM again to stop now${runs?.inFlightRuns().length ? ' and mark the runs FAILED (interrupted)' : ''}.` : `${first} received: stopping.`);
   const now = (sig: (typeof SIGNALS)[number]) => {
     const ids = runs?.inFlightRuns() ?? [];
     log('warn', `${sig} received again: stopping now${ids.length ? `; marking ${ids.join(', ')} FAILED (interrupted)` : ''}`);

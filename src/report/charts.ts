@@ -58,7 +58,9 @@ export async function lineChartSvg(series: readonly LineSeries[], options: LineC
       diagonal ? { orient: 'bottom', scale: 'x', title: xTitle } : { orient: 'bottom', scale: 'x', title: xTitle, tickMinStep: 1, format: 'd' },
       { orient: 'left', scale: 'y', title: yTitle },
     ],
-    legends: [{ fill: 'color', stroke: 'color', title: '' }],
+    // Without a canvas Vega estimates text at 0.8 em per character, so its default 160 px limit
+    // cut "encoder baseline (AUC 0.7361)" to "… (AUC 0.7…" (issue 19): room for the whole label.
+    legends: [{ fill: 'color', stroke: 'color', title: '', labelLimit: 600 }],
     marks: [
       ...(diagonal
         ? [

@@ -37,7 +37,7 @@ function json(value: unknown, statusCode = 200): ApiResponse {
  * API router then answers. Errors are thrown for the router to map (4xx / 500).
  */
 export async function routePage(page: PageBackend, method: string, route: string, body: string | undefined): Promise<ApiResponse | undefined> {
-  if (method === 'GET' && route === '/') return ok('text/html; charset=utf-8', TRY_PAGE_HTML);
+  if (method === 'GET' && route === '/') return ok('text/html; charset=utf-8', page.listRuns ? TRY_PAGE_HTML.replace('<body>', '<body data-runs>') : TRY_PAGE_HTML);
   if (method === 'GET' && route === '/try-page.js') return ok('text/javascript; charset=utf-8', TRY_PAGE_SCRIPT);
   if (method === 'GET' && route === '/model') {
     const facts = await page.modelFacts();

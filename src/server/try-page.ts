@@ -88,6 +88,15 @@ export const TRY_PAGE_SCRIPT = `'use strict';
     const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const type = res.headers.get('content-type') || '';
     const value = type.startsWith('application/json') ? await res.json() : await res.blob();
+    if (res.status === 401) {
+      // The server's message names an HTTP header, for API clients; on the page the token goes in its own box.
+      $('token-box').open = true;
+      const err = new Error(tokenInput.value
+        ? 'The access token is not the one this server was started with; correct it in "Access token" below.'
+        : 'This server needs an access token: enter it in "Access token" below (the token simpair serve was started with).');
+      err.status = 401;
+      throw err;
+    }
     if (!res.ok) {
       const err = new Error((value && value.message) || ('HTTP ' + res.status));
       err.status = res.status;
@@ -175,6 +184,9 @@ export const TRY_PAGE_SCRIPT = `'use strict';
 
   let polling;
   async function loadRuns() {
+    // Only a server with runs (--store, --bucket) marks the page so: a --model-dir server has
+    // no GET /runs, and asking it logged a 404 in the browser console.
+    if (!document.body.hasAttribute('data-runs')) return;
     let out;
     try {
       out = await api('GET', '/runs');

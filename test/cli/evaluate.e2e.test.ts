@@ -32,6 +32,9 @@ describe('simpair evaluate', () => {
     expect(html).not.toMatch(/NaN/);
     expect(html).not.toMatch(/per epoch/);
     expect(html).toMatch(/ROC/);
+    // Issue 19: the report names the model it evaluated.
+    expect(html).toContain(`<tr><th>model directory</th><td>${modelDir}</td></tr>`);
+    expect(html).toContain('<tr><th>embedding model</th><td>tiny-bert</td></tr>');
   });
 
   it('reports its time and throughput, and takes --threads as run does', async () => {

@@ -86,7 +86,8 @@ describe.skipIf(!HAVE_SCRIPT)('on a terminal, every command returns to the promp
       }, 'the run to succeed');
       process.kill(p.nodePid(), 'SIGTERM');
       const { code } = await endsAfterLastLine(p);
-      expect(p.output()).toMatch(/SIGTERM received: stopping/);
+      expect(p.output()).toMatch(/SIGTERM received: stopping\.\r?\n/);
+      expect(p.output()).not.toMatch(/nothing in flight|waiting for/);
       expect(code, p.output().slice(-2000)).toBe(0);
     } finally {
       p.kill();

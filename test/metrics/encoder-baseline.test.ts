@@ -71,7 +71,16 @@ describe('encoderBaselineVerdict', () => {
       'The Bi-LSTM does not beat the encoder baseline (cosine of mean-pooled sentence embeddings) on test.tsv: accuracy 0.6740 vs 0.7190, ROC-AUC 0.6430 vs 0.7360.',
     );
     expect(line).not.toContain('\n');
-    expect(encoderBaselineVerdict({ accuracy: 0.8, rocAuc: 0.7 }, base, 'x')).toMatch(/does not beat .*ROC-AUC 0.7000 vs 0.7360/);
+  });
+
+  it('says which figure the model wins on when it wins on one only, never "does not beat" (issue 19)', () => {
+    const accuracyOnly = encoderBaselineVerdict({ accuracy: 0.8, rocAuc: 0.7 }, base, 'x');
+    expect(accuracyOnly).toBe(
+      'The Bi-LSTM beats the encoder baseline (cosine of mean-pooled sentence embeddings) on x in accuracy (accuracy 0.8000 vs 0.7190) but not in ROC-AUC (ROC-AUC 0.7000 vs 0.7360).',
+    );
+    const aucOnly = encoderBaselineVerdict({ accuracy: 0.7, rocAuc: 0.8 }, base, 'x');
+    expect(aucOnly).toMatch(/beats .* in ROC-AUC \(ROC-AUC 0.8000 vs 0.7360\) but not in accuracy \(accuracy 0.7000 vs 0.7190\)/);
+    for (const line of [accuracyOnly, aucOnly]) expect(line).not.toMatch(/does not beat/);
   });
 
   it('says nothing when the model beats it on both', () => {

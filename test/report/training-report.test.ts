@@ -44,4 +44,19 @@ describe('renderTrainingReport', () => {
     const report = await renderTrainingReport({ title: 'r', history: HISTORY, metrics: METRICS, evaluatedOn: 'x' });
     expect(report.html).toMatch(/kept: epoch 5 of 5/);
   });
+
+  it("prints both ROC legends whole, so the baseline's AUC can be read (issue 19: 'Bi-LSTM (AUC 0.527…')", async () => {
+    const report = await renderTrainingReport({
+      title: 'simpair run: t.tsv',
+      history: [],
+      roc: ROC,
+      metrics: { ...METRICS, rocAuc: 0.52712 },
+      evaluatedOn: 't.tsv',
+      encoderBaseline: { roc: ROC, metrics: { accuracy: 0.719, rocAuc: 0.73612 } },
+    });
+    expect(report.rocSvg).toContain('>Bi-LSTM (AUC 0.5271)<');
+    expect(report.rocSvg).toContain('>encoder baseline (AUC 0.7361)<');
+    expect(report.rocSvg).not.toContain('…');
+    expect(report.html).not.toMatch(/should beat it/);
+  });
 });

@@ -61,6 +61,14 @@ describe('the page to try the model', () => {
     for (const text of [html.body, script.body]) expect(text).not.toMatch(/(src|href)="?https?:|fetch\(['"]https?:|\/\/cdn/i);
   });
 
+  it('marks the page as having runs only when the server has them, so a --model-dir page never asks GET /runs (issue 19)', async () => {
+    const modelDir = await routeApiRequest(backendWith(createPageBackend(store, { modelPrefix: 'models/v1/' })), 'GET', '/', undefined);
+    expect(modelDir.body).toMatch(/<body>/);
+    expect(modelDir.body).not.toMatch(/data-runs/);
+    const withRuns = await routeApiRequest(backendWith(createPageBackend(store, { startTraining: async () => ({ runId: 'r' }) })), 'GET', '/', undefined);
+    expect(withRuns.body).toMatch(/<body data-runs>/);
+  });
+
   it('GET /model gives the live model facts: version, maxLen, training date, metrics, runtime, pictures', async () => {
     await store.put('models/live.json', JSON.stringify({ version: 'v1', prefix: 'models/v1/', runId: 'r1', publishedAt: '2026-01-02T00:00:00Z' }));
     const backend = backendWith(createPageBackend(store));

@@ -70,7 +70,8 @@ describe.runIf(haveChromium || process.env[REQUIRE_CHROMIUM_ENV] === '1')('the p
     await page.getByLabel('First sentence').fill('A man is eating food.');
     await page.getByLabel('Second sentence').fill('A man is eating a meal.');
     await page.getByRole('button', { name: 'Compare' }).click();
-    await expect.poll(() => page.textContent('#answer')).toMatch(/^Probability 0\.\d{4}: (similar \(a paraphrase\)|not similar) at threshold 0\.5\.$/);
+    // The first prediction loads the model: seconds on a loaded machine (poll's default is 1 s).
+    await expect.poll(() => page.textContent('#answer'), { timeout: 30_000 }).toMatch(/^Probability 0\.\d{4}: (similar \(a paraphrase\)|not similar) at threshold 0\.5\.$/);
     await page.screenshot({ path: join(ARTEFACTS, '2-answer.png'), fullPage: true });
 
     const shown = Number(await page.getAttribute('#answer', 'data-probability'));
@@ -82,5 +83,37 @@ describe.runIf(haveChromium || process.env[REQUIRE_CHROMIUM_ENV] === '1')('the p
     expect(shown).toBe(((await api.json()) as { predictions: { probability: number }[] }).predictions[0].probability);
     expect(foreign).toEqual([]);
     await page.close();
+  });
+
+  it('in --model-dir mode asks no GET /runs; with a token it points at its own "Access token" box, not an HTTP header (issue 19)', async () => {
+    const model = join(work, 'model');
+    const { simpair } = await import('../helpers/cli.ts');
+    const trained = await simpair(['run', '--data', join(ROOT, 'examples', 'train.tsv'), '--model', TINY_BERT, '--out', model, '--max-len', '16', '--epochs', '1']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const token = 'page-test-token-1234';
+    const served = await startServe(['--model-dir', model, '--token', token]);
+    try {
+      const page = await browser!.newPage();
+      const asked: string[] = [];
+      const failed: number[] = [];
+      page.on('request', (r) => asked.push(new URL(r.url()).pathname));
+      page.on('response', (r) => {
+        if (r.status() === 404) failed.push(r.status());
+      });
+      await page.goto(served.url);
+      await expect.poll(() => page.textContent('#model-status'), { timeout: 30_000 }).toMatch(/needs an access token: enter it in "Access token" below/);
+      expect(await page.textContent('#model-status')).not.toMatch(/Authorization|Bearer/);
+      expect(await page.getAttribute('#token-box', 'open')).not.toBeNull();
+      await page.getByLabel('Token (only if the server was started with one)').fill(token);
+      await page.getByLabel('First sentence').fill('A man is eating food.');
+      await page.getByLabel('Second sentence').fill('A man is eating a meal.');
+      await page.getByRole('button', { name: 'Compare' }).click();
+      await expect.poll(() => page.textContent('#answer'), { timeout: 30_000 }).toMatch(/^Probability 0\.\d{4}/);
+      expect(asked).not.toContain('/runs');
+      expect(failed).toEqual([]);
+      await page.close();
+    } finally {
+      await served.stop();
+    }
   });
 });
