@@ -112,8 +112,66 @@ export async function startRun(store: ObjectStore, input: StartRunInput): Promis
 
   // Starts of one run through one store object take turns: the store's conditional create
   // decides between processes, and this also holds where the store ignores the condition (s3rver).
-  return inProcessTurn(store, `start:${runId}`, () => decideStart(store, { runId, datasetKey, datasetSha256, datasetVersion, options, owner, maxAttempts }));
+  const started = await inProcessTurn(store, `start:${runId}`, () => decideStart(store, { runId, datasetKey, datasetSha256, datasetVersion, options, owner, maxAttempts }));
+  await supersedeRunsOfReplacedContent(store, { datasetKey, datasetSha256, runId });
+  return started;
 }
+
+/** What `runs/by-key/{sha256 of the dataset key}.json` holds: the content a dataset key held at its last start, and the runs started on it. */
+interface DatasetKeyRuns {
+  datasetKey: string;
+  datasetSha256: string;
+  runIds: string[];
+}
+
+/** Runs remembered per dataset key and content (a few POST /train option sets on one file). */
+const MAX_RUNS_PER_DATASET_KEY = 50;
+
+/**
+ * The check that a run's dataset was not replaced while the run works, made where the dataset
+ * is read. A start reads the dataset key's current content (the upload's Object Created event
+ * in the cloud, the watcher locally), so a start with other content than the key's last start
+ * means the key was overwritten: every run started on the old content that is still working is
+ * recorded FAILED (DatasetChangedError) here, and its later steps refuse a terminal run. That
+ * way finalize, the training job and publish never read `datasets/` (their roles may not), and
+ * a model trained on replaced content still cannot go live. The runs per key are kept in one
+ * object under `runs/`, replaced by compare-and-swap.
+ */
+async function supersedeRunsOfReplacedContent(store: ObjectStore, { datasetKey, datasetSha256, runId }: { datasetKey: string; datasetSha256: string; runId: string }): Promise<void> {
+  const key = keys.runsOfDatasetKey(sha256(new TextEncoder().encode(datasetKey)));
+  const replaced = await inProcessTurn(store, `dataset-key:${key}`, async () => {
+    for (let attempt = 0; ; attempt++) {
+      const current = await store.getVersioned(key).catch((err: unknown) => {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      });
+      const seen = current && (JSON.parse(Buffer.from(current.body).toString('utf8')) as DatasetKeyRuns);
+      const same = seen?.datasetSha256 === datasetSha256;
+      const runIds = same ? [...seen.runIds.filter((id) => id !== runId), runId].slice(-MAX_RUNS_PER_DATASET_KEY) : [runId];
+      if (same && seen.runIds.includes(runId)) return [];
+      const next: DatasetKeyRuns = { datasetKey, datasetSha256, runIds };
+      try {
+        await store.putIf(key, JSON.stringify(next, null, 2) + '\n', current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
+        return same || !seen ? [] : seen.runIds;
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError) || attempt >= 20) throw err;
+      }
+    }
+  });
+  for (const old of replaced) {
+    const run = await readRun(store, old);
+    if (!run || TERMINAL_STATES.has(run.record.state) || run.record.datasetSha256 === datasetSha256) continue;
+    const failed = await recordRunFailure(store, old, {
+      step: STEP_OF_STATE[run.record.state] ?? run.record.state.toLowerCase(),
+      name: 'DatasetChangedError',
+      message: `${datasetKey} was replaced after run ${old} read it (new content started run ${runId}); this run stops and the new content gets its own run.`,
+    });
+    if (failed.state === 'FAILED' && failed.error?.name === 'DatasetChangedError') log('info', `run ${old} stopped: ${datasetKey} was replaced (new content: run ${runId})`);
+  }
+}
+
+/** The step a run in a given state works on next. */
+const STEP_OF_STATE: Partial<Record<RunState, string>> = { STARTED: 'validate', VALIDATED: 'embed', EMBEDDED: 'train', TRAINED: 'publish' };
 
 async function decideStart(
   store: ObjectStore,
@@ -200,6 +258,9 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 /**
  * Throws {@link DatasetChangedError} when the run's dataset object now holds other bytes than
  * the run read (an overwrite, or the rest of a slow upload): its model must not go live.
+ * In-process only ({@link runSteps}, which may read `datasets/`): the cloud steps after
+ * validation may not, and rely on the next start failing the run instead
+ * ({@link supersedeRunsOfReplacedContent}).
  */
 async function assertDatasetUnchanged(store: ObjectStore, run: RunRecord): Promise<void> {
   const now = await store.head(run.datasetKey);
@@ -315,7 +376,6 @@ async function pooledVectors(tokenizer: PairTokenizer, embedder: BertEmbedder, r
  */
 export async function finalizeEmbeddings(store: ObjectStore, input: StepInput): Promise<{ runId: string; count: number }> {
   const run = await activeRun(store, input);
-  await assertDatasetUnchanged(store, run);
   const prefix = keys.embeddings(run.runId);
   const expected = run.shards ?? 0;
   const wanted = new Set(Array.from({ length: expected }, (_, i) => sidecarKey(run.runId, i)));
@@ -352,7 +412,6 @@ export async function finalizeEmbeddings(store: ObjectStore, input: StepInput): 
  */
 export async function trainRun(store: ObjectStore, input: StepInput, options: { shardCache?: ShardCache } = {}): Promise<{ runId: string; modelVersion: string }> {
   const run = await activeRun(store, input);
-  await assertDatasetUnchanged(store, run);
   // TF.js is imported by this step alone: the other steps, and the Lambdas running them, start without it.
   const { buildBiLstm, initTfBackend, predictShardRows, saveClassifier, trainClassifier } = await import('../classifier/index.ts');
   const { backend } = await initTfBackend();
@@ -487,7 +546,6 @@ export async function publishModel(store: ObjectStore, input: StepInput & { mode
   if (run.state !== 'TRAINED' || run.modelVersion !== input.modelVersion) {
     throw new RunStateError(`Run ${run.runId} is ${run.state} with model ${run.modelVersion ?? 'none'}; only a TRAINED run's own model (${input.modelVersion}) can be published.`);
   }
-  await assertDatasetUnchanged(store, run);
   const prefix = keys.modelVersion(input.modelVersion);
   if (!(await modelComplete(store, input.modelVersion))) throw new NotFoundError(`Model ${prefix} is incomplete (model.json, weights or metadata.json missing); train again.`);
   const pointer: LiveModelPointer = { version: input.modelVersion, prefix, runId: run.runId, publishedAt: nowIso(), runStartedAt: run.startedAt };
@@ -611,19 +669,25 @@ export async function runSteps(store: ObjectStore, runId: string, options: RunSt
         if (!done.has(sidecarKey(runId, shard.index))) await embedShard(store, { runId, shard, owner });
       }
     }
+    // The dataset may have been replaced while this run worked (the cloud learns it from the
+    // replacement's start; here the steps may read the dataset, so each checks it first).
+    const unchanged = async () => assertDatasetUnchanged(store, await getRun(store, runId));
     if (at('finalize')) {
       step = 'finalize';
       checkLease();
+      await unchanged();
       await finalizeEmbeddings(store, { runId, owner });
     }
     let modelVersion = run.modelVersion;
     if (at('train')) {
       step = 'train';
       checkLease();
+      await unchanged();
       ({ modelVersion } = await trainRun(store, { runId, owner }));
     }
     step = 'publish';
     checkLease();
+    await unchanged();
     return await publishModel(store, { runId, modelVersion: modelVersion!, owner });
   } catch (err) {
     if (err instanceof LeaseLostError) {
