@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import * as steps from '../../src/pipeline/cloud-steps.ts';
+import * as steps from '../../src/pipeline/cloud/index.ts';
 import { LIVE_MODEL_KEY } from '../../src/pipeline/layout.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import { S3ObjectStore } from '../../src/storage/s3-object-store.ts';
