@@ -72,9 +72,11 @@ export interface PredictionApiProps {
  * `messageString` is already a quoted JSON string.
  */
 const GATEWAY_ERROR_TEMPLATE = '{"error": "$context.error.responseType", "message": $context.error.messageString, "requestId": "$context.requestId"}';
-/** A bad request body also says what the JSON-schema validator found. */
-const BAD_BODY_TEMPLATE =
-  '{"error": "$context.error.responseType", "message": "Invalid request body: $util.escapeJavaScript($context.error.validationErrorString)", "requestId": "$context.requestId"}';
+/**
+ * A bad request body also says what the JSON-schema validator found. `$util.escapeJavaScript`
+ * turns `'` into `\'`, which JSON does not allow, so it is turned back (Java regex `\\'`).
+ */
+const BAD_BODY_TEMPLATE = String.raw`{"error": "$context.error.responseType", "message": "Invalid request body: $util.escapeJavaScript($context.error.validationErrorString).replaceAll("\\'","'")", "requestId": "$context.requestId"}`;
 
 /**
  * The HTTP face in the cloud, the same routes as `simpair serve`: `POST /predict` (predict

@@ -10,7 +10,8 @@ import { ENV_NAMES } from '../functions/commons/env-names.ts';
 import { requireEnv } from '../functions/commons/env.ts';
 import { createLogger } from '../functions/commons/logger.ts';
 import { ShardCache, type ShardCacheOptions } from '../src/embeddings/shard-cache.ts';
-import { failRun, trainRun } from '../src/pipeline/cloud-steps.ts';
+import { failRun } from '../src/pipeline/cloud/fail.ts';
+import { trainRun } from '../src/pipeline/cloud/train.ts';
 import type { ObjectStore } from '../src/storage/object-store.ts';
 import { S3ObjectStore } from '../src/storage/s3-object-store.ts';
 

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { embedShard } from '../../src/pipeline/cloud-steps.ts';
+import { embedShard } from '../../src/pipeline/cloud/embed.ts';
 import { createLogger, embedShardInput, parseEvent, pipelineStore } from '../commons/index.ts';
 
 const logger = createLogger({ service: 'embed-shard' });

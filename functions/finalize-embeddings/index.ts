@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { finalizeEmbeddings } from '../../src/pipeline/cloud-steps.ts';
+import { finalizeEmbeddings } from '../../src/pipeline/cloud/finalize.ts';
 import { createLogger, parseEvent, pipelineStore, runStepInput } from '../commons/index.ts';
 
 const logger = createLogger({ service: 'finalize-embeddings' });

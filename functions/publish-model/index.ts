@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
-import { getRun, publishModel } from '../../src/pipeline/cloud-steps.ts';
+import { publishModel } from '../../src/pipeline/cloud/publish.ts';
+import { getRun } from '../../src/pipeline/run-record.ts';
 import { createLogger, parseEvent, pipelineStore, runStepInput } from '../commons/index.ts';
 
 const logger = createLogger({ service: 'publish-model' });

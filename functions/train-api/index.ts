@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { getRun, startRun } from '../../src/pipeline/cloud-steps.ts';
+import { startRun } from '../../src/pipeline/cloud/start.ts';
+import { getRun } from '../../src/pipeline/run-record.ts';
 import { resolveRunOptions } from '../../src/pipeline/run-options.ts';
 import { RequestError } from '../../src/errors.ts';
 import { CLOUD_RUN_OWNER, cloudKeys, createLogger, ENV_NAMES, optionalEnv, errorResponse, jsonResponse, parseBody, pipelineStore, runId as runIdSchema, trainRequest } from '../commons/index.ts';

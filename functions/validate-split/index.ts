@@ -1,5 +1,7 @@
 import type { Context } from 'aws-lambda';
-import { failRun, startRun, validateAndSplit } from '../../src/pipeline/cloud-steps.ts';
+import { failRun } from '../../src/pipeline/cloud/fail.ts';
+import { startRun } from '../../src/pipeline/cloud/start.ts';
+import { validateAndSplit } from '../../src/pipeline/cloud/validate.ts';
 import { PREFIX } from '../../src/pipeline/layout.ts';
 import { CLOUD_RUN_OWNER, cloudKeys, createLogger, ENV_NAMES, optionalEnv, parseEvent, pipelineStore, requireEnv, START_REQUEST_PATTERN, validateStepInput } from '../commons/index.ts';
 

@@ -18,6 +18,8 @@ export const LIVE_MODEL_KEY = `${PREFIX.models}live.json`;
 export const keys = {
   runStatus: (runId: string) => `${PREFIX.runs}${runId}/status.json`,
   runByDataset: (datasetSha256: string) => `${PREFIX.runs}by-dataset/${datasetSha256}.json`,
+  /** The runs started on a dataset key's current content (by sha256 of the key): a start with other content fails them. */
+  runsOfDatasetKey: (datasetKeySha256: string) => `${PREFIX.runs}by-key/${datasetKeySha256}.json`,
   /** JSON list of a run's row shards (ShardRef[]), read by the Distributed Map and by a resumed run. */
   shardList: (runId: string) => `${PREFIX.shards}${runId}/shards.json`,
   rowShard: (runId: string, index: number) => `${PREFIX.shards}${runId}/rows-${String(index).padStart(5, '0')}.jsonl`,

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { RequestError } from '../errors.ts';
-import { failRun, getRun, runSteps, startRun, takeOverStaleRun } from '../pipeline/cloud-steps.ts';
+import { failRun, getRun, runSteps, startRun, takeOverStaleRun } from '../pipeline/cloud/index.ts';
 import { PREFIX } from '../pipeline/layout.ts';
 import type { PredictorOptions } from '../pipeline/predictor.ts';
 import { resolveRunOptions, type RunOptions } from '../pipeline/run-options.ts';

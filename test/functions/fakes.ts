@@ -1,4 +1,4 @@
-import { DEFAULT_RUN_OPTIONS } from '../../src/pipeline/cloud-steps.ts';
+import { DEFAULT_RUN_OPTIONS } from '../../src/pipeline/cloud/index.ts';
 import type { RunRecord } from '../../src/pipeline/run-record.ts';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 

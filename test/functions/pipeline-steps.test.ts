@@ -14,7 +14,13 @@ const mocks = vi.hoisted(() => {
     failRun: vi.fn(),
   };
 });
-vi.mock('../../src/pipeline/cloud-steps.ts', () => mocks);
+vi.mock('../../src/pipeline/cloud/start.ts', () => ({ startRun: mocks.startRun }));
+vi.mock('../../src/pipeline/cloud/validate.ts', () => ({ validateAndSplit: mocks.validateAndSplit }));
+vi.mock('../../src/pipeline/cloud/embed.ts', () => ({ embedShard: mocks.embedShard }));
+vi.mock('../../src/pipeline/cloud/finalize.ts', () => ({ finalizeEmbeddings: mocks.finalizeEmbeddings }));
+vi.mock('../../src/pipeline/cloud/publish.ts', () => ({ publishModel: mocks.publishModel }));
+vi.mock('../../src/pipeline/cloud/fail.ts', () => ({ failRun: mocks.failRun }));
+vi.mock('../../src/pipeline/run-record.ts', async (original) => ({ ...(await original<object>()), getRun: mocks.getRun }));
 
 const validateSplit = (await import('../../functions/validate-split/index.ts')).handler;
 const embed = (await import('../../functions/embed-shard/index.ts')).handler;

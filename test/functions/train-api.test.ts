@@ -8,7 +8,8 @@ const mocks = vi.hoisted(() => {
   process.env.SIMPAIR_MODEL_SOURCE = 's3://test-bucket/encoders/bert/';
   return { startRun: vi.fn(), getRun: vi.fn() };
 });
-vi.mock('../../src/pipeline/cloud-steps.ts', () => ({ startRun: mocks.startRun, getRun: mocks.getRun }));
+vi.mock('../../src/pipeline/cloud/start.ts', () => ({ startRun: mocks.startRun }));
+vi.mock('../../src/pipeline/run-record.ts', async (original) => ({ ...(await original<object>()), getRun: mocks.getRun }));
 
 const { handler } = await import('../../functions/train-api/index.ts');
 const { NotFoundError } = await import('../../src/errors.ts');

@@ -2,13 +2,48 @@ import { describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { synthStack } from './synth-stack.ts';
 
-/** Renders an API Gateway mapping template the way API Gateway would for a sample error, then parses it. */
+/**
+ * Java's StringEscapeUtils.escapeJavaScript (commons-lang 2), which API Gateway's
+ * `$util.escapeJavaScript` is: `'` becomes `\'` (not valid in JSON), `"` `\"`, `\` `\\`, `/` `\/`,
+ * control characters and everything above 0x7f `\uXXXX`.
+ */
+function escapeJavaScript(s: string): string {
+  const named: Record<string, string> = { "'": "\\'", '"': '\\"', '\\': '\\\\', '/': '\\/', '\b': '\\b', '\n': '\\n', '\t': '\\t', '\f': '\\f', '\r': '\\r' };
+  let out = '';
+  // By UTF-16 code unit, as Java's String.charAt.
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    const u = s.charCodeAt(i);
+    if (named[ch]) out += named[ch];
+    else if (u < 32 || u > 0x7f) out += `\\u${u.toString(16).toUpperCase().padStart(4, '0')}`;
+    else out += ch;
+  }
+  return out;
+}
+
+/**
+ * Renders an API Gateway mapping template the way API Gateway would for a sample error:
+ * `$context.*` references, `$util.escapeJavaScript(...)` with Java's escaping, and a chain of
+ * Java `String.replaceAll(regex, replacement)` calls after it (Velocity passes its string
+ * literals' backslashes through unchanged). Anything else left with a `$` fails the test.
+ */
 function render(template: string, values: { requestId: string; messageString: string; validationErrorString?: string; responseType: string }): unknown {
-  const text = template
-    .replaceAll('$context.requestId', values.requestId)
-    .replaceAll('$context.error.messageString', values.messageString)
-    .replaceAll('$context.error.responseType', values.responseType)
-    .replaceAll('$util.escapeJavaScript($context.error.validationErrorString)', JSON.stringify(values.validationErrorString ?? '').slice(1, -1));
+  const context: Record<string, string> = {
+    '$context.requestId': values.requestId,
+    '$context.error.messageString': values.messageString,
+    '$context.error.responseType': values.responseType,
+    '$context.error.validationErrorString': values.validationErrorString ?? '',
+  };
+  let text = template.replace(/\$util\.escapeJavaScript\((\$[\w.]+)\)((?:\.replaceAll\("(?:[^"]*)", ?"(?:[^"]*)"\))*)/g, (_, ref: string, calls: string) => {
+    let value = escapeJavaScript(context[ref] ?? '');
+    for (const [, regex, replacement] of calls.matchAll(/\.replaceAll\("([^"]*)", ?"([^"]*)"\)/g)) {
+      // Java regex and replacement syntax agree with JavaScript's for these (no groups, no $).
+      value = value.replace(new RegExp(regex, 'g'), replacement.replace(/\\(.)/g, '$1'));
+    }
+    return value;
+  });
+  for (const [ref, value] of Object.entries(context)) text = text.replaceAll(ref, value);
+  expect(text).not.toMatch(/\$(context|util|input)/);
   return JSON.parse(text);
 }
 
@@ -30,6 +65,20 @@ describe('PredictionApi gateway responses', () => {
     expect(body).toBeDefined();
     const rendered = render(body!, { requestId: 'req-2', messageString: '"Invalid request body"', responseType: 'BAD_REQUEST_BODY', validationErrorString: '[instance has 33 items, "maximum" is 32]' });
     expect(rendered).toEqual({ error: 'BAD_REQUEST_BODY', message: 'Invalid request body: [instance has 33 items, "maximum" is 32]', requestId: 'req-2' });
+  });
+
+  it('every gateway response renders valid JSON when the input holds quotes, backslashes, slashes and non-ASCII', () => {
+    const nasty = `[string "it's a \\"test\\"" at /pairs/0 is too long: café]`;
+    expect(responses.length).toBeGreaterThanOrEqual(3);
+    for (const r of responses) {
+      const rendered = render(r.Properties.ResponseTemplates['application/json'], {
+        requestId: 'req-3',
+        messageString: JSON.stringify("Can't \"do\" that"),
+        responseType: r.Properties.ResponseType,
+        validationErrorString: nasty,
+      }) as { message: string };
+      expect(rendered.message, r.Properties.ResponseType).toMatch(r.Properties.ResponseType === 'BAD_REQUEST_BODY' ? `Invalid request body: ${nasty}` : `Can't "do" that`);
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RUN_OPTIONS, getRun, runPipeline, startRun } from '../../src/pipeline/cloud-steps.ts';
+import { DEFAULT_RUN_OPTIONS, getRun, runPipeline, startRun } from '../../src/pipeline/cloud/index.ts';
 import { runIdFor } from '../../src/pipeline/run-options.ts';
 import { LIVE_MODEL_KEY } from '../../src/pipeline/layout.ts';
 import { loadPredictor } from '../../src/pipeline/predictor.ts';

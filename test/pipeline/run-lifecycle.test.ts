@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import * as steps from '../../src/pipeline/cloud-steps.ts';
+import * as steps from '../../src/pipeline/cloud/index.ts';
 import { LIVE_MODEL_KEY } from '../../src/pipeline/layout.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import { S3ObjectStore } from '../../src/storage/s3-object-store.ts';
@@ -223,6 +223,59 @@ describe('a dataset overwritten after its run read it', () => {
     await expect(runSteps(store, runId)).rejects.toThrow(/replaced after run/);
     expect(await getRun(store, runId)).toMatchObject({ state: 'FAILED', error: { name: 'DatasetChangedError' } });
     expect(await store.exists(LIVE_MODEL_KEY)).toBe(false);
+  });
+});
+
+describe('a dataset replaced while its run works, as the cloud steps see it (they may not read datasets/)', () => {
+  const replace = async () => {
+    const half = train.subarray(0, train.indexOf('\n', train.length / 2) + 1);
+    await store.put('datasets/train.tsv', Buffer.concat([half, Buffer.from('One more.\tAnd another.\t1\n')]));
+  };
+
+  it('the start of the new content (the upload event) fails the run in flight; its later steps refuse and nothing goes live', async () => {
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options });
+    const { shards } = await validateAndSplit(store, { runId });
+    for (const shard of shards) await embedShard(store, { runId, shard });
+    await replace();
+    const next = await startRun(store, { datasetKey: 'datasets/train.tsv', options });
+    expect(next.runId).not.toBe(runId);
+    expect(await getRun(store, runId)).toMatchObject({ state: 'FAILED', error: { name: 'DatasetChangedError', step: 'embed' } });
+    expect((await getRun(store, runId)).error?.message).toMatch(new RegExp(`replaced after run ${runId} read it \\(new content started run ${next.runId}\\)`));
+    await expect(finalizeEmbeddings(store, { runId })).rejects.toThrow(/already FAILED/);
+    expect(await store.exists(LIVE_MODEL_KEY)).toBe(false);
+  });
+
+  it('a run that has trained is refused at publish once the new content started', async () => {
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options });
+    const { shards } = await validateAndSplit(store, { runId });
+    for (const shard of shards) await embedShard(store, { runId, shard });
+    await finalizeEmbeddings(store, { runId });
+    const { modelVersion } = await lifecycle.trainRun(store, { runId }) as { modelVersion: string };
+    await replace();
+    await startRun(store, { datasetKey: 'datasets/train.tsv', options });
+    await expect(lifecycle.publishModel(store, { runId, modelVersion })).rejects.toThrow(/already FAILED.*replaced after run/);
+    expect(await store.exists(LIVE_MODEL_KEY)).toBe(false);
+  });
+
+  it('a start of the same content (a re-upload, POST /train with other options) leaves the run in flight alone', async () => {
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options });
+    await store.put('datasets/train.tsv', train);
+    expect(await startRun(store, { datasetKey: 'datasets/train.tsv', options })).toMatchObject({ runId, duplicate: true });
+    const other = await startRun(store, { datasetKey: 'datasets/train.tsv', options: { ...options, epochs: 2 } });
+    expect(other.runId).not.toBe(runId);
+    expect((await getRun(store, runId)).state).toBe('STARTED');
+    // ...and content replaced later stops both.
+    await replace();
+    await startRun(store, { datasetKey: 'datasets/train.tsv', options });
+    expect((await getRun(store, runId)).state).toBe('FAILED');
+    expect((await getRun(store, other.runId)).state).toBe('FAILED');
+  });
+
+  it('another dataset key is not affected', async () => {
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options });
+    await store.put('datasets/other.tsv', Buffer.concat([train, Buffer.from('One more.\tAnd another.\t1\n')]));
+    await startRun(store, { datasetKey: 'datasets/other.tsv', options });
+    expect((await getRun(store, runId)).state).toBe('STARTED');
   });
 });
 

@@ -33,7 +33,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 });
 
 const { FsObjectStore } = await import('../../src/storage/fs-object-store.ts');
-const { runPipeline } = await import('../../src/pipeline/cloud-steps.ts');
+const { runPipeline } = await import('../../src/pipeline/cloud/index.ts');
 
 let root: string | undefined;
 afterAll(async () => {

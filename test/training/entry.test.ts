@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainCachingShards } from '../../training/entry.ts';
-import { embedShard, finalizeEmbeddings, getRun, startRun, validateAndSplit } from '../../src/pipeline/cloud-steps.ts';
+import { embedShard, finalizeEmbeddings, getRun, startRun, validateAndSplit } from '../../src/pipeline/cloud/index.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import type { ObjectStore } from '../../src/storage/object-store.ts';
 import { ROOT, TINY_BERT } from '../helpers/paths.ts';

@@ -47,10 +47,10 @@ async function staticPackages(entry = join('training', 'entry.ts')): Promise<Set
 }
 
 /**
- * Modules the training step imports lazily (so the Lambdas, which share cloud-steps.ts, start
+ * Modules the training step imports lazily (so the Lambdas, which share the core with it, start
  * without them): TF.js and the ONNX exporter. Their packages must be in the image too.
  */
-// What the training step imports with `await import()` (cloud-steps.ts trainRun): TF.js, the ONNX exporter, the report's charts.
+// What the training step imports with `await import()` (src/pipeline/cloud/train.ts): TF.js, the ONNX exporter, the report's charts.
 const LAZY_TRAINING_MODULES = [join('src', 'classifier', 'index.ts'), join('src', 'onnx-export', 'save-classifier-onnx.ts'), join('src', 'report', 'training-report.ts')];
 
 async function lazilyLoaded(): Promise<Set<string>> {
