@@ -267,7 +267,7 @@ export function buildCli(): Command {
       ...(opts.report ? [{ flag: '--report', path: opts.report as string }] : []),
       ...(opts.skipInvalid ? [{ flag: '--skipped-report', path: skippedReportPath(opts.data, opts.skippedReport, reportDir) }] : []),
     ];
-    await checkOutputPaths(outputs, [{ flag: '--data', path: opts.data }]);
+    await checkOutputPaths(outputs, [{ flag: '--data', path: opts.data }], { modelDirs: [opts.modelDir] });
     const data = await readDataset(opts.data, datasetOptionsFrom(opts));
     await reportSkipped(data, opts.skippedReport, reportDir);
     const predictor = await Predictor.load(new FsObjectStore(opts.modelDir), '', { modelSource: opts.model, threads: opts.threads, ...(await runtimeOptions(opts.runtime)) });

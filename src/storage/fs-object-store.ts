@@ -130,7 +130,12 @@ export class FsObjectStore implements ObjectStore {
   async put(key: string, body: Uint8Array | string): Promise<void> {
     const p = this.path(key);
     const tmp = await this.writeTemp(p, body);
-    await rename(tmp, p);
+    try {
+      await rename(tmp, p);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined); // e.g. EISDIR: leave no temporary behind
+      throw err;
+    }
     await syncDir(dirname(p));
   }
 
