@@ -23,15 +23,16 @@ import { runInteropStage } from './stages/interop.ts';
 import { runPredictionStage } from './stages/prediction.ts';
 import { runProfileStage } from './stages/profile.ts';
 import { runReferenceStage } from './stages/reference.ts';
+import { runServingStage } from './stages/serving.ts';
 import { runSizesStage } from './stages/sizes.ts';
 import { runTokenizerStage } from './stages/tokenizer.ts';
 import { runTrainingStage } from './stages/training.ts';
 import { runTrainingMemoryStage } from './stages/training-memory.ts';
 
-const STAGES = ['tokenizer', 'embedding', 'training', 'memory', 'datapath', 'accuracy', 'heads', 'reference', 'prediction', 'interop', 'sizes', 'profile'] as const;
+const STAGES = ['tokenizer', 'embedding', 'training', 'memory', 'datapath', 'accuracy', 'heads', 'reference', 'prediction', 'interop', 'sizes', 'serving', 'profile'] as const;
 type Stage = (typeof STAGES)[number];
 const DEFAULT_STAGES: Record<BenchMode, readonly Stage[]> = {
-  quick: ['tokenizer', 'embedding', 'training', 'memory', 'datapath', 'reference', 'prediction', 'interop', 'sizes'],
+  quick: ['tokenizer', 'embedding', 'training', 'memory', 'datapath', 'reference', 'prediction', 'interop', 'sizes', 'serving'],
   full: STAGES,
 };
 
@@ -136,6 +137,7 @@ try {
   await stage('prediction', () => runPredictionStage(ctx));
   await stage('interop', () => runInteropStage(ctx));
   await stage('sizes', () => runSizesStage(ctx));
+  await stage('serving', () => runServingStage(ctx));
   await stage('profile', () => runProfileStage(ctx));
 } finally {
   if (!cli.keepWork) await rm(workDir, { recursive: true, force: true });

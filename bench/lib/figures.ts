@@ -6,6 +6,7 @@ import type { HeadsResult } from '../stages/heads.ts';
 import type { InteropResult } from '../stages/interop.ts';
 import type { PredictionGridEntry, PredictionResult } from '../stages/prediction.ts';
 import type { StageProfile } from '../stages/profile.ts';
+import type { ServingResult } from '../stages/serving.ts';
 import type { SizeEntry } from '../stages/sizes.ts';
 import type { TokenizerResult } from '../stages/tokenizer.ts';
 import type { PathTraining, TrainingResult } from '../stages/training.ts';
@@ -34,6 +35,7 @@ export function buildFigures(ctx: BenchContext): Figure[] {
     accuracy?: AccuracyResult;
     heads?: HeadsResult;
     prediction?: PredictionResult;
+    serving?: ServingResult;
     sizes?: SizeEntry[];
     interop?: InteropResult | { skipped: string };
     profile?: StageProfile[];
@@ -153,6 +155,13 @@ export function buildFigures(ctx: BenchContext): Figure[] {
 
   if (r.datapath) datapathFigures(r.datapath, f);
 
+  if (r.serving) {
+    const s = r.serving;
+    const run = `run of ${s.run.rows} pairs, maxLen ${s.run.maxLen}, ${s.run.epochs} epochs, ${s.run.seconds.toFixed(0)} s, ${s.run.state}; encoder ${s.encoder}`;
+    f.push({ section: 'serving', name: 'serve --store: POST /predict p99, idle', value: s.idle.p99, unit: 'ms', note: `${s.idle.requests} sequential requests, p50 ${fmt(s.idle.p50)} ms` });
+    f.push({ section: 'serving', name: 'serve --store: POST /predict p99, while a run trains', value: s.training.p99, unit: 'ms', note: `${s.training.requests} requests, p50 ${fmt(s.training.p50)} ms, max ${fmt(s.training.max)} ms; ${run}` });
+    f.push({ section: 'serving', name: 'serve --store: GET /health slowest, while a run trains', value: s.healthDuringTraining.max, unit: 'ms', note: `${s.healthDuringTraining.requests} requests, p99 ${fmt(s.healthDuringTraining.p99)} ms` });
+  }
   if (r.prediction) {
     const p = r.prediction;
     f.push({ section: 'prediction', name: 'warm latency p50, one pair, POST /predict (classifier.onnx on ONNX Runtime)', value: p.warm.p50, unit: 'ms', note: `${p.warmRequests} sequential requests` });

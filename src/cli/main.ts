@@ -309,7 +309,7 @@ export function buildCli(): Command {
       ...(opts.report ? [{ flag: '--report', path: opts.report as string }] : []),
       ...(opts.skipInvalid ? [{ flag: '--skipped-report', path: skippedReportPath(opts.data, opts.skippedReport, reportDir) }] : []),
     ];
-    await checkOutputPaths(outputs, [{ flag: '--data', path: opts.data }]);
+    await checkOutputPaths(outputs, [{ flag: '--data', path: opts.data }], { modelDirs: [opts.modelDir] });
     const data = await readDataset(opts.data, datasetOptionsFrom(opts));
     await reportSkipped(data, opts.skippedReport, reportDir);
     const commandStarted = performance.now();
@@ -437,6 +437,8 @@ export function buildCli(): Command {
           allowedModelSources: allowedModelSources.length ? allowedModelSources : undefined,
           concurrency: opts.runConcurrency,
           leaseMs: opts.lease,
+          // Each run works in a child process of its own, which opens the same store.
+          worker: opts.store ? { kind: 'fs', root: resolve(opts.store) } : { kind: 's3', bucket: opts.bucket, endpoint: opts.s3Endpoint, forcePathStyle: Boolean(opts.s3Endpoint) },
         });
         // Runs a crashed serve left behind are resumed (or marked FAILED) now, and stale ones checked every lease period.
         storeBackend.sweepStaleRuns();

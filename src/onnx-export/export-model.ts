@@ -6,6 +6,7 @@ import { readHiddenSize } from '../embedder/bert-embedder.ts';
 import { ExportError } from '../errors.ts';
 import { ENCODER_BASELINE_MAX_TOKENS } from '../pipeline/encoder-baseline.ts';
 import { resolveModelSource, resolveRecordedEmbeddingModel, type ResolveModelOptions } from '../model-source/index.ts';
+import { checkOutputPaths } from '../cli/output-paths.ts';
 import { FsObjectStore } from '../storage/fs-object-store.ts';
 import { PairTokenizer } from '../tokenizer/pair-tokenizer.ts';
 import { classifierModel } from './classifier-graph.ts';
@@ -83,6 +84,11 @@ export async function exportModel({ modelDir, out, quantized: asked, modelSource
     producerVersion: await packageVersion(),
     bertName: bertPath,
   });
+  // The pipeline and the files beside it go to a checked place: not a file of this model, of
+  // its embedding model or of another model, not a directory or a device.
+  if (out !== undefined) {
+    await checkOutputPaths([{ flag: '--out', path: out }], [{ flag: 'the embedding model', path: bertPath }], { modelDirs: [modelDir], extension: '.onnx', createsDirs: true });
+  }
   await modelStore.put(CLASSIFIER_ONNX_FILE, classifierBytes);
 
   const pipelinePath = resolve(out ?? join(modelDir, 'pipeline.onnx'));

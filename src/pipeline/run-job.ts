@@ -5,6 +5,7 @@ import { readDataset, type DatasetOptions, type DatasetReadResult } from '../dat
 import { BertEmbedder } from '../embedder/index.ts';
 import { EmbeddingStoreReader } from '../embeddings/index.ts';
 import { buildBiLstm, evaluateStore, initTfBackend, saveClassifier, trainClassifier } from '../classifier/index.ts';
+import { assertRunFitsMemory } from '../classifier/memory-budget.ts';
 import { computeMetrics, rocCurve } from '../metrics/index.ts';
 import { embeddingModelRef, resolveModelSource, type ResolveModelOptions } from '../model-source/index.ts';
 import { renderTrainingReport } from '../report/index.ts';
@@ -148,6 +149,13 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const int8Check = quantized ? await checkInt8(resolved.dir, tokenizer, { maxLen, padding: padding === 'masked' ? 'dynamic' : 'max-length', threads }) : undefined;
   const embedder = await BertEmbedder.load(resolved.dir, { onnxFile: resolved.onnxFile, threads, padding: padding === 'masked' ? 'dynamic' : 'max-length' });
   const { backend } = await initTfBackend();
+  try {
+    // A batch is at most the training rows; checked before anything is embedded.
+    assertRunFitsMemory({ backend, batchSize: Math.min(batchSize, train.counts.rows), maxLen, hidden: embedder.hidden }, { batchSize: '--batch-size', maxLen: '--max-len' });
+  } catch (err) {
+    await embedder.dispose();
+    throw err;
+  }
 
   const tmp = await createTempSibling(out);
   // Ctrl-C or kill: remove the temporary directory (embeddings can be gigabytes) before exiting.

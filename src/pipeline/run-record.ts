@@ -71,6 +71,12 @@ export interface RunOwner {
 export const DEFAULT_LEASE_MS = 60_000;
 
 /**
+ * Owners of this process that are alive, with the runs each holds (queued or working): every
+ * owner {@link newRunOwner} made, until released; a backend narrows it with {@link holdRuns}.
+ */
+const liveOwners = new Map<string, (runId: string) => boolean>();
+
+/**
  * An owner identity for this process: `host/pid/random`, so that a restarted process (same
  * host, maybe the same pid) is never mistaken for the one that died.
  *
@@ -79,7 +85,9 @@ export const DEFAULT_LEASE_MS = 60_000;
  */
 export function newRunOwner(leaseMs: number = DEFAULT_LEASE_MS): RunOwner {
   if (!(Number.isInteger(leaseMs) && leaseMs >= 100)) throw new SimpairError(`Lease must be an integer of at least 100 ms, got ${leaseMs}.`);
-  return { id: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`, leaseMs };
+  const owner = { id: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`, leaseMs };
+  liveOwners.set(owner.id, () => true); // alive and holding its runs until a backend says otherwise (holdRuns) or releases it
+  return owner;
 }
 
 let defaultOwner: RunOwner | undefined;
@@ -112,23 +120,56 @@ export function leaseFor(owner: RunOwner, at = Date.now()): RunLease {
   return { owner: owner.id, expiresAt: new Date(at + owner.leaseMs).toISOString(), durationMs: owner.leaseMs };
 }
 
+
+/** Registers a live owner of this process and which runs it holds, for {@link isStale}. */
+export function holdRuns(owner: RunOwner, holds: (runId: string) => boolean): void {
+  liveOwners.set(owner.id, holds);
+}
+
+/** The owner is gone (its backend closed): its runs may be taken over by others of this process at once. */
+export function releaseRunOwner(owner: RunOwner): void {
+  liveOwners.delete(owner.id);
+}
+
 /**
- * Whether a non-terminal record may be taken over: no lease (a record from before leases), an
- * expired lease, or an owner that was a process of this host which no longer runs.
+ * How long past its expiry a lease of another host is still honoured, for clocks that
+ * disagree and a renewal in flight: half the lease, at least a second.
+ */
+export function leaseMargin(lease: RunLease): number {
+  return Math.max(1000, Math.floor(lease.durationMs / 2));
+}
+
+/**
+ * Whether a non-terminal record may be taken over, i.e. its owner is provably gone:
+ * - no lease (a record from before leases): yes;
+ * - an owner of this host (`host/pid/...`): only when that process no longer exists, however
+ *   late its lease is (a living process renews from a timer; a lapse means a slow store or a
+ *   busy machine, not a dead owner). An owner of this very process: when it was released, or
+ *   it no longer holds the run and the lease expired (it gave the run up, e.g. the store was
+ *   down when the run's failure was to be recorded);
+ * - any other owner (another host, a state machine execution): when the lease expired more
+ *   than {@link leaseMargin} ago. The take-over itself is a compare-and-swap on the record
+ *   read, so a renewal in between wins.
  */
 export function isStale(record: RunRecord, at = Date.now()): boolean {
   if (TERMINAL_STATES.has(record.state)) return false;
   if (!record.lease) return true;
-  if (Date.parse(record.lease.expiresAt) <= at) return true;
+  const expired = Date.parse(record.lease.expiresAt) <= at;
   const [host, pid] = record.lease.owner.split('/');
-  if (host !== hostname() || !/^\d+$/.test(pid ?? '')) return false;
-  if (Number(pid) === process.pid) return false; // ours, or a dead predecessor whose pid we reuse: wait for the lease
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  if (host === hostname() && /^\d+$/.test(pid ?? '')) {
+    if (Number(pid) === process.pid) {
+      const holds = liveOwners.get(record.lease.owner);
+      if (!holds) return true; // released, or a dead predecessor whose pid we reuse
+      return expired && !holds(record.runId);
+    }
+    try {
+      process.kill(Number(pid), 0);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    }
   }
+  return Date.parse(record.lease.expiresAt) + leaseMargin(record.lease) <= at;
 }
 
 function checkRunId(runId: string): void {

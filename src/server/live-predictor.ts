@@ -23,17 +23,33 @@ export interface LivePredictor {
   dispose(): Promise<void>;
 }
 
+/** First wait after a failed load of a live model, doubled on each failure up to {@link MAX_RETRY_MS}. */
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 60_000;
+
+/** A loaded (or loading) model and the requests using it. */
+interface Loaded {
+  readonly version: string;
+  readonly predictor: Promise<Predictor>;
+  inFlight: number;
+  retired: boolean;
+}
+
 /**
  * Predicts with the model `models/live.json` of `store` names: loaded on first use and again
- * when the pointer changes (the old model disposed), a failed load retried on the next call.
- * Kept apart from the run steps, so the predict Lambda's bundle holds prediction alone.
+ * when the pointer changes. The model swapped out is disposed once the requests that use it
+ * have finished (never under them). A model that fails to load is not loaded again for the
+ * same pointer before a backoff (1 s, doubling up to 1 min): the requests meanwhile get the
+ * same error at once; a new pointer is tried at once. Kept apart from the run steps, so the
+ * predict Lambda's bundle holds prediction alone.
  *
  * @example
  * const live = createLivePredictor(store, { pointerTtlMs: 30_000 });
  * await live.predict([{ sentence1: 'A cat sat.', sentence2: 'A cat was sitting.' }]);
  */
 export function createLivePredictor(store: ObjectStore, options: LivePredictorOptions = {}): LivePredictor {
-  let current: { version: string; predictor: Promise<Predictor> } | undefined;
+  let current: Loaded | undefined;
+  let failed: { version: string; error: unknown; retryAt: number; waitMs: number } | undefined;
   let pointerRead: { at: number; pointer: LiveModelPointer | undefined } | undefined;
 
   async function readPointer(): Promise<LiveModelPointer | undefined> {
@@ -44,27 +60,55 @@ export function createLivePredictor(store: ObjectStore, options: LivePredictorOp
     return pointer;
   }
 
-  async function livePredictor(): Promise<Predictor> {
+  function retire(entry: Loaded): Promise<void> {
+    entry.retired = true;
+    return entry.inFlight === 0 ? entry.predictor.then((p) => p.dispose()).catch(() => undefined) : Promise.resolve();
+  }
+
+  /** The live model's entry, counted as in use by the caller (synchronously with the choice, so a swap cannot dispose it first). */
+  async function acquire(): Promise<Loaded> {
     const pointer = await readPointer();
     const version = pointer?.version ?? '';
     if (!current || current.version !== version) {
+      if (failed?.version === version && Date.now() < failed.retryAt) throw failed.error;
       const previous = current;
-      current = { version, predictor: loadPredictor(store, { ...options.predictor, ...(pointer ? { modelPrefix: pointer.prefix } : {}) }) };
-      current.predictor.catch(() => (current = undefined));
-      previous?.predictor.then((p) => p.dispose()).catch(() => undefined);
+      const entry: Loaded = { version, predictor: loadPredictor(store, { ...options.predictor, ...(pointer ? { modelPrefix: pointer.prefix } : {}) }), inFlight: 0, retired: false };
+      current = entry;
+      entry.predictor.then(
+        () => {
+          if (failed?.version === version) failed = undefined;
+        },
+        (error: unknown) => {
+          if (current === entry) current = undefined;
+          const waitMs = failed?.version === version ? Math.min(MAX_RETRY_MS, failed.waitMs * 2) : FIRST_RETRY_MS;
+          failed = { version, error, retryAt: Date.now() + waitMs, waitMs };
+        },
+      );
+      if (previous) void retire(previous);
     }
-    return current.predictor;
+    current.inFlight++;
+    return current;
   }
 
   return {
     async predict(pairs) {
-      return (await livePredictor()).predict(pairs);
+      const entry = await acquire();
+      try {
+        return await (await entry.predictor).predict(pairs);
+      } finally {
+        entry.inFlight--;
+        if (entry.retired && entry.inFlight === 0) void entry.predictor.then((p) => p.dispose()).catch(() => undefined);
+      }
     },
     async modelVersion() {
       return (await readPointer())?.version;
     },
     async dispose() {
-      if (current) await (await current.predictor.catch(() => undefined))?.dispose();
+      if (current) {
+        const last = current;
+        current = undefined;
+        await retire(last);
+      }
     },
   };
 }

@@ -5,12 +5,13 @@ import { failRun, getRun, runSteps, startRun, takeOverStaleRun } from '../pipeli
 import { PREFIX } from '../pipeline/layout.ts';
 import type { PredictorOptions } from '../pipeline/predictor.ts';
 import { resolveRunOptions, type RunOptions } from '../pipeline/run-options.ts';
-import { DEFAULT_LEASE_MS, isStale, LeaseLostError, newRunOwner, renewLease, TERMINAL_STATES, type RunRecord } from '../pipeline/run-record.ts';
+import { DEFAULT_LEASE_MS, holdRuns, isStale, LeaseLostError, newRunOwner, releaseRunOwner, renewLease, TERMINAL_STATES, type RunRecord } from '../pipeline/run-record.ts';
 import type { ObjectStore, ObjectVersion } from '../storage/object-store.ts';
 import { log } from '../util/log.ts';
 import type { ApiBackend } from './api-router.ts';
 import type { BackgroundRuns } from './background-runs.ts';
 import { createLivePredictor } from './live-predictor.ts';
+import { RunWorkerExitError, startRunWorker, storeSpecOf, type RunWorker, type StoreSpec } from './run-worker.ts';
 
 const trainBody = z.strictObject({
   datasetKey: z.string().min(1).max(1024),
@@ -45,6 +46,13 @@ export interface StoreBackendOptions {
    * @default 60 s
    */
   readonly leaseMs?: number;
+  /**
+   * Where a run's steps work: in a fresh child process per run that opens the store from this
+   * description (see `run-worker.ts`: the server keeps answering, and an aborted ML backend
+   * cannot affect the next run), or `false` for this process's event loop (tests, custom stores).
+   * @default a child process for a directory store, this process for any other store
+   */
+  readonly worker?: StoreSpec | false;
 }
 
 /** Options of the `datasets/` watcher. */
@@ -91,20 +99,33 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
   const { concurrency = 1, leaseMs = DEFAULT_LEASE_MS } = options;
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new RequestError(`concurrency must be an integer of at least 1, got ${concurrency}.`);
   const owner = newRunOwner(leaseMs);
+  const workerSpec = options.worker === undefined ? storeSpecOf(store) : options.worker || undefined;
   const live = createLivePredictor(store, { predictor: options.predictor, pointerTtlMs: options.pointerTtlMs });
 
   // The queue: runs leased to this backend that wait for a slot, in start order.
   const queue: { runId: string; datasetBytes?: Uint8Array }[] = [];
   const active = new Map<string, Promise<unknown>>();
+  const workers = new Map<string, RunWorker>();
   let closing = false;
-  // Renews the leases of queued runs (runSteps renews those that work); started with the first run.
-  let queuedHeartbeat: NodeJS.Timeout | undefined;
-  const renewQueued = () => {
-    for (const { runId } of queue) {
-      renewLease(store, runId, owner).catch((err: unknown) => {
-        if (err instanceof LeaseLostError) dropQueued(runId);
-        else log('warn', `run ${runId}: could not renew its lease while queued (${(err as Error).message})`);
-      });
+  // This process holds exactly the runs it queues or works on: another backend of this process
+  // may take over a run of ours only once we let it go (see isStale).
+  holdRuns(owner, (runId) => active.has(runId) || queue.some((q) => q.runId === runId));
+  // Renews the leases of queued and working runs from here, on a timer no step can hold up;
+  // started with the first run. A lost lease drops a queued run and stops a working one at once.
+  let heartbeat: NodeJS.Timeout | undefined;
+  const renewing = new Set<string>();
+  const renewAll = () => {
+    for (const runId of [...queue.map((q) => q.runId), ...active.keys()]) {
+      if (renewing.has(runId)) continue; // the store is slow: one renewal per run at a time
+      renewing.add(runId);
+      renewLease(store, runId, owner)
+        .catch((err: unknown) => {
+          if (err instanceof LeaseLostError) {
+            dropQueued(runId);
+            workers.get(runId)?.stop(err.message);
+          } else log('warn', `run ${runId}: could not renew its lease (${(err as Error).message}); retrying`);
+        })
+        .finally(() => renewing.delete(runId));
     }
   };
 
@@ -116,9 +137,9 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
   function enqueue(runId: string, datasetBytes?: Uint8Array) {
     if (active.has(runId) || queue.some((q) => q.runId === runId)) return;
     queue.push({ runId, datasetBytes });
-    if (!queuedHeartbeat) {
-      queuedHeartbeat = setInterval(renewQueued, Math.max(50, Math.floor(leaseMs / 3)));
-      queuedHeartbeat.unref();
+    if (!heartbeat) {
+      heartbeat = setInterval(renewAll, Math.max(50, Math.floor(leaseMs / 3)));
+      heartbeat.unref();
     }
     if (queue.length + active.size > concurrency) log('info', `run ${runId} queued (${active.size} running, ${queue.length} waiting)`);
     pump();
@@ -127,15 +148,34 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
   function pump() {
     while (!closing && active.size < concurrency && queue.length) {
       const { runId, datasetBytes } = queue.shift()!;
-      const work = runSteps(store, runId, { datasetBytes, owner }).then(
+      const work = steps(runId, datasetBytes).then(
         (r) => log('info', `run ${r.runId} ${r.state}${r.publication && !r.publication.live ? ` (not published: ${r.publication.reason})` : ''}`),
-        (err: Error) => log('error', `run ${runId} failed: ${err.message}`),
+        (err: Error) => log(err instanceof LeaseLostError ? 'warn' : 'error', `run ${runId} ${err instanceof LeaseLostError ? 'stopped here' : 'failed'}: ${err.message}`),
       );
       active.set(runId, work);
       void work.finally(() => {
         active.delete(runId);
+        workers.delete(runId);
         pump();
       });
+    }
+  }
+
+  /** A run's steps: in a child process of its own (see run-worker.ts), or here without a worker spec. */
+  async function steps(runId: string, datasetBytes?: Uint8Array): Promise<RunRecord> {
+    if (!workerSpec) return runSteps(store, runId, { datasetBytes, owner });
+    const worker = startRunWorker({ store: workerSpec, runId, owner: { id: owner.id, leaseMs: owner.leaseMs }, datasetBytes });
+    workers.set(runId, worker);
+    try {
+      return await worker.result;
+    } catch (err) {
+      // The process died without recording why (killed, out of memory, a native crash): record it here.
+      if (err instanceof RunWorkerExitError) {
+        await failRun(store, { runId, step: 'worker', error: err, owner }).catch((recordErr: unknown) =>
+          log('error', `run ${runId}: could not record the failure (${(recordErr as Error).message}); it will be resumed once its lease expires`),
+        );
+      }
+      throw err;
     }
   }
 
@@ -189,6 +229,7 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
       // The operator will not wait: record the working runs FAILED rather than leave them to be resumed.
       const error = { name: 'Interrupted', message: reason };
       queue.length = 0;
+      for (const worker of workers.values()) worker.stop(reason);
       await Promise.allSettled([...active.keys()].map((runId) => failRun(store, { runId, step: 'interrupted', error, owner })));
     },
     async idle() {
@@ -277,7 +318,8 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
       for (const stop of stoppers) stop();
       if (queue.length) log('info', `${queue.length} queued runs not started; the next serve on this store resumes them`);
       await this.idle();
-      clearInterval(queuedHeartbeat);
+      clearInterval(heartbeat);
+      releaseRunOwner(owner);
       await live.dispose();
     },
   };

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -7,7 +8,12 @@ import { NotFoundError, PreconditionFailedError, SimpairError, UnsafeObjectError
 import { writeFileDurably } from '../util/fsync-tree.ts';
 import type { ObjectStore, ObjectVersion, WriteCondition } from './object-store.ts';
 
-/** A lock of an If-Match write older than this was left by a crashed writer and is broken. */
+/**
+ * A lock of an If-Match write is broken only when its holder is provably gone: a process of
+ * this host that no longer exists. A lock that names no process of this host (another host
+ * on a shared disk, or a writer that died between creating and labelling it) is broken once
+ * older than this.
+ */
 const STALE_LOCK_MS = 10_000;
 
 /**
@@ -124,7 +130,12 @@ export class FsObjectStore implements ObjectStore {
   async put(key: string, body: Uint8Array | string): Promise<void> {
     const p = this.path(key);
     const tmp = await this.writeTemp(p, body);
-    await rename(tmp, p);
+    try {
+      await rename(tmp, p);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined); // e.g. EISDIR: leave no temporary behind
+      throw err;
+    }
     await syncDir(dirname(p));
   }
 
@@ -165,20 +176,27 @@ export class FsObjectStore implements ObjectStore {
     return tmp;
   }
 
-  /** An exclusive lock file beside `p` (O_EXCL), for the read-compare-write of If-Match. */
+  /**
+   * An exclusive lock file beside `p` (O_EXCL), for the read-compare-write of If-Match. It
+   * holds `host/pid` of its holder, so a waiter can tell a dead holder from a slow one.
+   */
   private async lock(p: string): Promise<() => Promise<void>> {
     await mkdir(dirname(p), { recursive: true });
     const lockPath = `${p}.lock.tmp`;
     for (let attempt = 0; ; attempt++) {
       try {
         const handle = await open(lockPath, 'wx');
-        await handle.close();
+        try {
+          await handle.writeFile(`${hostname()}/${process.pid}`);
+        } finally {
+          await handle.close();
+        }
         return () => unlink(lockPath).catch(() => undefined);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const info = await stat(lockPath).catch(() => undefined);
-        if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) {
-          // Left by a writer that died between lock and unlock; touch-then-remove so only one breaker wins.
+        if (info && (await lockHolderGone(lockPath, info.mtimeMs))) {
+          // Touch-then-remove so only one breaker wins.
           await utimes(lockPath, new Date(), new Date()).catch(() => undefined);
           await unlink(lockPath).catch(() => undefined);
         }
@@ -223,6 +241,23 @@ export class FsObjectStore implements ObjectStore {
 /** Changes on every put: each put renames a new file (new inode) into place. */
 function versionTag(info: { ino: bigint; size: bigint; mtimeNs: bigint }): string {
   return `${info.ino.toString(36)}-${info.size.toString(36)}-${info.mtimeNs.toString(36)}`;
+}
+
+/** Whether the holder of a lock file is gone: a dead process of this host, or (naming none of this host) a lock older than {@link STALE_LOCK_MS}. */
+async function lockHolderGone(lockPath: string, mtimeMs: number): Promise<boolean> {
+  const holder = await readFile(lockPath, 'utf8').catch(() => '');
+  const m = /^(.*)\/(\d+)$/.exec(holder);
+  if (m && m[1] === hostname()) {
+    const pid = Number(m[2]);
+    if (pid === process.pid) return false; // ours: released by its own writer
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  }
+  return Date.now() - mtimeMs > STALE_LOCK_MS;
 }
 
 function describeKind(info: { isFIFO(): boolean; isDirectory(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {

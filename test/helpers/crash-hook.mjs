@@ -2,6 +2,9 @@
 // of a run: after the write whose label matches SIMPAIR_TEST_CRASH_AFTER (a regex), the
 // process sends itself SIGKILL, as `kill -9` would. Labels: `status:<STATE>` for a run record
 // written in that state, `put:<path>` for any other object. Nothing here runs in production.
+// In a run's worker process (SIMPAIR_RUN_WORKER=1, forked by serve with this hook inherited
+// through NODE_OPTIONS) it kills serve, its parent, first: that is the kill -9 of serve the
+// tests mean, and the worker then ends as it does when serve dies.
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 
@@ -24,7 +27,10 @@ for (const name of ['rename', 'link']) {
   const original = promises[name];
   promises[name] = async function (from, to) {
     const result = await original.call(this, from, to);
-    if (target.test(label(to))) process.kill(process.pid, 'SIGKILL');
+    if (target.test(label(to))) {
+      if (process.env.SIMPAIR_RUN_WORKER === '1') process.kill(process.ppid, 'SIGKILL');
+      process.kill(process.pid, 'SIGKILL');
+    }
     return result;
   };
 }

@@ -117,7 +117,7 @@ describe('leases: stale runs are taken over and resumed', () => {
     expect(first.duplicate).toBe(false);
     const whileLive = await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: owner('b', 60_000) } as never);
     expect(whileLive).toMatchObject({ runId: first.runId, duplicate: true });
-    await sleep(400); // the first owner never renews: it crashed
+    await sleep(300 + 1000 + 100); // the first owner (another host) never renews: it crashed; its lease is honoured a margin (1 s at least) past expiry
     const b = owner('b', 60_000);
     const takeover = await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: b } as never);
     expect(takeover).toMatchObject({ runId: first.runId, duplicate: false });
@@ -136,7 +136,7 @@ describe('leases: stale runs are taken over and resumed', () => {
     await embedShard(store, { runId, shard: shards[0], owner: a } as never);
     const firstSidecar = `embeddings/${runId}/parts/00000.json`;
     const before = await store.head(firstSidecar);
-    await sleep(400);
+    await sleep(300 + 1000 + 100); // lease + margin
     const b = owner('b', 60_000);
     expect((await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: b } as never)).duplicate).toBe(false);
     const done = await runSteps(store, runId, { owner: b } as never);
@@ -149,10 +149,10 @@ describe('leases: stale runs are taken over and resumed', () => {
   it('marks a run FAILED after it was abandoned the maximum number of times', async () => {
     const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: owner('a', 100) } as never);
     for (const id of ['b', 'c']) {
-      await sleep(150);
+      await sleep(100 + 1000 + 50); // lease + margin
       expect((await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: owner(id, 100) } as never)).duplicate).toBe(false);
     }
-    await sleep(150);
+    await sleep(100 + 1000 + 50);
     await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: owner('d', 100), maxAttempts: 3 } as never);
     const record = await getRun(store, runId);
     expect(record.state).toBe('FAILED');

@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
@@ -48,6 +48,36 @@ describe('FsObjectStore conditional writes', () => {
     const { etag } = (await store.head('k'))!;
     const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store.putIf('k', String(i + 1), { ifMatch: etag })));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  });
+});
+
+describe('FsObjectStore If-Match locks', () => {
+  const old = new Date(Date.now() - 60_000);
+  it('never breaks the lock of a living holder, however old; waits for it to be released', async () => {
+    const store = new FsObjectStore(root);
+    await store.put('k', 'v1');
+    const { etag } = (await store.head('k'))!;
+    // Held a minute by a living process of this host (the test runner's parent).
+    await writeFile(join(root, 'k.lock.tmp'), `${hostname()}/${process.ppid}`);
+    await utimes(join(root, 'k.lock.tmp'), old, old);
+    let done = false;
+    const write = store.putIf('k', 'v2', { ifMatch: etag }).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(done).toBe(false);
+    expect(Buffer.from(await store.get('k')).toString()).toBe('v1');
+    await rm(join(root, 'k.lock.tmp'));
+    await write;
+    expect(Buffer.from(await store.get('k')).toString()).toBe('v2');
+  });
+
+  it('breaks at once the lock of a process of this host that no longer exists', async () => {
+    const store = new FsObjectStore(root);
+    await store.put('k', 'v1');
+    const { etag } = (await store.head('k'))!;
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    await writeFile(join(root, 'k.lock.tmp'), `${hostname()}/${dead}`);
+    await store.putIf('k', 'v2', { ifMatch: etag });
+    expect(Buffer.from(await store.get('k')).toString()).toBe('v2');
   });
 });
 
