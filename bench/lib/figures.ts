@@ -100,6 +100,17 @@ export function buildFigures(ctx: BenchContext): Figure[] {
         ratio: label === 'keras' ? undefined : ratio(seconds, keras),
         note: `${detail}; epochs ${ok.flatMap((x) => x.run.epochSeconds.map((s) => s.toFixed(1))).join(', ')}${layers ? `; ${(layers / seconds).toFixed(1)}x faster than layers` : ''}`,
       });
+      if (first.kind === 'tfjs' && first.run.kernelsPerStep) {
+        const k = first.run.kernelsPerStep;
+        const top = Object.entries(k.top).slice(0, 5).map(([n, c]) => `${n} ${c}`).join(', ');
+        f.push({
+          section: 'training',
+          name: `kernels per training step, ${label}`,
+          value: k.tensorflowOps ?? k.tfjsKernels,
+          unit: k.tensorflowOps !== undefined ? 'TF ops' : 'kernels',
+          note: `${k.tensorflowOps !== undefined ? `${k.tfjsKernels} tfjs kernels; ` : ''}top: ${top}`,
+        });
+      }
       f.push({ section: 'training', name: `peak RSS, ${label}`, value: first.run.peakRssMiB, unit: 'MiB', reference: label === 'keras' ? undefined : kerasRun?.run.peakRssMiB, note: `RSS before training ${first.run.rssBeforeTrainingMiB.toFixed(0)} MiB` });
       const accuracy = first.kind === 'tfjs' ? first.run.metrics.accuracy : first.run.accuracy;
       const kerasAccuracy = kerasRun?.kind === 'keras' ? kerasRun.run.accuracy : undefined;

@@ -43,10 +43,11 @@ function tensorflowBackend(): TensorflowBackend {
 const BLOCK_LSTM_OUTPUTS = ['i', 'cs', 'f', 'o', 'ci', 'co', 'h'] as const;
 
 /**
- * `Bidirectional(LSTM)` on TensorFlow's fused kernel: one `BlockLSTMV2` op per direction
- * forward, executed eagerly through tfjs-node's backend, and the shared hand-written BPTT
- * of the generic path ({@link biLstmGradients}) backward, in `tf.customGrad` over the
- * layer's own variables.
+ * `Bidirectional(LSTM)` on TensorFlow's fused kernels: one `BlockLSTMV2` op per direction
+ * forward, executed eagerly through tfjs-node's backend, and backward either one
+ * `LSTMBlockCellGrad` + one matMul per time step for both directions ({@link cellGradients})
+ * or one `BlockLSTMGradV2` per direction ({@link sequenceGradients}), chosen by
+ * {@link tensorflowBackward}; in `tf.customGrad` over the layer's own variables.
  *
  * BlockLSTMV2 is Keras' LSTM cell exactly: gate order i, f, c, o, sigmoid gates, tanh,
  * no forget bias added by the op (Keras' unit forget bias lives in the bias variable), no
@@ -81,7 +82,6 @@ export const fusedBiLstmTensorflow: FusedBiLstmFn = (x, mask, fw, bw, options) =
     const wF = tf.concat([kF, rF], 0); // [D + U, 4U], BlockLSTM's layout
     const wB = tf.concat([kB, rB], 0);
     const block = (xDir: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => {
-      kernelLaunches.count++;
       return backend.executeMultipleOutputs('BlockLSTMV2', forwardAttrs, [seqLenMax, xDir, zerosState, zerosState, w, noPeephole, noPeephole, noPeephole, b], BLOCK_LSTM_OUTPUTS.length);
     };
     // Outputs [T, B, U] each: i, cs, f, o, ci (= tanh of the c-gate pre-activation), co (= tanh(cs)), h.
@@ -107,13 +107,6 @@ export const fusedBiLstmTensorflow: FusedBiLstmFn = (x, mask, fw, bw, options) =
 
 /** Environment variable choosing the backward pass of the tensorflow path: `cell` or `sequence`. */
 export const LSTM_BACKWARD_ENV = 'SIMPAIR_LSTM_BACKWARD';
-
-/**
- * TF ops this module ran directly through tfjs-node's binding (BlockLSTMV2,
- * LSTMBlockCellGrad, BlockLSTMGradV2). tfjs' profiler sees only tfjs kernels; a count of
- * TF op launches adds these (bench/lib/kernel-count.ts).
- */
-export const kernelLaunches = { count: 0 };
 
 /**
  * The backward pass the tensorflow path uses: {@link LSTM_BACKWARD_ENV} when set, else by
@@ -186,7 +179,6 @@ function sequenceGradients(ops: DirectOps, dy: tf.Tensor, saved: tf.Tensor[], sh
   const grads = outputGradients(dy, shape);
   const hGrad = (g: tf.Tensor) => (returnSequences || steps === 1 ? tf.reshape(g, [steps, batch, units]) : tf.concat([tf.zeros([steps - 1, batch, units]), tf.reshape(g, [1, batch, units])], 0));
   const direction = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, out: tf.Tensor[], g: tf.Tensor) => {
-    kernelLaunches.count++;
     // Outputs: x_grad, cs_prev_grad, h_prev_grad, w_grad, wci_grad, wcf_grad, wco_grad, b_grad.
     const r = ops.backend.executeMultipleOutputs('BlockLSTMGradV2', ops.attrs, [seqLenMax, x, zerosState, zerosState, w, noPeephole, noPeephole, noPeephole, b, ...out, csGrad, hGrad(g)], 8);
     const [dK, dR] = tf.split(r[3], [inputDim, units], 0);
@@ -250,7 +242,6 @@ function cellGradients(ops: DirectOps, dy: tf.Tensor, saved: tf.Tensor[], shape:
   const dz: tf.Tensor[] = new Array(steps);
   for (let t = steps - 1; t >= 0; t--) {
     const csPrev = t > 0 ? CS[t - 1] : zeroState;
-    kernelLaunches.count++;
     // Outputs: cs_prev_grad, dicfo, wci_grad, wcf_grad, wco_grad. h_prev only for its shape.
     const [csPrevGrad, dicfo] = ops.backend.executeMultipleOutputs(
       'LSTMBlockCellGrad',
