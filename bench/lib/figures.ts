@@ -235,20 +235,23 @@ function datapathFigures(d: DatapathResult, f: Figure[]): void {
       note: `${fmt(d.neededRowsPerSecond)} rows/s at an assumed ${d.assumedGpuStepMs} ms GPU step; ${fmt(bytes / 1024)} KiB/row`,
     });
   }
+  const how = (run: DatapathResult['runs'][number]) => (run.workers ? `${run.workers} workers, prefetch ${run.prefetch}` : `main thread, prefetch ${run.prefetch}`);
   for (const run of d.runs.filter((x) => x.stepMs === 0)) {
+    const plain = run.workers ? d.runs.find((x) => x.stepMs === 0 && !x.workers && x.dtype === run.dtype && x.source === run.source) : undefined;
     f.push({
       section: 'datapath',
-      name: `reader, ${run.dtype}, ${run.source}`,
+      name: `reader, ${run.dtype}, ${run.source}, ${how(run)}`,
       value: run.rowsPerSecond,
       unit: 'rows/s',
-      note: `${fmt(run.megabytesPerSecond)} MB/s; ${fmt(run.rowsPerSecond / d.neededRowsPerSecond, 2)}x the GPU's need; peak RSS ${fmt(run.peakRssMiB)} MiB; ${d.rows} rows in shards of ${d.rowsPerShard}`,
+      ...(plain ? { reference: plain.rowsPerSecond, ratio: ratio(run.rowsPerSecond, plain.rowsPerSecond) } : {}),
+      note: `${plain ? 'reference: main thread, prefetch 0; ' : ''}${fmt(run.megabytesPerSecond)} MB/s; ${fmt(run.rowsPerSecond / d.neededRowsPerSecond, 2)}x the GPU's need; peak RSS ${fmt(run.peakRssMiB)} MiB; ${d.rows} rows in shards of ${d.rowsPerShard}`,
     });
   }
   for (const run of d.runs.filter((x) => x.stepMs > 0)) {
     const computeSeconds = run.epochSeconds - run.waitSeconds;
     f.push({
       section: 'datapath',
-      name: `epoch with a ${run.stepMs} ms step, ${run.dtype}, ${run.source}, prefetch ${run.prefetch}`,
+      name: `epoch with a ${run.stepMs} ms step, ${run.dtype}, ${run.source}, ${how(run)}`,
       value: run.epochSeconds,
       unit: 's',
       note: `waited ${fmt(run.waitSeconds)} s for data (${fmt((100 * run.waitSeconds) / run.epochSeconds)}%), steps ${fmt(computeSeconds)} s; peak RSS ${fmt(run.peakRssMiB)} MiB`,

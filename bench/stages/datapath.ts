@@ -23,11 +23,16 @@ import type { DatapathChildResult } from './datapath-child.ts';
  */
 export const ASSUMED_GPU_STEP_MS = 10;
 
+/** Worker threads of the fast reader rows (ShardDataset's `workers`). */
+export const READER_WORKERS = 2;
+
 /** One measured configuration. */
 export interface DatapathRun {
   readonly dtype: EmbeddingDtype;
   readonly source: 'local disk' | 's3rver, one GET per shard' | 's3rver, ranged GETs' | 'local cache (epoch 2)';
   readonly prefetch: number;
+  /** ShardDataset's worker threads (0: everything on the main thread, the plain path). */
+  readonly workers: number;
   readonly stepMs: number;
   readonly rowsPerSecond: number;
   readonly megabytesPerSecond: number;
@@ -95,12 +100,19 @@ export async function runDatapathStage(ctx: BenchContext): Promise<DatapathResul
 
       const child = (args: string[]) => runTsChild<DatapathChildResult>(ctx.root, 'bench/stages/datapath-child.ts', args, { label: `datapath ${dtype}` });
       const s3Args = ['--prefix', `${dtype}/`, '--endpoint', s3.endpoint, '--bucket', s3.bucket];
-      const record = (source: DatapathRun['source'], prefetch: number, stepMs: number, r: DatapathChildResult, epoch = 0) => {
+      const record = (source: DatapathRun['source'], prefetch: number, stepMs: number, r: DatapathChildResult, epoch = 0, workers = 0) => {
         const e = r.epochs[epoch];
-        runs.push({ dtype, source, prefetch, stepMs, rowsPerSecond: e.rowsPerSecond, megabytesPerSecond: e.megabytesPerSecond, epochSeconds: e.seconds, waitSeconds: e.waitSeconds, peakRssMiB: r.peakRssMiB });
+        runs.push({ dtype, source, prefetch, workers, stepMs, rowsPerSecond: e.rowsPerSecond, megabytesPerSecond: e.megabytesPerSecond, epochSeconds: e.seconds, waitSeconds: e.waitSeconds, peakRssMiB: r.peakRssMiB });
       };
       // Throughput: the consumer takes batches as fast as they come (no step, no prefetch).
       record('local disk', 0, 0, await child(['--prefix', '', '--dir', dir, '--epochs', '1']));
+      // The reader at GPU speed: worker threads (hashing, float16 decoding and batch layout
+      // off the main thread), prefetch 1 (the trainer's default), in the same run as the plain path.
+      const w = String(READER_WORKERS);
+      record('local disk', 1, 0, await child(['--prefix', '', '--dir', dir, '--epochs', '1', '--prefetch', '1', '--workers', w]), 0, READER_WORKERS);
+      // The local cache in epoch 2 (hashed once when the shard entered it in epoch 1), plain and with workers.
+      record('local cache (epoch 2)', 0, 0, await child(['--prefix', '', '--dir', dir, '--cache', '--epochs', '2']), 1);
+      record('local cache (epoch 2)', 1, 0, await child(['--prefix', '', '--dir', dir, '--cache', '--epochs', '2', '--prefetch', '1', '--workers', w]), 1, READER_WORKERS);
       record('s3rver, one GET per shard', 0, 0, await child([...s3Args, '--read-part-mib', '4096', '--epochs', '1']));
       const cached = await child([...s3Args, '--cache', '--epochs', '2']);
       record('s3rver, ranged GETs', 0, 0, cached, 0);
@@ -109,6 +121,7 @@ export async function runDatapathStage(ctx: BenchContext): Promise<DatapathResul
       for (const prefetch of [0, 1, 2]) {
         record('s3rver, ranged GETs', prefetch, ASSUMED_GPU_STEP_MS, await child([...s3Args, '--prefetch', String(prefetch), '--step-ms', String(ASSUMED_GPU_STEP_MS), '--epochs', '1']));
       }
+      record('s3rver, ranged GETs', 1, ASSUMED_GPU_STEP_MS, await child([...s3Args, '--prefetch', '1', '--workers', w, '--step-ms', String(ASSUMED_GPU_STEP_MS), '--epochs', '1']), 0, READER_WORKERS);
     }
   } finally {
     client.destroy();
