@@ -244,7 +244,7 @@ function datapathFigures(d: DatapathResult, f: Figure[]): void {
       value: run.rowsPerSecond,
       unit: 'rows/s',
       ...(plain ? { reference: plain.rowsPerSecond, ratio: ratio(run.rowsPerSecond, plain.rowsPerSecond) } : {}),
-      note: `${plain ? 'reference: main thread, prefetch 0; ' : ''}${fmt(run.megabytesPerSecond)} MB/s; ${fmt(run.rowsPerSecond / d.neededRowsPerSecond, 2)}x the GPU's need; peak RSS ${fmt(run.peakRssMiB)} MiB; ${d.rows} rows in shards of ${d.rowsPerShard}`,
+      note: `${plain ? 'reference: main thread, prefetch 0; ' : ''}${run.source === 'local disk' || run.source.startsWith('local cache') ? 'best warm epoch; ' : ''}${fmt(run.megabytesPerSecond)} MB/s; ${fmt(run.rowsPerSecond / d.neededRowsPerSecond, 2)}x the GPU's need; peak RSS ${fmt(run.peakRssMiB)} MiB; ${d.rows} rows in shards of ${d.rowsPerShard}`,
     });
   }
   for (const run of d.runs.filter((x) => x.stepMs > 0)) {

@@ -17,7 +17,7 @@ import { EmbeddingStoreReader } from '../../src/embeddings/index.ts';
 import { computeMetrics } from '../../src/metrics/index.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import { peakRssMiB } from '../lib/child.ts';
-import { startKernelCount, type KernelCount } from '../lib/kernel-count.ts';
+import { startKernelCount, type KernelCount } from '../../src/classifier/kernel-count.ts';
 
 /** What the child prints. */
 export interface TrainChildResult {
