@@ -77,13 +77,14 @@ export type TrainingPath =
       readonly backend: 'node' | 'wasm' | 'cpu';
       readonly lstm: 'fused' | 'layers';
       /** The tensorflow path's backward pass (SIMPAIR_LSTM_BACKWARD); unset = the default for the device. */
-      readonly backward?: 'cell' | 'sequence';
+      readonly backward?: 'cell' | 'sequence' | 'generic';
     };
 
 const TRAINING_PATHS: readonly TrainingPath[] = [
   { kind: 'keras' },
   { kind: 'tfjs', backend: 'node', lstm: 'fused' },
   { kind: 'tfjs', backend: 'node', lstm: 'fused', backward: 'sequence' },
+  { kind: 'tfjs', backend: 'node', lstm: 'fused', backward: 'generic' },
   { kind: 'tfjs', backend: 'node', lstm: 'layers' },
   { kind: 'tfjs', backend: 'wasm', lstm: 'fused' },
   { kind: 'tfjs', backend: 'wasm', lstm: 'layers' },

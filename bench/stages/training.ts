@@ -49,7 +49,7 @@ export function trainInChild(
     variant?: 'plain' | 'masked';
     lstm?: 'fused' | 'layers';
     /** The tensorflow path's backward pass (SIMPAIR_LSTM_BACKWARD). @default the device's */
-    backward?: 'cell' | 'sequence';
+    backward?: 'cell' | 'sequence' | 'generic';
     saveModel?: string;
     nodeArgs?: string[];
     label?: string;

@@ -83,7 +83,7 @@ function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * Runs `f` with the tensorflow path's backward pass forced to `kind` (SIMPAIR_LSTM_BACKWARD),
  * or with the default when `kind` is undefined.
  */
-function withBackward<T>(kind: 'cell' | 'sequence' | undefined, f: () => T): T {
+function withBackward<T>(kind: 'cell' | 'sequence' | 'generic' | undefined, f: () => T): T {
   const before = process.env[LSTM_BACKWARD_ENV];
   if (kind) process.env[LSTM_BACKWARD_ENV] = kind;
   else delete process.env[LSTM_BACKWARD_ENV];
@@ -96,7 +96,7 @@ function withBackward<T>(kind: 'cell' | 'sequence' | undefined, f: () => T): T {
 }
 
 /** The tensorflow path's backward passes, each proven against tfjs-layers. */
-const TENSORFLOW_BACKWARDS = ['cell', 'sequence'] as const;
+const TENSORFLOW_BACKWARDS = ['cell', 'sequence', 'generic'] as const;
 
 /**
  * The fused path equals tfjs-layers' LSTM: outputs, gradients of every weight, whole

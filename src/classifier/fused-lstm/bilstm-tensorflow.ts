@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { SimpairError } from '../../errors.ts';
 import { tfBackendInfo } from '../tf-backend.ts';
+import { biLstmGradients } from './bilstm-generic.ts';
+import { blockRecurrent, gateScale } from './bilstm-layout.ts';
 import { biLstmCustomGrad, type FusedBiLstmFn, type FusedBiLstmRun, type TensorflowBackward } from './bilstm-weights.ts';
 
 /** The part of tfjs-node's `NodeJSKernelBackend` used here: TF eager op execution by name. */
@@ -97,15 +99,22 @@ export const fusedBiLstmTensorflow: FusedBiLstmFn = (x, mask, fw, bw, options) =
     }
     save([...outF, ...outB, xF, xB, wF, wB, kF, kB, rF, rB, bF, bB]);
     const shape = { batch, steps, inputDim, units, returnSequences, inputGradient, backwardInput: xs.backward !== undefined };
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
-      backwardKind === 'sequence' ? sequenceGradients(ops, dy, saved, shape, seqLenMax) : cellGradients(ops, dy, saved, shape);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      if (backwardKind === 'sequence') return sequenceGradients(ops, dy, saved, shape, seqLenMax);
+      if (backwardKind === 'generic') return genericGradients(dy, saved, shape);
+      return cellGradients(ops, dy, saved, shape);
+    };
     return { value, gradFunc };
   };
 
   return biLstmCustomGrad({ forward: x, backward: options.backwardInput }, fw, bw, inputGradient, run);
 };
 
-/** Environment variable choosing the backward pass of the tensorflow path: `cell` or `sequence`. */
+/**
+ * Environment variable choosing the backward pass of the tensorflow path: `cell`, `sequence`,
+ * or `generic` (the generic path's hand-written per-step BPTT in tfjs ops, about 7 ops per
+ * time step: what this path ran before `cell`; kept to compare).
+ */
 export const LSTM_BACKWARD_ENV = 'SIMPAIR_LSTM_BACKWARD';
 
 /**
@@ -117,8 +126,8 @@ export const LSTM_BACKWARD_ENV = 'SIMPAIR_LSTM_BACKWARD';
  */
 export function tensorflowBackward(): TensorflowBackward {
   const value = process.env[LSTM_BACKWARD_ENV]?.trim();
-  if (value === 'cell' || value === 'sequence') return value;
-  if (value) throw new SimpairError(`${LSTM_BACKWARD_ENV}="${value}" is not a backward pass of the tensorflow LSTM; use cell or sequence, or unset it.`);
+  if (value === 'cell' || value === 'sequence' || value === 'generic') return value;
+  if (value) throw new SimpairError(`${LSTM_BACKWARD_ENV}="${value}" is not a backward pass of the tensorflow LSTM; use cell, sequence or generic, or unset it.`);
   return tfBackendInfo()?.package === '@tensorflow/tfjs-node-gpu' ? 'sequence' : 'cell';
 }
 
@@ -271,4 +280,27 @@ function cellGradients(ops: DirectOps, dy: tf.Tensor, saved: tf.Tensor[], shape:
   if (!shape.inputGradient) return weightGrads;
   const dx = (dzDir: tf.Tensor, k: tf.Tensor) => tf.reshape(tf.matMul(dzDir, k, false, true), [steps, batch, inputDim]);
   return [...inputGradients(dx(dzF, s.kF), dx(dzB, s.kB), shape), ...weightGrads];
+}
+
+/**
+ * Backward pass in tfjs ops: the generic path's BPTT ({@link biLstmGradients}) on the
+ * BlockLSTMV2 outputs, rearranged into its layout (about 7 ops per time step).
+ */
+function genericGradients(dy: tf.Tensor, saved: tf.Tensor[], shape: LayerShape): tf.Tensor[] {
+  const { batch, steps, inputDim, units } = shape;
+  const s = unpackSaved(saved);
+  const [iF, csF, fF, oF, ciF, , hF] = s.outF;
+  const [iB, csB, fB, oB, ciB, , hB] = s.outB;
+  const rows = (t: tf.Tensor) => tf.reshape(t, [steps * batch, units]);
+  const bothDirections = (f: tf.Tensor, b: tf.Tensor) => tf.concat([rows(f), rows(b)], 1); // [T*B, 2U]
+  const sigmoidOf2z = (ci: tf.Tensor) => tf.div(tf.add(ci, 1), 2); // sigmoid(2z) = (tanh(z) + 1) / 2
+  const gates = tf.concat([bothDirections(iF, iB), bothDirections(fF, fB), bothDirections(sigmoidOf2z(ciF), sigmoidOf2z(ciB)), bothDirections(oF, oB)], 1);
+  const scaleNatural = gateScale(units, 'natural');
+  const kernels = tf.mul(tf.concat([s.kF, s.kB], 1), scaleNatural);
+  const recurrent = tf.mul(blockRecurrent(s.rF, s.rB, units), gateScale(units, 'gate-major'));
+  const xRows = tf.reshape(s.xF, [steps * batch, inputDim]);
+  // The generic layout keeps the backward direction's input in input time order.
+  const xRowsB = shape.backwardInput ? [tf.reshape(tf.reverse(s.xB, 0), [steps * batch, inputDim])] : [];
+  const layout = [gates, bothDirections(hF, hB), bothDirections(csF, csB), xRows, kernels, recurrent, ...xRowsB];
+  return biLstmGradients(dy, layout, { ...shape, masked: false });
 }

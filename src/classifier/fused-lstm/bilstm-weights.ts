@@ -36,7 +36,7 @@ export interface FusedBiLstmOptions {
 }
 
 /** The backward pass of the tensorflow path (see FusedBiLstmOptions.tensorflowBackward). */
-export type TensorflowBackward = 'cell' | 'sequence';
+export type TensorflowBackward = 'cell' | 'sequence' | 'generic';
 
 /**
  * One fused `Bidirectional(LSTM)` forward pass with its hand-written gradient:
