@@ -9,7 +9,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { HEAD_VARIANTS, SIZES, type BenchMode } from './lib/config.ts';
+import { HEAD_VARIANTS, SIZES, type BenchMode, type BenchSizes } from './lib/config.ts';
 import { renderTable, type BenchContext } from './lib/context.ts';
 import { buildFigures } from './lib/figures.ts';
 import { note } from './lib/log.ts';
@@ -26,7 +26,7 @@ import { runReferenceStage } from './stages/reference.ts';
 import { runServingStage } from './stages/serving.ts';
 import { runSizesStage } from './stages/sizes.ts';
 import { runTokenizerStage } from './stages/tokenizer.ts';
-import { runTrainingStage } from './stages/training.ts';
+import { pathLabel, runTrainingStage } from './stages/training.ts';
 import { runTrainingMemoryStage } from './stages/training-memory.ts';
 
 const STAGES = ['tokenizer', 'embedding', 'training', 'memory', 'datapath', 'accuracy', 'heads', 'reference', 'prediction', 'interop', 'sizes', 'serving', 'profile'] as const;
@@ -45,10 +45,13 @@ const USAGE = `Usage: npm run bench -- [--quick] [--only STAGE[,STAGE...]] [--no
   --heads-seeds LIST     heads stage: these seeds instead of the mode's (e.g. 1,2,3,4)
   --heads-variants LIST  heads stage: only these variants (names of HEAD_VARIANTS in
                          bench/lib/config.ts, plus "keras" for the Keras recipe)
+  --training-paths LIST  training stage: only these paths, by label (e.g. "keras,tensorflow fused,wasm fused")
+  --training-rounds N    training stage: N alternating rounds (ratios on a noisy machine)
+  --training-epochs N    training stage: epochs per run (the first is excluded from s/epoch)
 
 The reference runs with SIMPAIR_REF_PYTHON or .venv-ref/bin/python (scripts/bench-python-setup.sh).`;
 
-function parseCli(): { mode: BenchMode; stages: Stage[]; reference: boolean; keepWork: boolean; heads: BenchContext['heads'] } {
+function parseCli(): { mode: BenchMode; stages: Stage[]; reference: boolean; keepWork: boolean; heads: BenchContext['heads']; training: BenchSizes['training'] } {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
@@ -57,6 +60,9 @@ function parseCli(): { mode: BenchMode; stages: Stage[]; reference: boolean; kee
       'keep-work': { type: 'boolean', default: false },
       'heads-seeds': { type: 'string' },
       'heads-variants': { type: 'string' },
+      'training-paths': { type: 'string' },
+      'training-rounds': { type: 'string' },
+      'training-epochs': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -88,7 +94,30 @@ function parseCli(): { mode: BenchMode; stages: Stage[]; reference: boolean; kee
     process.stderr.write(`bench: unknown heads variant(s) ${unknownVariants.join(', ')}; variants are ${known.join(', ')}.\n`);
     process.exit(2);
   }
-  return { mode, stages, reference: !values['no-reference'], keepWork: values['keep-work'], heads: { seeds, variants } };
+  const trainingPaths = list(values['training-paths']);
+  const all = SIZES[mode].training.paths;
+  const unknownPaths = trainingPaths?.filter((p) => !all.some((x) => pathLabel(x) === p)) ?? [];
+  const count = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) {
+      process.stderr.write(`bench: --${name} takes a whole number >= 1, got "${v}".\n`);
+      process.exit(2);
+    }
+    return n;
+  };
+  if (unknownPaths.length) {
+    process.stderr.write(`bench: unknown training path(s) ${unknownPaths.join(', ')}; paths are ${all.map(pathLabel).join(', ')}.\n`);
+    process.exit(2);
+  }
+  const t = SIZES[mode].training;
+  const training = {
+    ...t,
+    ...(trainingPaths ? { paths: all.filter((x) => trainingPaths.includes(pathLabel(x))) } : {}),
+    rounds: count('training-rounds', values['training-rounds']) ?? t.rounds,
+    epochs: count('training-epochs', values['training-epochs']) ?? t.epochs,
+  };
+  return { mode, stages, reference: !values['no-reference'], keepWork: values['keep-work'], heads: { seeds, variants }, training };
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -99,7 +128,7 @@ const cpuAtStart = cpuSnapshot();
 const otherLoadByStage: Record<string, number | undefined> = {};
 const workDir = await mkdtemp(join(tmpdir(), 'simpair-bench-'));
 const refPython = cli.reference ? await findReferencePython(root) : undefined;
-const ctx: BenchContext = { root, mode: cli.mode, sizes: SIZES[cli.mode], workDir, refPython, figures: [], results: {}, stores: new Map(), heads: cli.heads };
+const ctx: BenchContext = { root, mode: cli.mode, sizes: { ...SIZES[cli.mode], training: cli.training }, workDir, refPython, figures: [], results: {}, stores: new Map(), heads: cli.heads };
 note(`mode ${cli.mode}; stages ${cli.stages.join(', ')}; work dir ${workDir}; reference python ${refPython ?? 'none'}`);
 
 const failures: string[] = [];

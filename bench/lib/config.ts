@@ -70,11 +70,21 @@ export const HEAD_VARIANTS: readonly HeadVariant[] = [
 ];
 
 /** One training configuration: Keras (Python) or a TF.js backend with an LSTM path. */
-export type TrainingPath = { readonly kind: 'keras' } | { readonly kind: 'tfjs'; readonly backend: 'node' | 'wasm' | 'cpu'; readonly lstm: 'fused' | 'layers' };
+export type TrainingPath =
+  | { readonly kind: 'keras' }
+  | {
+      readonly kind: 'tfjs';
+      readonly backend: 'node' | 'wasm' | 'cpu';
+      readonly lstm: 'fused' | 'layers';
+      /** The tensorflow path's backward pass (SIMPAIR_LSTM_BACKWARD); unset = the default for the device. */
+      readonly backward?: 'cell' | 'sequence' | 'generic';
+    };
 
 const TRAINING_PATHS: readonly TrainingPath[] = [
   { kind: 'keras' },
   { kind: 'tfjs', backend: 'node', lstm: 'fused' },
+  { kind: 'tfjs', backend: 'node', lstm: 'fused', backward: 'sequence' },
+  { kind: 'tfjs', backend: 'node', lstm: 'fused', backward: 'generic' },
   { kind: 'tfjs', backend: 'node', lstm: 'layers' },
   { kind: 'tfjs', backend: 'wasm', lstm: 'fused' },
   { kind: 'tfjs', backend: 'wasm', lstm: 'layers' },

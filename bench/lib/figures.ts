@@ -102,6 +102,17 @@ export function buildFigures(ctx: BenchContext): Figure[] {
         ratio: label === 'keras' ? undefined : ratio(seconds, keras),
         note: `${detail}; epochs ${ok.flatMap((x) => x.run.epochSeconds.map((s) => s.toFixed(1))).join(', ')}${layers ? `; ${(layers / seconds).toFixed(1)}x faster than layers` : ''}`,
       });
+      if (first.kind === 'tfjs' && first.run.kernelsPerStep) {
+        const k = first.run.kernelsPerStep;
+        const top = Object.entries(k.top).slice(0, 5).map(([n, c]) => `${n} ${c}`).join(', ');
+        f.push({
+          section: 'training',
+          name: `kernels per training step, ${label}`,
+          value: k.tensorflowOps ?? k.tfjsKernels,
+          unit: k.tensorflowOps !== undefined ? 'TF ops' : 'kernels',
+          note: `${k.tensorflowOps !== undefined ? `${k.tfjsKernels} tfjs kernels; ` : ''}top: ${top}`,
+        });
+      }
       f.push({ section: 'training', name: `peak RSS, ${label}`, value: first.run.peakRssMiB, unit: 'MiB', reference: label === 'keras' ? undefined : kerasRun?.run.peakRssMiB, note: `RSS before training ${first.run.rssBeforeTrainingMiB.toFixed(0)} MiB` });
       const accuracy = first.kind === 'tfjs' ? first.run.metrics.accuracy : first.run.accuracy;
       const kerasAccuracy = kerasRun?.kind === 'keras' ? kerasRun.run.accuracy : undefined;
@@ -233,20 +244,23 @@ function datapathFigures(d: DatapathResult, f: Figure[]): void {
       note: `${fmt(d.neededRowsPerSecond)} rows/s at an assumed ${d.assumedGpuStepMs} ms GPU step; ${fmt(bytes / 1024)} KiB/row`,
     });
   }
+  const how = (run: DatapathResult['runs'][number]) => (run.workers ? `${run.workers} workers, prefetch ${run.prefetch}` : `main thread, prefetch ${run.prefetch}`);
   for (const run of d.runs.filter((x) => x.stepMs === 0)) {
+    const plain = run.workers ? d.runs.find((x) => x.stepMs === 0 && !x.workers && x.dtype === run.dtype && x.source === run.source) : undefined;
     f.push({
       section: 'datapath',
-      name: `reader, ${run.dtype}, ${run.source}`,
+      name: `reader, ${run.dtype}, ${run.source}, ${how(run)}`,
       value: run.rowsPerSecond,
       unit: 'rows/s',
-      note: `${fmt(run.megabytesPerSecond)} MB/s; ${fmt(run.rowsPerSecond / d.neededRowsPerSecond, 2)}x the GPU's need; peak RSS ${fmt(run.peakRssMiB)} MiB; ${d.rows} rows in shards of ${d.rowsPerShard}`,
+      ...(plain ? { reference: plain.rowsPerSecond, ratio: ratio(run.rowsPerSecond, plain.rowsPerSecond) } : {}),
+      note: `${plain ? 'reference: main thread, prefetch 0; ' : ''}${run.source === 'local disk' || run.source.startsWith('local cache') ? 'best warm epoch; ' : ''}${fmt(run.megabytesPerSecond)} MB/s; ${fmt(run.rowsPerSecond / d.neededRowsPerSecond, 2)}x the GPU's need; peak RSS ${fmt(run.peakRssMiB)} MiB; ${d.rows} rows in shards of ${d.rowsPerShard}`,
     });
   }
   for (const run of d.runs.filter((x) => x.stepMs > 0)) {
     const computeSeconds = run.epochSeconds - run.waitSeconds;
     f.push({
       section: 'datapath',
-      name: `epoch with a ${run.stepMs} ms step, ${run.dtype}, ${run.source}, prefetch ${run.prefetch}`,
+      name: `epoch with a ${run.stepMs} ms step, ${run.dtype}, ${run.source}, ${how(run)}`,
       value: run.epochSeconds,
       unit: 's',
       note: `waited ${fmt(run.waitSeconds)} s for data (${fmt((100 * run.waitSeconds) / run.epochSeconds)}%), steps ${fmt(computeSeconds)} s; peak RSS ${fmt(run.peakRssMiB)} MiB`,

@@ -7,7 +7,7 @@
  *
  * node bin/run-ts.js bench/stages/datapath-child.ts --prefix P (--dir DIR | --endpoint URL --bucket B)
  *   [--read-part-mib 8] [--read-concurrency 8] [--prefetch 0] [--step-ms 0] [--epochs 2]
- *   [--batch-size 32] [--cache]
+ *   [--batch-size 32] [--cache] [--workers 0]
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -39,7 +39,7 @@ export interface DatapathChildResult {
   readonly shardBytes: number;
   readonly epochs: DatapathEpoch[];
   readonly peakRssMiB: number;
-  readonly cache?: { hits: number; misses: number; writes: number };
+  readonly cache?: { hits: number; misses: number; writes: number; trusted: number };
 }
 
 const { values } = parseArgs({
@@ -55,6 +55,7 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '2' },
     'batch-size': { type: 'string', default: '32' },
     cache: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '0' },
   },
 });
 if (values.prefix === undefined || (!values.dir && !(values.endpoint && values.bucket))) {
@@ -79,7 +80,7 @@ try {
   const reader = await EmbeddingStoreReader.open(store, values.prefix ?? '', { cache });
   const counts = reader.manifest.shards.map((s) => s.count);
   const shardBytes = reader.manifest.shards.reduce((a, s) => a + s.bytes, 0);
-  const dataset = new ShardDataset(reader, splitRanges(counts, 0).train, Number(values['batch-size']), 42, { prefetch: Number(values.prefetch) });
+  const dataset = new ShardDataset(reader, splitRanges(counts, 0).train, Number(values['batch-size']), 42, { prefetch: Number(values.prefetch), workers: Number(values.workers) });
   const stepMs = Number(values['step-ms']);
   const epochs: DatapathEpoch[] = [];
   for (let epoch = 0; epoch < Number(values.epochs); epoch++) {
@@ -92,7 +93,7 @@ try {
       const r = await it.next();
       wait += performance.now() - t0;
       if (r.done) break;
-      tf.dispose([r.value.xs, r.value.ys]);
+      tf.dispose([r.value.xs, r.value.ys, ...(r.value.pairs ? [r.value.pairs] : [])]);
       if (stepMs > 0) await sleep(stepMs);
     }
     const seconds = (performance.now() - start) / 1000;
@@ -105,9 +106,10 @@ try {
     shardBytes,
     epochs,
     peakRssMiB: peakRssMiB(),
-    ...(cache ? { cache: { hits: cache.stats.hits, misses: cache.stats.misses, writes: cache.stats.writes } } : {}),
+    ...(cache ? { cache: { hits: cache.stats.hits, misses: cache.stats.misses, writes: cache.stats.writes, trusted: cache.stats.trusted } } : {}),
   };
   process.stdout.write(JSON.stringify(result) + '\n');
+  await dataset.close();
 } finally {
   await cache?.clear();
   client?.destroy();

@@ -17,6 +17,7 @@ import { EmbeddingStoreReader } from '../../src/embeddings/index.ts';
 import { computeMetrics } from '../../src/metrics/index.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import { peakRssMiB } from '../lib/child.ts';
+import { startKernelCount, type KernelCount } from '../../src/classifier/kernel-count.ts';
 
 /** What the child prints. */
 export interface TrainChildResult {
@@ -34,6 +35,8 @@ export interface TrainChildResult {
   readonly metrics: ReturnType<typeof computeMetrics>;
   readonly peakRssMiB: number;
   readonly rssBeforeTrainingMiB: number;
+  /** Kernels of one training step (the second of epoch 1, not timed apart: epoch 1 is excluded from s/epoch). */
+  readonly kernelsPerStep?: KernelCount;
 }
 
 const { values } = parseArgs({
@@ -47,6 +50,7 @@ const { values } = parseArgs({
     'validation-split': { type: 'string', default: '0.1' },
     variant: { type: 'string', default: 'plain' },
     lstm: { type: 'string', default: 'fused' },
+    'lstm-backward': { type: 'string' },
     head: { type: 'string', default: 'recipe' },
     dropout: { type: 'string', default: '0' },
     'recurrent-dropout': { type: 'string', default: '0' },
@@ -59,6 +63,7 @@ if (!values.train || !values.test) throw new Error('train-child needs --train DI
 const variant = values.variant === 'masked' ? 'masked' : 'plain';
 const head = values.head === 'pooled' ? 'pooled' : 'recipe';
 const classWeight = values['class-weight'] ? parseClassWeight(values['class-weight']) : undefined;
+if (values['lstm-backward']) process.env.SIMPAIR_LSTM_BACKWARD = values['lstm-backward'];
 if (values.backend === 'auto') delete process.env.SIMPAIR_TF_BACKEND;
 else process.env.SIMPAIR_TF_BACKEND = values.backend;
 const info = await initTfBackend();
@@ -71,8 +76,16 @@ const { maxLen, hidden } = trainReader.manifest;
 const model = buildBiLstm({ maxLen, hidden, seed, maskPadding: variant === 'masked', head, dropout: Number(values.dropout), recurrentDropout: Number(values['recurrent-dropout']) });
 const rssBeforeTrainingMiB = process.memoryUsage().rss / 2 ** 20;
 const training = { epochs: Number(values.epochs), batchSize: Number(values['batch-size']), validationSplit: Number(values['validation-split']), seed };
+// Count the kernels of the second step (the first compiles and warms up).
+let counting: ReturnType<typeof startKernelCount> | undefined;
+let kernelsPerStep: KernelCount | undefined;
 const history = await trainClassifier(model, trainReader, {
   ...training,
+  onBatchEnd: (batch) => {
+    if (kernelsPerStep || (batch > 0 && !counting)) return;
+    if (counting) kernelsPerStep = counting.stop();
+    else counting = startKernelCount();
+  },
   lstm: values.lstm === 'layers' ? 'layers' : 'fused',
   ...(classWeight ? { classWeight } : {}),
   onEpochEnd: (epoch, logs) => {
@@ -108,6 +121,7 @@ const result: TrainChildResult = {
   metrics,
   peakRssMiB: peakRssMiB(),
   rssBeforeTrainingMiB,
+  ...(kernelsPerStep ? { kernelsPerStep } : {}),
 };
 process.stdout.write(JSON.stringify(result) + '\n');
 

@@ -35,7 +35,8 @@ export interface TrainingResult {
 
 /** `keras`, `tensorflow fused`, `wasm layers`, ... */
 export function pathLabel(path: TrainingPath): string {
-  return path.kind === 'keras' ? 'keras' : `${path.backend === 'node' ? 'tensorflow' : path.backend} ${path.lstm}`;
+  if (path.kind === 'keras') return 'keras';
+  return `${path.backend === 'node' ? 'tensorflow' : path.backend} ${path.lstm}${path.backward ? ` (${path.backward} backward)` : ''}`;
 }
 
 /** Runs the training child on `stores` with one backend; returns its JSON result. */
@@ -47,6 +48,8 @@ export function trainInChild(
     epochs: number;
     variant?: 'plain' | 'masked';
     lstm?: 'fused' | 'layers';
+    /** The tensorflow path's backward pass (SIMPAIR_LSTM_BACKWARD). @default the device's */
+    backward?: 'cell' | 'sequence' | 'generic';
     saveModel?: string;
     nodeArgs?: string[];
     label?: string;
@@ -68,6 +71,7 @@ export function trainInChild(
     '--validation-split', String(sizes.validationSplit),
     '--variant', options.variant ?? 'plain',
     '--lstm', options.lstm ?? 'fused',
+    ...(options.backward ? ['--lstm-backward', options.backward] : []),
     ...(c.head ? ['--head', c.head] : []),
     ...(c.dropout ? ['--dropout', String(c.dropout)] : []),
     ...(c.recurrentDropout ? ['--recurrent-dropout', String(c.recurrentDropout)] : []),
@@ -116,7 +120,7 @@ export async function runTrainingStage(ctx: BenchContext): Promise<TrainingResul
           runs.push({ label, round, ok: true, kind: 'keras', run });
         } else {
           const saveModel = path.backend === 'wasm' && path.lstm === 'fused' && !ctx.modelDir ? join(ctx.workDir, 'model') : undefined;
-          const run = await trainInChild(ctx, stores, { backend: path.backend, lstm: path.lstm, epochs: training.epochs, saveModel, label: `train ${label}` });
+          const run = await trainInChild(ctx, stores, { backend: path.backend, lstm: path.lstm, backward: path.backward, epochs: training.epochs, saveModel, label: `train ${label}` });
           if (saveModel) ctx.modelDir = saveModel;
           runs.push({ label, round, ok: true, kind: 'tfjs', lstm: path.lstm, run });
         }

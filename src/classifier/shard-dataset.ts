@@ -1,6 +1,8 @@
 import { setImmediate } from 'node:timers/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingShard, EmbeddingStoreReader } from '../embeddings/index.ts';
+import type { StoredShard } from '../embeddings/embedding-store-reader.ts';
+import { ShardWorkerPool, type PreparedBlock } from './shard-workers.ts';
 import { SimpairError } from '../errors.ts';
 import { deriveSeed, seededRandom, shuffleInPlace } from './seeded-random.ts';
 import { pairFeatures } from './pair-features.ts';
@@ -43,7 +45,7 @@ export function splitRanges(shardCounts: readonly number[], validationRows: numb
 }
 
 /** What {@link ShardDataset} reads: an {@link EmbeddingStoreReader} or anything shaped like it. */
-export type ShardSource = Pick<EmbeddingStoreReader, 'manifest' | 'readShard'>;
+export type ShardSource = Pick<EmbeddingStoreReader, 'manifest' | 'readShard'> & Partial<Pick<EmbeddingStoreReader, 'readShardFile' | 'hashMismatch'>>;
 
 /** Options of {@link ShardDataset}. */
 export interface ShardDatasetOptions {
@@ -70,6 +72,15 @@ export interface ShardDatasetOptions {
    * @default true
    */
   readonly pairFeatures?: boolean;
+  /**
+   * Worker threads that check shard hashes, decode float16 and lay each block's rows out in
+   * batch order off the main thread; batches are then views on the prepared block (no copy)
+   * except where one spans two blocks. 0 does it all on the calling thread. The batches are
+   * the same either way. Needs a source with `readShardFile` (an EmbeddingStoreReader);
+   * call {@link ShardDataset.close} when done.
+   * @default 0
+   */
+  readonly workers?: number;
 }
 
 /** A block of shard reads in flight (or done), with the row order drawn for it. */
@@ -79,7 +90,8 @@ interface PendingBlock {
   /** Each position's shard within the block, and its row in that shard. */
   readonly slot: Uint32Array;
   readonly row: Uint32Array;
-  readonly shards: Promise<EmbeddingShard[]>;
+  /** The block's shards (in-thread path), or the block in batch order (worker path). */
+  readonly shards: Promise<EmbeddingShard[] | PreparedBlock>;
   settled: boolean;
 }
 
@@ -119,6 +131,7 @@ export class ShardDataset {
   private readonly prefetch: number;
   private readonly mixShards: number;
   private readonly pairFeatures: boolean;
+  private readonly pool?: ShardWorkerPool;
 
   constructor(
     private readonly reader: ShardSource,
@@ -127,7 +140,14 @@ export class ShardDataset {
     private readonly shuffleSeed?: number,
     options: ShardDatasetOptions = {},
   ) {
-    const { prefetch = 1, mixShards = 1, pairFeatures: withPairs = true } = options;
+    const { prefetch = 1, mixShards = 1, pairFeatures: withPairs = true, workers = 0 } = options;
+    if (!Number.isInteger(workers) || workers < 0) {
+      throw new SimpairError(`ShardDataset: workers must be an integer >= 0, received ${workers}; use 0 to prepare batches on the calling thread.`);
+    }
+    if (workers > 0) {
+      if (!reader.readShardFile || !reader.hashMismatch) throw new SimpairError('ShardDataset: workers need an EmbeddingStoreReader (a source with readShardFile).');
+      this.pool = new ShardWorkerPool(workers);
+    }
     this.pairFeatures = withPairs;
     if (!Number.isInteger(prefetch) || prefetch < 0) {
       throw new SimpairError(`ShardDataset: prefetch must be an integer >= 0, received ${prefetch}; use 0 to read each shard when it is needed.`);
@@ -139,6 +159,11 @@ export class ShardDataset {
     this.mixShards = mixShards;
     const rows = ranges.reduce((a, r) => a + (r.to - r.from), 0);
     this.size = Math.ceil(rows / batchSize);
+  }
+
+  /** Ends the worker threads (a no-op without workers). */
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 
   /** Number of rows one pass yields. */
@@ -153,7 +178,7 @@ export class ShardDataset {
       random = seededRandom(deriveSeed(this.shuffleSeed, this.epoch));
       shuffleInPlace(ranges, random);
     }
-    const { reader, batchSize, prefetch, mixShards } = this;
+    const { reader, batchSize, prefetch, mixShards, pool } = this;
     const { maxLen, hidden } = reader.manifest;
     const rowSize = maxLen * hidden;
     const blocks: ShardRange[][] = [];
@@ -164,6 +189,13 @@ export class ShardDataset {
     let block: PendingBlock | undefined;
     let pos = 0;
     let hasPooled: boolean | undefined;
+    const checkPooled = (pooled: boolean): void => {
+      hasPooled ??= pooled;
+      if (hasPooled !== pooled) {
+        throw new SimpairError('ShardDataset: some shards hold pooled sentence vectors and others do not; re-create the embeddings with one setting.');
+      }
+    };
+    let prepared: PreparedBlock | undefined;
 
     // Row orders are drawn when a read starts, and reads start in block order, so the
     // random sequence (and so every batch) is the same at every prefetch depth. With one
@@ -184,7 +216,14 @@ export class ShardDataset {
       for (let i = 0; i < n; i++) order[i] = i;
       if (random) shuffleInPlace(order, random);
       // One shard after another: a block's reads do not compete with each other for the store.
-      const read = async () => {
+      const read = async (): Promise<EmbeddingShard[] | PreparedBlock> => {
+        if (pool) {
+          const files: StoredShard[] = [];
+          for (const range of group) files.push(await reader.readShardFile!(range.shard, { deferHash: true }));
+          for (const file of files) checkPooled(file.pooled !== undefined);
+          const hashMismatch = (shard: StoredShard, sha256: string) => reader.hashMismatch!(shard, sha256, shard.uncheckedSha256!);
+          return pool.prepare(files, { order, slot, row, rowSize, hidden, pairFeatures: this.pairFeatures }, hashMismatch);
+        }
         const out: EmbeddingShard[] = [];
         for (const range of group) out.push(await reader.readShard(range.shard));
         return out;
@@ -204,28 +243,51 @@ export class ShardDataset {
       // take their I/O callbacks (a microtask-only loop would starve them).
       if (ahead.some((p) => !p.settled)) await setImmediate();
       // A fresh buffer per batch: backends may keep the array as the tensor's storage.
-      const xs = new Float32Array(batchSize * rowSize);
-      const ys = new Float32Array(batchSize);
+      // (Allocated on first use: a worker-path batch inside one block needs none.)
+      let xs: Float32Array | undefined;
+      let ys: Float32Array | undefined;
       let pairs: Float32Array | undefined;
       let filled = 0;
       while (filled < batchSize) {
         if (block === undefined || pos >= block.order.length) {
-          block = shards = undefined; // drop the previous block before holding another
+          block = shards = prepared = undefined; // drop the previous block before holding another
           if (ahead.length === 0 && nextBlock < blocks.length) startRead();
           const current = ahead.shift();
           if (current === undefined) break;
           while (ahead.length < prefetch && nextBlock < blocks.length) startRead();
-          shards = await current.shards;
-          for (const shard of shards) {
-            hasPooled ??= shard.pooled !== undefined;
-            if (hasPooled !== (shard.pooled !== undefined)) {
-              throw new SimpairError('ShardDataset: some shards hold pooled sentence vectors and others do not; re-create the embeddings with one setting.');
-            }
+          const got = await current.shards;
+          if (Array.isArray(got)) {
+            shards = got;
+            for (const shard of shards) checkPooled(shard.pooled !== undefined);
+          } else {
+            prepared = got;
           }
           block = current;
           pos = 0;
         }
         const take = Math.min(batchSize - filled, block.order.length - pos);
+        if (prepared) {
+          // Worker path: the block is in batch order already.
+          if (filled === 0 && take === batchSize) {
+            // The whole batch inside one block: views, no copy.
+            const batch = viewBatch(prepared, pos, take, rowSize, 4 * hidden);
+            pos += take;
+            return { done: false, value: batch };
+          }
+          xs ??= new Float32Array(batchSize * rowSize);
+          ys ??= new Float32Array(batchSize);
+          xs.set(prepared.xs.subarray(pos * rowSize, (pos + take) * rowSize), filled * rowSize);
+          ys.set(prepared.ys.subarray(pos, pos + take), filled);
+          if (prepared.pairs) {
+            pairs ??= new Float32Array(batchSize * 4 * hidden);
+            pairs.set(prepared.pairs.subarray(pos * 4 * hidden, (pos + take) * 4 * hidden), filled * 4 * hidden);
+          }
+          pos += take;
+          filled += take;
+          continue;
+        }
+        xs ??= new Float32Array(batchSize * rowSize);
+        ys ??= new Float32Array(batchSize);
         for (let k = 0; k < take; k++, filled++) {
           const at = block.order[pos++];
           const shard = shards![block.slot[at]];
@@ -241,7 +303,7 @@ export class ShardDataset {
         }
 
       }
-      if (filled === 0) return { done: true, value: undefined };
+      if (filled === 0 || !xs || !ys) return { done: true, value: undefined };
       return {
         done: false,
         value: {
@@ -253,4 +315,14 @@ export class ShardDataset {
     };
     return { next };
   }
+}
+
+/** Rows `[pos, pos + n)` of a prepared block as a batch of tensors made on views of it. */
+function viewBatch(block: PreparedBlock, pos: number, n: number, rowSize: number, pairWidth: number): TensorBatch {
+  const [maxLen, hidden] = [rowSize / (pairWidth / 4), pairWidth / 4];
+  return {
+    xs: tf.tensor3d(block.xs.subarray(pos * rowSize, (pos + n) * rowSize), [n, maxLen, hidden]),
+    ys: tf.tensor2d(block.ys.subarray(pos, pos + n), [n, 1]),
+    ...(block.pairs ? { pairs: tf.tensor2d(block.pairs.subarray(pos * pairWidth, (pos + n) * pairWidth), [n, pairWidth]) } : {}),
+  };
 }

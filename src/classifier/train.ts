@@ -101,6 +101,13 @@ export interface TrainOptions {
    * @default undefined (every row weighs 1)
    */
   readonly classWeight?: { readonly 0: number; readonly 1: number };
+  /**
+   * Worker threads that check, decode and lay out the shards' rows in batch order off the
+   * main thread (ShardDataset's `workers`); the batches are the same at every count. 0
+   * prepares them on the main thread, between training steps.
+   * @default 1 (0 for a reader without readShardFile)
+   */
+  readonly readerWorkers?: number;
 }
 
 /** What {@link trainClassifier} returns. */
@@ -206,8 +213,9 @@ export async function trainClassifier(
   const shuffle = mixShards >= train.length ? `global (${train.length} shard${train.length === 1 ? '' : 's'})` : `blocks of ${mixShards} of ${train.length} shards`;
   log('info', `shuffle: ${shuffle} each epoch`);
   const pairFeatures = model.inputs.length === 2; // the pooled head
-  const trainSet = new ShardDataset(reader, train, batchSize, seed, { mixShards, pairFeatures });
-  const validationSet = validationRows > 0 ? new ShardDataset(reader, validation, batchSize, undefined, { pairFeatures }) : undefined;
+  const workers = options.readerWorkers ?? (typeof reader.readShardFile === 'function' ? 1 : 0);
+  const trainSet = new ShardDataset(reader, train, batchSize, seed, { mixShards, pairFeatures, workers });
+  const validationSet = validationRows > 0 ? new ShardDataset(reader, validation, batchSize, undefined, { pairFeatures, workers }) : undefined;
   const optimizer = model.optimizer;
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const fused = useFusedLstm(model, options.lstm ? { mode: options.lstm } : {});
@@ -243,6 +251,7 @@ export async function trainClassifier(
     }
   } finally {
     fused.restore();
+    await Promise.all([trainSet.close(), validationSet?.close()]);
   }
   let bestEpoch: number | undefined;
   if (best && restoreBest) {

@@ -74,6 +74,21 @@ export class EmbeddingStoreReader {
    * @throws ShapeMismatchError when the shard's shapes or dtype disagree with the manifest.
    */
   async readShard(index: number): Promise<EmbeddingShard> {
+    const raw = await this.readShardFile(index);
+    const { embeddings: emb, count } = raw;
+    const embeddings = emb.dtype === 'F16' ? float16ArrayToFloat32(asFloat16Bits(emb)) : asFloat32(emb);
+    return { embeddings, labels: Float32Array.from(raw.labels), count, ...(raw.pooled ? { pooled: asFloat32(raw.pooled) } : {}) };
+  }
+
+  /**
+   * Shard `index` as stored: the file's bytes and views on its tensors, checked against the
+   * manifest like {@link readShard} (size, shapes, dtype, labels), undecoded. With
+   * `deferHash`, a file whose SHA-256 still needs checking (one read from the store, not a
+   * trusted cache copy, and no cache to write it to) comes back with `uncheckedSha256` set
+   * instead of being hashed here: the caller must hash it before using the rows (ShardDataset's
+   * worker threads do, off the main thread) and report a mismatch with {@link hashMismatch}.
+   */
+  async readShardFile(index: number, options: { deferHash?: boolean } = {}): Promise<StoredShard> {
     const { manifest } = this;
     const entry = manifest.shards[index];
     if (entry === undefined) {
@@ -81,7 +96,21 @@ export class EmbeddingStoreReader {
     }
     const key = joinKey(this.prefix, entry.key);
     const where = `Embeddings shard ${index} (${this.store.location}/${key})`;
-    const file = await this.fetchVerified(entry, key, where);
+    const { file, uncheckedSha256 } = await this.fetchVerified(entry, key, where, options.deferHash === true);
+    try {
+      return this.checkShardFile(file, entry, where, uncheckedSha256);
+    } catch (err) {
+      // A file not hashed yet that fails a check: the hash, when it differs, is the real story.
+      if (uncheckedSha256 !== undefined) {
+        const sha256 = sha256Hex(file);
+        if (sha256 !== uncheckedSha256) throw this.hashMismatch({ where, file }, sha256, uncheckedSha256);
+      }
+      throw err;
+    }
+  }
+
+  private checkShardFile(file: Uint8Array, entry: EmbeddingShardEntry, where: string, uncheckedSha256: string | undefined): StoredShard {
+    const { manifest } = this;
     const { tensors } = decodeSafetensors(file, where);
     const emb = required(tensors, 'embeddings', where);
     const lab = required(tensors, 'labels', where);
@@ -101,34 +130,68 @@ export class EmbeddingStoreReader {
           `[${entry.count}, ${manifest.maxLen}, ${manifest.hidden}]. Re-create the embeddings.`,
       );
     }
-    const embeddings = emb.dtype === 'F16' ? float16ArrayToFloat32(asFloat16Bits(emb)) : asFloat32(emb);
     const pooledEntry = tensors.get('pooled');
     if (pooledEntry && (pooledEntry.dtype !== 'F32' || pooledEntry.shape.join() !== [count, 2, hidden].join())) {
       throw new ShapeMismatchError(`${where}: pooled vectors are ${pooledEntry.dtype} [${pooledEntry.shape.join(', ')}], expected F32 [${count}, 2, ${hidden}]. Re-create the embeddings.`);
     }
-    return { embeddings, labels: Float32Array.from(labels), count, ...(pooledEntry ? { pooled: asFloat32(pooledEntry) } : {}) };
+    return { file, embeddings: emb, labels, count, where, ...(pooledEntry ? { pooled: pooledEntry } : {}), ...(uncheckedSha256 ? { uncheckedSha256 } : {}) };
   }
 
-  /** The shard's bytes, from the cache when it has a good copy, checked against the manifest. */
-  private async fetchVerified(entry: EmbeddingShardEntry, key: string, where: string): Promise<Uint8Array> {
+  /** The error {@link readShard} throws when a shard's bytes do not hash to the manifest's SHA-256. */
+  hashMismatch(shard: Pick<StoredShard, 'where' | 'file'>, sha256: string, expected: string): SimpairError {
+    return new SimpairError(
+      `${shard.where} is ${shard.file.byteLength} bytes with SHA-256 ${sha256}, the manifest says ${shard.file.byteLength} bytes and ${expected}; ` +
+        `the shard was changed or truncated. Re-create the embeddings.`,
+    );
+  }
+
+  /**
+   * The shard's bytes, from the cache when it has a good copy, checked against the manifest.
+   * A copy the cache wrote after verifying it is not hashed again; with `deferHash`, a read
+   * from the store without a cache is not hashed here (its expected hash is returned).
+   */
+  private async fetchVerified(entry: EmbeddingShardEntry, key: string, where: string, deferHash: boolean): Promise<{ file: Uint8Array; uncheckedSha256?: string }> {
     const { cache } = this;
-    const local = await cache?.read(entry.key, entry.bytes);
+    const local = await cache?.readEntry(entry.key, entry.bytes);
     if (local !== undefined && cache !== undefined) {
-      if (sha256Hex(local) === entry.sha256) return local;
+      if (local.verifiedSha256 === entry.sha256) return { file: local.bytes };
+      if (sha256Hex(local.bytes) === entry.sha256) return { file: local.bytes };
       log('warn', 'Cached embeddings shard does not match the manifest; reading it from the store again', { shard: key, cacheDir: cache.dir });
       await cache.evict(entry.key);
     }
     const file = await this.store.get(key, { expectedBytes: entry.bytes });
+    if (file.byteLength !== entry.bytes) {
+      throw new SimpairError(
+        `${where} is ${file.byteLength} bytes, the manifest says ${entry.bytes} bytes and SHA-256 ${entry.sha256}; the shard was changed or truncated. Re-create the embeddings.`,
+      );
+    }
+    if (deferHash && cache === undefined) return { file, uncheckedSha256: entry.sha256 };
     const sha256 = sha256Hex(file);
-    if (file.byteLength !== entry.bytes || sha256 !== entry.sha256) {
+    if (sha256 !== entry.sha256) {
       throw new SimpairError(
         `${where} is ${file.byteLength} bytes with SHA-256 ${sha256}, the manifest says ${entry.bytes} bytes and ${entry.sha256}; ` +
           `the shard was changed or truncated. Re-create the embeddings.`,
       );
     }
-    await cache?.write(entry.key, file);
-    return file;
+    await cache?.write(entry.key, file, sha256);
+    return { file };
   }
+}
+
+/** A shard as stored (see EmbeddingStoreReader.readShardFile): the file and views on its tensors. */
+export interface StoredShard {
+  /** The whole safetensors file. */
+  readonly file: Uint8Array;
+  /** F32 or F16 `[count, maxLen, hidden]`, a view on `file` (or an aligned copy). */
+  readonly embeddings: SafetensorsEntry;
+  /** 0/1 per row, checked. */
+  readonly labels: Uint8Array;
+  readonly pooled?: SafetensorsEntry;
+  readonly count: number;
+  /** `Embeddings shard N (location/key)`, for messages. */
+  readonly where: string;
+  /** Set when the file's SHA-256 is still to be checked against this (readShardFile's deferHash). */
+  readonly uncheckedSha256?: string;
 }
 
 function sha256Hex(bytes: Uint8Array): string {

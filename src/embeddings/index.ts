@@ -1,7 +1,7 @@
 export { EmbeddingStoreReader } from './embedding-store-reader.ts';
-export type { EmbeddingShard, EmbeddingStoreReaderOptions } from './embedding-store-reader.ts';
+export type { EmbeddingShard, EmbeddingStoreReaderOptions, StoredShard } from './embedding-store-reader.ts';
 export { ShardCache } from './shard-cache.ts';
-export type { ShardCacheOptions, ShardCacheStats } from './shard-cache.ts';
+export type { CachedShard, ShardCacheOptions, ShardCacheStats } from './shard-cache.ts';
 export { float16ArrayToFloat32, float16BitsToFloat32, float32ArrayToFloat16, float32ToFloat16Bits } from './float16.ts';
 export {
   EMBEDDINGS_FORMAT,

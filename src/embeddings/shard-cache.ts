@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { mkdtemp, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,14 +30,41 @@ export interface ShardCacheStats {
   skipped: number;
   /** Local copies dropped because their bytes no longer matched the manifest. */
   evicted: number;
+  /**
+   * Hits whose bytes needed no new SHA-256: the copy this cache wrote after the reader had
+   * verified it, unchanged since (same inode, size and modification time).
+   */
+  trusted: number;
+}
+
+/** What the cache knows of a copy it wrote. */
+interface HeldCopy {
+  readonly bytes: number;
+  /** The SHA-256 the reader verified before handing the bytes to `write`, when it said. */
+  readonly sha256?: string;
+  readonly ino: number;
+  readonly mtimeMs: number;
+}
+
+/** One local copy read back: its bytes, and its verified SHA-256 when it is trusted. */
+export interface CachedShard {
+  readonly bytes: Uint8Array;
+  /**
+   * Set when this cache wrote the copy with that verified SHA-256 and the file is unchanged
+   * since (inode, size, modification time): the reader skips hashing it again.
+   */
+  readonly verifiedSha256?: string;
 }
 
 /**
  * Local-disk copies of embedding shards, so that a training job reads each shard from
  * remote storage once and every later epoch from disk. It stores bytes only: the
- * {@link EmbeddingStoreReader} that uses it checks every copy against the manifest's size
- * and SHA-256 on every read, and drops a copy that fails. The cache lives in a folder of its
- * own, removed by {@link clear}.
+ * {@link EmbeddingStoreReader} that uses it verifies a shard's size and SHA-256 before
+ * writing it here, and hashes a copy again only when the file is not the one the cache
+ * wrote (another inode, size or modification time); a copy that fails is dropped. Hashing
+ * once at entry, not on every read, is what lets a reader keep a GPU fed (bench datapath
+ * stage). The cache lives in a folder of its own (mode 0700, from mkdtemp), removed by
+ * {@link clear}.
  *
  * @example
  * const cache = await ShardCache.create({ parentDir: '/scratch' });
@@ -48,9 +76,9 @@ export interface ShardCacheStats {
  * }
  */
 export class ShardCache {
-  readonly stats: ShardCacheStats = { hits: 0, misses: 0, writes: 0, skipped: 0, evicted: 0 };
-  /** Bytes of each cached key. */
-  private readonly held = new Map<string, number>();
+  readonly stats: ShardCacheStats = { hits: 0, misses: 0, writes: 0, skipped: 0, evicted: 0, trusted: 0 };
+  /** Each cached key's copy. */
+  private readonly held = new Map<string, HeldCopy>();
   private warned = false;
 
   private constructor(
@@ -79,7 +107,7 @@ export class ShardCache {
   /** Bytes of the shards cached now. */
   get bytes(): number {
     let total = 0;
-    for (const n of this.held.values()) total += n;
+    for (const c of this.held.values()) total += c.bytes;
     return total;
   }
 
@@ -90,17 +118,37 @@ export class ShardCache {
 
   /** The local copy of `key` when there is one of `expectedBytes` bytes; undefined otherwise. */
   async read(key: string, expectedBytes: number): Promise<Uint8Array | undefined> {
+    return (await this.readEntry(key, expectedBytes))?.bytes;
+  }
+
+  /**
+   * The local copy of `key` when there is one of `expectedBytes` bytes, with its verified
+   * SHA-256 when the cache wrote it and it is unchanged (see {@link CachedShard}).
+   */
+  async readEntry(key: string, expectedBytes: number): Promise<CachedShard | undefined> {
     const path = this.path(key);
-    const size = await stat(path).then(
-      (s) => s.size,
+    const info = await stat(path).then(
+      (s) => s,
       () => undefined,
     );
-    if (size !== expectedBytes) {
+    if (info?.size !== expectedBytes) {
       this.stats.misses++;
       return undefined;
     }
     this.stats.hits++;
-    return readFile(path);
+    const bytes = await readFile(path);
+    const held = this.held.get(key);
+    // Checked after the read too: a file replaced while it was read is not trusted.
+    const after = await stat(path).then(
+      (s) => s,
+      () => undefined,
+    );
+    const same = (s: Stats | undefined) => s !== undefined && held !== undefined && s.ino === held.ino && s.size === held.bytes && s.mtimeMs === held.mtimeMs;
+    if (held?.sha256 !== undefined && same(info) && same(after)) {
+      this.stats.trusted++;
+      return { bytes, verifiedSha256: held.sha256 };
+    }
+    return { bytes };
   }
 
   /**
@@ -108,14 +156,17 @@ export class ShardCache {
    * would pass `maxBytes` or leave less than `minFreeBytes` free. A full disk is not an
    * error for training: the shard is then just read remotely again.
    *
+   * `sha256` is the hash the caller verified `bytes` against: later reads of this copy
+   * return it as `verifiedSha256` (and skip hashing) while the file is unchanged.
+   *
    * @returns whether the shard was cached.
    */
-  async write(key: string, bytes: Uint8Array): Promise<boolean> {
+  async write(key: string, bytes: Uint8Array, sha256?: string): Promise<boolean> {
     const free = await statfs(this.dir).then(
       (s) => s.bavail * s.bsize,
       () => 0,
     );
-    const others = this.bytes - (this.held.get(key) ?? 0);
+    const others = this.bytes - (this.held.get(key)?.bytes ?? 0);
     if (others + bytes.byteLength > this.maxBytes || free - bytes.byteLength < this.minFreeBytes) {
       this.stats.skipped++;
       if (!this.warned) {
@@ -132,16 +183,18 @@ export class ShardCache {
     }
     const path = this.path(key);
     const tmp = `${path}.${randomUUID()}.tmp`;
+    let written: { ino: number; mtimeMs: number };
     try {
       await writeFile(tmp, bytes);
-      await rename(tmp, path);
+      written = await stat(tmp);
+      await rename(tmp, path); // rename keeps the inode and modification time
     } catch (err) {
       await rm(tmp, { force: true });
       this.stats.skipped++;
       log('warn', 'Shard cache write failed; the shard is read from the store again next time', { key, error: (err as Error).message });
       return false;
     }
-    this.held.set(key, bytes.byteLength);
+    this.held.set(key, { bytes: bytes.byteLength, ...(sha256 !== undefined ? { sha256 } : {}), ino: written.ino, mtimeMs: written.mtimeMs });
     this.stats.writes++;
     return true;
   }

@@ -6,6 +6,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import { buildBiLstm, withoutOrthogonalWarning } from '../../src/classifier/bilstm.ts';
 import { useFusedLstm, type LstmPath } from '../../src/classifier/fused-lstm/use-fused-lstm.ts';
+import { LSTM_BACKWARD_ENV } from '../../src/classifier/fused-lstm/bilstm-tensorflow.ts';
 import { seededRandom } from '../../src/classifier/seeded-random.ts';
 import { trainClassifier } from '../../src/classifier/train.ts';
 import { writeSyntheticStore } from './synthetic-store.ts';
@@ -79,6 +80,25 @@ function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /**
+ * Runs `f` with the tensorflow path's backward pass forced to `kind` (SIMPAIR_LSTM_BACKWARD),
+ * or with the default when `kind` is undefined.
+ */
+function withBackward<T>(kind: 'cell' | 'sequence' | 'generic' | undefined, f: () => T): T {
+  const before = process.env[LSTM_BACKWARD_ENV];
+  if (kind) process.env[LSTM_BACKWARD_ENV] = kind;
+  else delete process.env[LSTM_BACKWARD_ENV];
+  try {
+    return f();
+  } finally {
+    if (before === undefined) delete process.env[LSTM_BACKWARD_ENV];
+    else process.env[LSTM_BACKWARD_ENV] = before;
+  }
+}
+
+/** The tensorflow path's backward passes, each proven against tfjs-layers. */
+const TENSORFLOW_BACKWARDS = ['cell', 'sequence', 'generic'] as const;
+
+/**
  * The fused path equals tfjs-layers' LSTM: outputs, gradients of every weight, whole
  * trainings. `expectedPath` is the path the backend takes for unmasked layers.
  */
@@ -107,14 +127,25 @@ export function fusedLstmEquivalenceSuite(expectedPath: LstmPath): void {
       } finally {
         generic.restore();
       }
-      let viaFused: ReturnType<typeof outputAndGradients>;
+      // On tensorflow, unmasked: each backward pass of the TF-kernel path (LSTMBlockCellGrad per
+      // step, BlockLSTMGradV2 per direction); elsewhere the one fused path.
+      const kinds = expectedPath === 'fused-tensorflow' && !masked ? TENSORFLOW_BACKWARDS : ([undefined] as const);
+      const viaKinds: ReturnType<typeof outputAndGradients>[] = [];
       try {
-        viaFused = outputAndGradients(model, x, projection);
+        for (const kind of kinds) viaKinds.push(withBackward(kind, () => outputAndGradients(model, x, projection)));
       } finally {
         fused.restore();
       }
-      expect(tf.memory().numTensors).toBe(before); // neither path leaks
-
+      expect(tf.memory().numTensors).toBe(before); // no path leaks
+      for (const [k, viaFused] of viaKinds.entries()) {
+        const kind = kinds[k] ?? 'default';
+        expect({ kind, output: maxAbsDiff(layers.output, viaFused.output) <= 1e-5 }).toEqual({ kind, output: true });
+        expect(viaFused.gradients.map((g) => g.name)).toEqual(layers.gradients.map((g) => g.name));
+        layers.gradients.forEach((g, i) => {
+          expect({ kind, weight: g.name, relative: relativeDiff(g.values, viaFused.gradients[i].values) <= 1e-4 }).toEqual({ kind, weight: g.name, relative: true });
+        });
+      }
+      const viaFused = viaKinds[0];
       expect(maxAbsDiff(layers.output, viaFused.output)).toBeLessThanOrEqual(1e-5);
       if (viaGeneric) {
         expect(maxAbsDiff(layers.output, viaGeneric.output)).toBeLessThanOrEqual(1e-5);
@@ -177,20 +208,24 @@ export function fusedLstmEquivalenceSuite(expectedPath: LstmPath): void {
       const layers = trainingRun();
       const layersInference = inference();
       const fused = useFusedLstm(model, { mode: 'fused' });
-      let viaFused: ReturnType<typeof trainingRun>;
+      const kinds = expectedPath === 'fused-tensorflow' && !masked ? TENSORFLOW_BACKWARDS : ([undefined] as const);
+      const viaKinds: ReturnType<typeof trainingRun>[] = [];
       let fusedInference: ReturnType<typeof inference>;
       try {
         expect(fused.summary).not.toContain('on layers');
-        viaFused = trainingRun();
+        for (const kind of kinds) viaKinds.push(withBackward(kind, trainingRun));
         fusedInference = inference();
       } finally {
         fused.restore();
       }
       // The masks really dropped something: training output differs from inference.
       expect(maxAbsDiff(layers.output, layersInference)).toBeGreaterThan(1e-3);
-      expect(maxAbsDiff(layers.output, viaFused.output)).toBeLessThanOrEqual(1e-5);
       expect(maxAbsDiff(layersInference, fusedInference)).toBeLessThanOrEqual(1e-5);
-      layers.gradients.forEach((g, i) => expect({ weight: i, ok: relativeDiff(g, viaFused.gradients[i]) <= 1e-4 }).toEqual({ weight: i, ok: true }));
+      for (const [k, viaFused] of viaKinds.entries()) {
+        const kind = kinds[k] ?? 'default';
+        expect({ kind, output: maxAbsDiff(layers.output, viaFused.output) <= 1e-5 }).toEqual({ kind, output: true });
+        layers.gradients.forEach((g, i) => expect({ kind, weight: i, ok: relativeDiff(g, viaFused.gradients[i]) <= 1e-4 }).toEqual({ kind, weight: i, ok: true }));
+      }
       tf.dispose([x, projection]);
       model.dispose();
     });

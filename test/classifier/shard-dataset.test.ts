@@ -255,3 +255,96 @@ describe('ShardDataset prefetch', () => {
     expect(() => new ShardDataset(reader, splitRanges([2], 0).train, 1, undefined, { prefetch: 1.5 })).toThrow(/prefetch/);
   });
 });
+
+describe('ShardDataset worker threads (batches prepared off the main thread)', () => {
+  /** Every batch with its pair features, as plain arrays (NaN and -0 compared exactly by toEqual). */
+  async function allBatches(ds: ShardDataset): Promise<{ xs: number[]; ys: number[]; pairs?: number[]; shape: number[] }[]> {
+    const it = await ds.iterator();
+    const out: { xs: number[]; ys: number[]; pairs?: number[]; shape: number[] }[] = [];
+    try {
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        const { xs, ys, pairs } = r.value;
+        out.push({ xs: [...xs.dataSync()], ys: [...ys.dataSync()], ...(pairs ? { pairs: [...pairs.dataSync()] } : {}), shape: xs.shape });
+        tf.dispose([xs, ys, ...(pairs ? [pairs] : [])]);
+      }
+    } finally {
+      await ds.close();
+    }
+    return out;
+  }
+
+  for (const dtype of ['float32', 'float16'] as const) {
+    it(`gives exactly the in-thread batches (${dtype}, pair features, shuffles, blocks, prefetch depths, 1 and 2 workers)`, async () => {
+      const shards = [9, 2, 9, 4];
+      const { reader } = await writeSyntheticStore({ shardSizes: shards, maxLen: 3, hidden: 4, dtype, pooled: 'noise' });
+      const { train, validation } = splitRanges(shards, 6);
+      for (const ranges of [train, validation]) {
+        for (const [seed, epoch, mixShards, prefetch, batch] of [
+          [undefined, 0, 1, 0, 3],
+          [42, 0, 1, 1, 3],
+          [42, 3, 2, 2, 5],
+          [7, 1, ranges.length, 0, 4],
+          [7, 1, 1, 5, 32],
+        ] as const) {
+          const plain = new ShardDataset(reader, ranges, batch, seed, { prefetch, mixShards });
+          plain.epoch = epoch;
+          const expected = await allBatches(plain);
+          expect(expected[0].pairs).toBeDefined();
+          for (const workers of [1, 2]) {
+            const ds = new ShardDataset(reader, ranges, batch, seed, { prefetch, mixShards, workers });
+            ds.epoch = epoch;
+            expect(await allBatches(ds), `seed ${seed}, epoch ${epoch}, mixShards ${mixShards}, prefetch ${prefetch}, batch ${batch}, workers ${workers}`).toEqual(expected);
+          }
+        }
+      }
+    });
+  }
+
+  it('decodes every one of the 65,536 float16 bit patterns (subnormals, ±0, ±Infinity, NaN) as the plain reader does', async () => {
+    const { FsObjectStore } = await import('../../src/storage/fs-object-store.ts');
+    const { encodeSafetensors, writeEmbeddingManifest, EmbeddingStoreReader: Reader, float16BitsToFloat32 } = await import('../../src/embeddings/index.ts');
+    const { createHash } = await import('node:crypto');
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const store = new FsObjectStore(await mkdtemp(join(tmpdir(), 'simpair-f16-')));
+    const [count, maxLen, hidden] = [16, 64, 64]; // 16 rows x 4,096 values = every pattern once
+    const bits = Uint16Array.from({ length: 65536 }, (_, i) => i);
+    const labels = Uint8Array.from({ length: count }, (_, i) => i % 2);
+    const file = encodeSafetensors({ embeddings: { dtype: 'F16', shape: [count, maxLen, hidden], data: bits }, labels: { dtype: 'U8', shape: [count], data: labels } }, { format: 'simpair-embeddings/1', index: '0' });
+    await store.put('shard-00000.safetensors', file);
+    const entry = { key: 'shard-00000.safetensors', index: 0, count, positives: count / 2, sha256: createHash('sha256').update(file).digest('hex'), bytes: file.byteLength, maxLen, hidden, dtype: 'float16' as const };
+    await writeEmbeddingManifest(store, '', { modelId: 'test/f16', tokenizerSha256: 'a'.repeat(64), maxLen, hidden, dtype: 'float16', datasetSha256: 'b'.repeat(64) }, [entry]);
+    const reader = await Reader.open(store, '');
+    const ranges = splitRanges([count], 0).train;
+    const viaWorker = await allBatches(new ShardDataset(reader, ranges, count, undefined, { workers: 1 }));
+    const plain = await allBatches(new ShardDataset(reader, ranges, count, undefined, {}));
+    expect(viaWorker).toHaveLength(1);
+    expect(viaWorker).toEqual(plain);
+    // and both are the plain decoder's value of each pattern, in file order (no shuffle)
+    const expected = Array.from(bits, (b) => float16BitsToFloat32(b));
+    expect(viaWorker[0].xs.filter((v, i) => !Object.is(v, Math.fround(expected[i])) && !(Number.isNaN(v) && Number.isNaN(expected[i])))).toEqual([]);
+    expect(viaWorker[0].xs.filter((v) => Number.isNaN(v))).toHaveLength(2 * 1023);
+  });
+
+  it('checks the SHA-256 of a shard read from the store in the worker, with the plain path\'s error', async () => {
+    const { store, reader, prefix } = await writeSyntheticStore({ shardSizes: [4, 4], maxLen: 3, hidden: 4 });
+    const key = `${prefix}shard-00001.safetensors`;
+    const file = await store.get(key);
+    file[file.length - 2] ^= 0xff; // same size, different bytes
+    await store.put(key, file);
+    const ranges = splitRanges([4, 4], 0).train;
+    const plainError = await allBatches(new ShardDataset(reader, ranges, 2, undefined, { prefetch: 0 })).catch((e: Error) => e);
+    const workerError = await allBatches(new ShardDataset(reader, ranges, 2, undefined, { prefetch: 0, workers: 1 })).catch((e: Error) => e);
+    expect(plainError).toBeInstanceOf(Error);
+    expect((workerError as Error).message).toBe((plainError as Error).message);
+    expect((workerError as Error).message).toMatch(/shard 1 .*changed or truncated/);
+  });
+
+  it('rejects a workers count that is not a non-negative integer, and workers on a source without readShardFile', async () => {
+    const { reader } = await writeSyntheticStore({ shardSizes: [2] });
+    const ranges = splitRanges([2], 0).train;
+    expect(() => new ShardDataset(reader, ranges, 2, undefined, { workers: 1.5 })).toThrow(/workers must be an integer >= 0/);
+    expect(() => new ShardDataset({ manifest: reader.manifest, readShard: (i) => reader.readShard(i) }, ranges, 2, undefined, { workers: 1 })).toThrow(/need an EmbeddingStoreReader/);
+  });
+});

@@ -47,7 +47,7 @@ describe('ShardCache with EmbeddingStoreReader', () => {
         }
       }
       expect(shardGets(gets)).toEqual([1, 1, 1]);
-      expect(cache.stats).toMatchObject({ hits: 6, misses: 3, writes: 3, skipped: 0, evicted: 0 });
+      expect(cache.stats).toMatchObject({ hits: 6, misses: 3, writes: 3, skipped: 0, evicted: 0, trusted: 6 });
       // The local copies are the manifest's bytes exactly (size and SHA-256).
       const files = (await readdir(cache.dir)).sort();
       expect(files).toHaveLength(3);
@@ -82,6 +82,34 @@ describe('ShardCache with EmbeddingStoreReader', () => {
       expect(await reader.readShard(1)).toBeDefined();
       expect(shardGets(gets)).toEqual([3]); // the re-read copy is good again
       expect(cache.bytes).toBe(reader.manifest.shards[1].bytes);
+    } finally {
+      await cache.clear();
+    }
+  });
+
+  it('hashes a shard once, when it enters the cache: reads of the unchanged copy are trusted, a copy changed on disk is hashed again', async () => {
+    const { store, prefix } = await writeSyntheticStore({ shardSizes: [4] });
+    const cache = await ShardCache.create();
+    try {
+      const reader = await EmbeddingStoreReader.open(store, prefix, { cache });
+      const first = await reader.readShard(0);
+      expect(cache.stats).toMatchObject({ misses: 1, writes: 1, trusted: 0 });
+      await reader.readShard(0);
+      await reader.readShard(0);
+      expect(cache.stats).toMatchObject({ hits: 2, trusted: 2 });
+      // A local file rewritten (same bytes, so the manifest check passes): no longer the copy
+      // the cache wrote, so it is hashed, not trusted.
+      const [file] = await readdir(cache.dir);
+      const bytes = await readFile(join(cache.dir, file));
+      await new Promise((r) => setTimeout(r, 5));
+      await writeFile(join(cache.dir, file), bytes);
+      expect((await reader.readShard(0)).embeddings).toEqual(first.embeddings);
+      expect(cache.stats).toMatchObject({ hits: 3, trusted: 2, evicted: 0 });
+      // Changed bytes of the same size: hashed, dropped, read from the store again.
+      bytes[bytes.length - 1] ^= 0xff;
+      await writeFile(join(cache.dir, file), bytes);
+      expect((await reader.readShard(0)).embeddings).toEqual(first.embeddings);
+      expect(cache.stats).toMatchObject({ hits: 4, trusted: 2, evicted: 1, writes: 2 });
     } finally {
       await cache.clear();
     }

@@ -27,7 +27,16 @@ export interface FusedBiLstmOptions {
    * Same shape as `x`. @default x
    */
   readonly backwardInput?: tf.Tensor3D;
+  /**
+   * The tensorflow path's backward pass: `cell` (one LSTMBlockCellGrad + one matMul per
+   * time step) or `sequence` (one BlockLSTMGradV2 per direction). Ignored by the generic path.
+   * @default tensorflowBackward(): SIMPAIR_LSTM_BACKWARD, else by device
+   */
+  readonly tensorflowBackward?: TensorflowBackward;
 }
+
+/** The backward pass of the tensorflow path (see FusedBiLstmOptions.tensorflowBackward). */
+export type TensorflowBackward = 'cell' | 'sequence' | 'generic';
 
 /**
  * One fused `Bidirectional(LSTM)` forward pass with its hand-written gradient:
