@@ -38,15 +38,22 @@ def fail(message: str, code: int = 1) -> None:
 
 def parse_lock(lock: Path) -> list[dict]:
     """Requirements `name==version --hash=sha256:...` of a pip requirements file."""
-    text = re.sub(r"\\\n", " ", lock.read_text(encoding="utf-8"))
+    logical, start, current = [], 0, ""
+    for number, raw in enumerate(lock.read_text(encoding="utf-8").split("\n"), 1):
+        if not current:
+            start = number
+        current += raw[:-1] + " " if raw.endswith("\\") else raw
+        if not raw.endswith("\\"):
+            logical.append((start, current))
+            current = ""
     reqs = []
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in logical:
         line = re.sub(r"(^|\s)#.*", "", line).strip()
         if not line:
             continue
         m = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][^\s;]*)((?:\s+--hash=sha256:[0-9a-f]{64})+)", line)
         if not m:
-            fail(f"{lock}: requirement '{line[:80]}' is not 'name==version --hash=sha256:<64 hex>'; every line must pin an exact version and its hashes.")
+            fail(f"{lock}:{number}: requirement '{line}' is not 'name==version --hash=sha256:<64 hex>'; every line must pin an exact version and its hashes.")
         reqs.append({"name": m[1], "version": m[2], "hashes": set(re.findall(r"[0-9a-f]{64}", m[3])), "line": line})
     if not reqs:
         fail(f"{lock} has no requirement.")
