@@ -21,22 +21,21 @@ export type TrainingCompute = 'gpu' | 'cpu';
 /**
  * GPU instance types of the compute environment: g4dn only (one NVIDIA T4 each).
  *
- * Why not g5 by default: tfjs-node-gpu 4.22 links libtensorflow 2.9.1, built for CUDA 11.2
- * with kernels for compute capabilities up to sm_75 plus PTX for compute_80. The T4 is sm_75:
- * native kernels. g5's A10G is sm_86: no native kernels, so the CUDA driver JIT-compiles the
- * PTX of every TensorFlow kernel at each job start (minutes, and the JIT cache does not
- * survive the container), at twice the hourly price of a g4dn.xlarge, for a Bi-LSTM that a
- * T4 trains well within its budget. g5 types stay allowed through `gpuInstanceTypes` for
- * when T4 capacity is short (expect the slower first epoch).
+ * The image's TensorFlow (2.21 from the PyPI `tensorflow` wheel, CUDA 12.5) has kernels for
+ * sm_60/70/80/89 + PTX compute_90, so the T4 (sm_75), A10G (sm_86, g5) and L4 (sm_89, g6) all
+ * run native kernels. g4dn stays the default on price: a g4dn.xlarge costs half a g5.xlarge,
+ * for a Bi-LSTM that a T4 trains well within its budget. g5/g6 types are allowed through
+ * `gpuInstanceTypes` (for when T4 capacity is short).
  */
 export const DEFAULT_GPU_INSTANCE_TYPES = ['g4dn.xlarge', 'g4dn.2xlarge'] as const;
 
 /**
- * The CUDA runtime image the training image builds on, by tag. NVIDIA deletes the tags of
- * end-of-life CUDA versions, so deploy with it pinned by digest (`<this>@sha256:...`) or mirrored
- * to your own ECR repository (README, "The training image").
+ * The base of the training image, by tag: a plain Debian 13 (CUDA, cuDNN and TensorFlow come
+ * from hash-locked PyPI wheels, training/requirements-gpu.txt). A tag moves, so deploy with it
+ * pinned by digest (`<this>@sha256:...`) or mirrored to your own ECR repository (README, "The
+ * training image"); the digest cannot be looked up offline, so the default is the tag.
  */
-export const DEFAULT_TRAINING_BASE_IMAGE = 'nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04';
+export const DEFAULT_TRAINING_BASE_IMAGE = 'debian:trixie-slim';
 
 /** Attempts of a training job: the first, plus one retry of a host or Spot failure. */
 export const TRAINING_JOB_ATTEMPTS = 2;
@@ -67,7 +66,7 @@ export interface GpuTrainingProps {
    */
   readonly queueWaitLimit?: Duration;
   /**
-   * Base image of the training image (training/Dockerfile's CUDA_IMAGE): a reference pinned by
+   * Base image of the training image (training/Dockerfile's BASE_IMAGE): a reference pinned by
    * digest (`repo:tag@sha256:<64 hex>` or `repo@sha256:...`), e.g. an ECR mirror. An unpinned
    * tag builds, with a synth warning.
    * @default DEFAULT_TRAINING_BASE_IMAGE (unpinned)
@@ -129,7 +128,7 @@ export class GpuTraining extends Construct {
     if (!baseImage.includes('@sha256:')) {
       Annotations.of(this).addWarningV2(
         'simpair:unpinnedTrainingBaseImage',
-        `The training image builds on ${baseImage}, a tag: not reproducible, and NVIDIA deletes end-of-life CUDA tags. ` +
+        `The training image builds on ${baseImage}, a tag: not reproducible (a tag moves to new builds). ` +
           `Pin it: -c trainingBaseImage=${baseImage}@sha256:<digest> (docker buildx imagetools inspect ${baseImage} prints it), or mirror it to ECR (README).`,
       );
     }
@@ -151,7 +150,7 @@ export class GpuTraining extends Construct {
       file: 'training/Dockerfile',
       platform: Platform.LINUX_AMD64,
       exclude,
-      buildArgs: { CUDA_IMAGE: baseImage },
+      buildArgs: { BASE_IMAGE: baseImage },
     });
 
     this.jobRole = new iam.Role(this, 'JobRole', {

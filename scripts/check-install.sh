@@ -31,7 +31,7 @@ cp training/package.json training/package-lock.json "$work/training/"
 (cd "$work/training" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --engine-strict=false) >"$work/training.log" 2>&1 || { cat "$work/training.log"; exit 1; }
 find "$work/training/node_modules" -name '*.map' -delete
 size_mb=$(du -sm "$work/training/node_modules" | cut -f1)
-echo "training node_modules: ${size_mb} MB (budget ${TRAINING_BUDGET_MB} MB; libtensorflow, fetched by the image build, comes on top)"
+echo "training node_modules: ${size_mb} MB (budget ${TRAINING_BUDGET_MB} MB; TensorFlow + CUDA, laid out by install-tensorflow-backend.sh --gpu in the image build, come on top)"
 for forbidden in aws-cdk-lib constructs onnxruntime-node; do
   if [ -d "$work/training/node_modules/$forbidden" ]; then echo "FAIL: $forbidden is in the training image"; exit 1; fi
 done

@@ -10,8 +10,9 @@
  * nested copy our code never sees; {@link initTfBackend} detects that (no `tensorflow`
  * factory in our registry) and falls back, saying why.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 // Side effect: tfjs-layers' Node bundle registers every op gradient into the shared
 // registry; tfjs-core's Node bundle alone registers none (training would fail).
@@ -94,8 +95,29 @@ async function importOptional(specifier: string): Promise<Record<string, unknown
   return createRequire(import.meta.url)(specifier) as Record<string, unknown>;
 }
 
+/**
+ * Whether a tfjs-node(-gpu) package directory holds its native addon
+ * (`lib/napi-v<N>/tfjs_binding.node`, where node-pre-gyp puts it). Loading the package without
+ * it fails only after tfjs-node has registered its kernels for `tensorflow` into the shared
+ * registry, so the next package (tfjs-node after tfjs-node-gpu) would log ~200 "kernel already
+ * registered" warnings: {@link initTfBackend} skips such a package without loading it.
+ */
+export function hasNativeAddon(packageDir: string): boolean {
+  const lib = join(packageDir, 'lib');
+  return existsSync(lib) && readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
+}
+
 async function tryNode(choice: 'node-gpu' | 'node'): Promise<TfBackendInfo> {
   const pkg = PACKAGES[choice];
+  let packageDir: string | undefined;
+  try {
+    packageDir = dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
+  } catch {
+    // Not installed: importOptional below says so.
+  }
+  if (packageDir !== undefined && !hasNativeAddon(packageDir)) {
+    throw new SimpairError(`${pkg} is installed without its native addon (no ${join(packageDir, 'lib', '*', 'tfjs_binding.node')}); run scripts/install-tensorflow-backend.sh${choice === 'node-gpu' ? ' --gpu' : ''}.`);
+  }
   await importOptional(pkg);
   if (tf.findBackendFactory('tensorflow') == null) {
     throw new SimpairError(

@@ -20,14 +20,20 @@ import { beforeAll, describe, it } from 'vitest';
 import { TF_BACKEND_ENV, initTfBackend, tfBackendInfo, type TfBackendChoice, type TfBackendInfo } from '../../src/classifier/tf-backend.ts';
 import { ROOT } from './paths.ts';
 
-/** A tfjs backend name, as `tf.getBackend()` reports it. */
-export type TestBackend = 'tensorflow' | 'wasm' | 'cpu';
+/**
+ * A backend to test on: a tfjs backend name, as `tf.getBackend()` reports it, or
+ * `tensorflow-gpu`: the same `tensorflow` backend from @tensorflow/tfjs-node-gpu (built by
+ * `install-tensorflow-backend.sh --gpu`; on a machine without a GPU it runs on the CPU).
+ */
+export type TestBackend = 'tensorflow' | 'tensorflow-gpu' | 'wasm' | 'cpu';
 
 /** Whether a backend can be used here, and if not, why and how to get it. */
 export interface TestBackendStatus {
   readonly backend: TestBackend;
   /** The `SIMPAIR_TF_BACKEND` value that selects it. */
   readonly choice: TfBackendChoice;
+  /** The tfjs backend name it registers (`tf.getBackend()`). */
+  readonly tfjsBackend: string;
   readonly available: boolean;
   /** Why it is unavailable (undefined when available). */
   readonly reason?: string;
@@ -39,6 +45,9 @@ export interface TestBackendStatus {
  */
 export const REQUIRE_TENSORFLOW_ENV = 'SIMPAIR_TEST_REQUIRE_TENSORFLOW';
 
+/** Set (to 1) by .ci/run after `install-tensorflow-backend.sh --gpu`: the tensorflow-gpu tests then fail instead of skipping. */
+export const REQUIRE_TENSORFLOW_GPU_ENV = 'SIMPAIR_TEST_REQUIRE_TENSORFLOW_GPU';
+
 const INSTALL_HINT = 'run `bash scripts/install-tensorflow-backend.sh` (see README, "TensorFlow backend without Google\'s download")';
 
 /**
@@ -47,14 +56,16 @@ const INSTALL_HINT = 'run `bash scripts/install-tensorflow-backend.sh` (see READ
  * rather than by importing tfjs-node, which would load 600 MB of TensorFlow into every test
  * file; an addon that exists but fails to load makes the tensorflow tests fail, not skip.
  */
-function tensorflowStatus(): TestBackendStatus {
-  const base = { backend: 'tensorflow', choice: 'node' } as const;
+function tensorflowStatus(gpu = false): TestBackendStatus {
+  const base = { backend: gpu ? 'tensorflow-gpu' : 'tensorflow', choice: gpu ? 'node-gpu' : 'node', tfjsBackend: 'tensorflow' } as const;
+  const pkg = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+  const hint = gpu ? INSTALL_HINT.replace('.sh`', '.sh --gpu`') : INSTALL_HINT;
   const require = createRequire(`${ROOT}/package.json`);
   let packageJson: string;
   try {
-    packageJson = require.resolve('@tensorflow/tfjs-node/package.json');
+    packageJson = require.resolve(`${pkg}/package.json`);
   } catch {
-    return { ...base, available: false, reason: `@tensorflow/tfjs-node is not installed: ${INSTALL_HINT}` };
+    return { ...base, available: false, reason: `${pkg} is not installed: ${hint}` };
   }
   let binding: string;
   try {
@@ -62,19 +73,20 @@ function tensorflowStatus(): TestBackendStatus {
     const preGyp = createRequire(packageJson)('@mapbox/node-pre-gyp') as { find(packageJsonPath: string): string };
     binding = preGyp.find(packageJson);
   } catch (err) {
-    return { ...base, available: false, reason: `@tensorflow/tfjs-node's addon path could not be resolved (${(err as Error).message}): ${INSTALL_HINT}` };
+    return { ...base, available: false, reason: `${pkg}'s addon path could not be resolved (${(err as Error).message}): ${hint}` };
   }
   if (!existsSync(binding)) {
-    return { ...base, available: false, reason: `@tensorflow/tfjs-node is installed without its native addon (${binding} missing): ${INSTALL_HINT}` };
+    return { ...base, available: false, reason: `${pkg} is installed without its native addon (${binding} missing): ${hint}` };
   }
   return { ...base, available: true };
 }
 
 /** Every backend simpair's tests can run on, fastest first; wasm and cpu are always there. */
 export const TEST_BACKENDS: readonly TestBackendStatus[] = [
+  tensorflowStatus(true),
   tensorflowStatus(),
-  { backend: 'wasm', choice: 'wasm', available: true },
-  { backend: 'cpu', choice: 'cpu', available: true },
+  { backend: 'wasm', choice: 'wasm', tfjsBackend: 'wasm', available: true },
+  { backend: 'cpu', choice: 'cpu', tfjsBackend: 'cpu', available: true },
 ];
 
 /** The names of the backends available here, e.g. `['tensorflow', 'wasm', 'cpu']` in CI. */
@@ -82,6 +94,9 @@ export const AVAILABLE_BACKENDS: readonly TestBackend[] = TEST_BACKENDS.filter((
 
 /** True when the `tensorflow` backend (tfjs-node built by the install script) is usable. */
 export const hasTensorflowBackend: boolean = AVAILABLE_BACKENDS.includes('tensorflow');
+
+/** True when tfjs-node-gpu (built by the install script with --gpu) is usable; initTfBackend's default order tries it first. */
+export const hasTensorflowGpuBackend: boolean = AVAILABLE_BACKENDS.includes('tensorflow-gpu');
 
 /** The status of one backend. */
 export function backendStatus(backend: TestBackend): TestBackendStatus {
@@ -109,7 +124,10 @@ export function useTfBackend(backend: TestBackend | 'default'): () => TfBackendI
   beforeAll(async () => {
     const earlier = tfBackendInfo();
     info = await initTfBackend();
-    if (backend !== 'default' && info.backend !== backend) {
+    // tensorflow and tensorflow-gpu are the same tfjs backend from two packages.
+    const gpuPackage = info.package === '@tensorflow/tfjs-node-gpu';
+    const wrongPackage = backend === 'tensorflow-gpu' ? !gpuPackage : backend === 'tensorflow' && gpuPackage;
+    if (backend !== 'default' && (info.backend !== backendStatus(backend).tfjsBackend || wrongPackage)) {
       throw new Error(
         `This test file asked for the ${backend} backend, but initTfBackend() had already chosen ` +
           `${earlier?.backend ?? info.backend} in this process: use one backend per test file, and call ` +
@@ -136,7 +154,8 @@ export function useTfBackend(backend: TestBackend | 'default'): () => TfBackendI
  */
 export function describeOnBackend(backend: TestBackend, name: string, body: (backendInfo: () => TfBackendInfo) => void): void {
   const status = backendStatus(backend);
-  const required = backend === 'tensorflow' && process.env[REQUIRE_TENSORFLOW_ENV] === '1';
+  const required = (backend === 'tensorflow' && process.env[REQUIRE_TENSORFLOW_ENV] === '1') || (backend === 'tensorflow-gpu' && process.env[REQUIRE_TENSORFLOW_GPU_ENV] === '1');
+  const requireEnv = backend === 'tensorflow-gpu' ? REQUIRE_TENSORFLOW_GPU_ENV : REQUIRE_TENSORFLOW_ENV;
   const title = `${name} [${backend} backend]`;
   if (!status.available && !required) {
     console.warn(`Skipping "${title}": ${status.reason}`);
@@ -148,8 +167,8 @@ export function describeOnBackend(backend: TestBackend, name: string, body: (bac
   describe(title, () => {
     if (!status.available) {
       // A failing test rather than a failing hook: it counts as failed in every summary.
-      it(`has the ${backend} backend (${REQUIRE_TENSORFLOW_ENV}=1)`, () => {
-        throw new Error(`${REQUIRE_TENSORFLOW_ENV}=1 but the ${backend} backend is unavailable: ${status.reason}`);
+      it(`has the ${backend} backend (${requireEnv}=1)`, () => {
+        throw new Error(`${requireEnv}=1 but the ${backend} backend is unavailable: ${status.reason}`);
       });
       return;
     }

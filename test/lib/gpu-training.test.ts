@@ -50,7 +50,7 @@ describe('GpuTraining (defaults)', () => {
     });
   });
 
-  it('runs on the Amazon Linux 2023 NVIDIA ECS AMI, on g4dn only by default (T4, sm_75: no PTX JIT at job start)', () => {
+  it('runs on the Amazon Linux 2023 NVIDIA ECS AMI, on g4dn only by default (the cheapest T4)', () => {
     template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
       ComputeResources: Match.objectLike({ Ec2Configuration: [{ ImageType: 'ECS_AL2023_NVIDIA' }], InstanceTypes: ['g4dn.xlarge', 'g4dn.2xlarge'] }),
     });
@@ -59,19 +59,19 @@ describe('GpuTraining (defaults)', () => {
 });
 
 describe('GpuTraining base image', () => {
-  const digest = `nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04@sha256:${'0f'.repeat(32)}`;
+  const digest = `debian:trixie-slim@sha256:${'0f'.repeat(32)}`;
   it('passes the base image to the Dockerfile, and warns when it is not pinned by digest', () => {
     const unpinned = synthStack();
     Annotations.fromStack(unpinned.stack).hasWarning('*', Match.stringLikeRegexp('not reproducible'));
     const pinned = synthStack({ trainingBaseImage: digest });
     expect(Annotations.fromStack(pinned.stack).findWarning('*', Match.stringLikeRegexp('not reproducible'))).toEqual([]);
     const assets = JSON.parse(readFileSync(join(pinned.app.synth().directory, 'Test.assets.json'), 'utf8')) as { dockerImages: Record<string, { source: { dockerBuildArgs?: Record<string, string> } }> };
-    expect(Object.values(assets.dockerImages).map((i) => i.source.dockerBuildArgs)).toEqual([{ CUDA_IMAGE: digest }]);
+    expect(Object.values(assets.dockerImages).map((i) => i.source.dockerBuildArgs)).toEqual([{ BASE_IMAGE: digest }]);
   });
 
   it('refuses a malformed digest', () => {
     const s = new Stack(testApp({ nag: false }), 'S');
-    expect(() => new GpuTraining(s, 'T', { bucket: new s3.Bucket(s, 'B'), baseImage: 'nvidia/cuda@sha256:abc' })).toThrow(/malformed digest/);
+    expect(() => new GpuTraining(s, 'T', { bucket: new s3.Bucket(s, 'B'), baseImage: 'debian@sha256:abc' })).toThrow(/malformed digest/);
   });
 });
 
