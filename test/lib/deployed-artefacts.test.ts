@@ -7,7 +7,7 @@
  * GET /runs, plus the failure path (fail-run). Nothing here imports src/: the handlers are the
  * bundles in cdk.out.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -18,6 +18,7 @@ import { apiEvent, objectCreated } from '../functions/fakes.ts';
 import { runNode, type CliResult } from '../helpers/cli.ts';
 import { ROOT, TINY_BERT } from '../helpers/paths.ts';
 import { s3rverClient, startS3rver, type LocalS3 } from '../storage/start-s3rver.ts';
+import { jobDefinitionEnvironment, layOutTrainingApp, TRAINING_ENTRYPOINT } from './batch-sandbox.ts';
 import { deployedFunctions, LambdaSandbox, resolveCfn, type DeployedFunction, type Invocation } from './lambda-sandbox.ts';
 import { cdkJsonContext } from './synth-stack.ts';
 
@@ -91,19 +92,12 @@ afterAll(async () => {
  */
 function runTrainingJob(runId: string): Promise<CliResult> {
   const jobDefinition = Object.values(template.Resources).find((r) => r.Type === 'AWS::Batch::JobDefinition')!;
-  const environment = (jobDefinition.Properties!.ContainerProperties as { Environment: { Name: string; Value: unknown }[] }).Environment;
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(work, 'home') };
-  for (const { Name, Value } of environment) env[Name] = resolveCfn(Value, REFS, `job definition ${Name}`);
-  const app = join(work, 'app');
-  for (const p of ['src', 'functions/commons', 'training/entry.ts', 'tsconfig.json', 'package.json']) cpSync(join(ROOT, p), join(app, p), { recursive: true });
+  Object.assign(env, jobDefinitionEnvironment(jobDefinition, (value, where) => resolveCfn(value, REFS, where)));
+  const app = layOutTrainingApp(join(work, 'app'));
   mkdirSync(join(work, 'home'), { recursive: true });
-  try {
-    symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
-  } catch {
-    // already there from an earlier call
-  }
   Object.assign(env, CREDENTIALS, { AWS_ENDPOINT_URL_S3: s3.endpoint, SIMPAIR_RUN_ID: runId, SIMPAIR_TF_BACKEND: 'wasm', SIMPAIR_LOG_FORMAT: 'json' });
-  return runNode(['--import', 'tsx', 'training/entry.ts'], { cwd: app, env });
+  return runNode(TRAINING_ENTRYPOINT, { cwd: app, env });
 }
 
 describe('deployed artefacts (cdk.out bundles and layers, run as Lambda runs them, against s3rver)', () => {
