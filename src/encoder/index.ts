@@ -4,3 +4,5 @@ export { bertParameterShapes, readBertWeights, withBertWeights } from './bert-we
 export type { BertParameter } from './bert-weights.ts';
 export { TfBert } from './tf-bert.ts';
 export type { BertInputs } from './tf-bert.ts';
+export { assertFineTuneBackend, fineTuneEncoder, predictFineTuned } from './fine-tune.ts';
+export type { FineTuneHistory, FineTuneOptions, TokenizedPairs } from './fine-tune.ts';
