@@ -34,6 +34,14 @@ function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`${name} must be a number above 0, got "${value}".`);
+    return n;
+  };
+}
+
 function fraction(value: string): number {
   const n = Number(value);
   if (!(n >= 0 && n < 1)) throw new InvalidArgumentError(`must be a number in [0, 1), got "${value}".`);
@@ -203,6 +211,8 @@ export function buildCli(): Command {
           .default('max-length'),
       )
       .option('--quantized', 'use the int8 ONNX export (onnx/model_quantized.onnx)')
+      .option('--fine-tune-encoder', 'train BERT together with the Bi-LSTM (not the recipe; needs the tensorflow backend); the model directory carries its own encoder')
+      .option('--fine-tune-max-hours <h>', 'with --fine-tune-encoder: refuse when the measured time estimate exceeds this', positiveNumber('--fine-tune-max-hours'), 12)
       .option('--threads <n>', 'ONNX Runtime threads', int('--threads', 1))
       .option('--keep-embeddings', 'keep the embedding shards in <out>/embeddings')
       .option('--force', 'replace --out if it exists')
@@ -230,6 +240,8 @@ export function buildCli(): Command {
       padding: opts.padding,
       threads: opts.threads,
       keepEmbeddings: opts.keepEmbeddings,
+      fineTuneEncoder: opts.fineTuneEncoder,
+      fineTuneMaxHours: opts.fineTuneMaxHours,
       force: opts.force,
       dataset: datasetOptionsFrom(opts),
     });

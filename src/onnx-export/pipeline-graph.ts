@@ -51,7 +51,7 @@ function namesRead(nodes: readonly NodeProto[], into: Set<string>): void {
  * Drops the nodes and initializers no output needs: BERT's pooler and any other output the
  * pipeline does not return. A node with a subgraph keeps whatever its subgraph reads.
  */
-function prune(graph: GraphProto): void {
+export function prune(graph: GraphProto): void {
   const needed = new Set(graph.output.map((o) => o.name));
   const kept: NodeProto[] = [];
   for (let i = graph.node.length - 1; i >= 0; i--) {

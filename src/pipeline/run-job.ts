@@ -24,6 +24,8 @@ import { ENCODER_BASELINE_MAX_TOKENS, runEncoderBaseline } from './encoder-basel
 import { assertReplaceableOut, createTempSibling, sweepStaleTemps } from './out-dir.ts';
 import { repairInterruptedReplace, replaceDir } from './replace-dir.ts';
 import { saveClassifierOnnx } from '../onnx-export/save-classifier-onnx.ts';
+import { checkFineTuneOptions, fineTuneStep } from './fine-tune-step.ts';
+import { assertFineTuneBackend } from '../encoder/fine-tune.ts';
 
 /** Options of {@link runJob}: the `simpair run` command. */
 export interface RunJobOptions {
@@ -79,6 +81,14 @@ export interface RunJobOptions {
   readonly force?: boolean;
   /** Keep the embedding shards (in `<out>/embeddings`). @default false */
   readonly keepEmbeddings?: boolean;
+  /**
+   * Train BERT together with the recipe's Bi-LSTM (not the recipe, which keeps BERT frozen):
+   * no embeddings are stored, the model directory carries its own encoder (see fineTuneStep).
+   * Needs the tensorflow backend. @default false
+   */
+  readonly fineTuneEncoder?: boolean;
+  /** With fineTuneEncoder: refuse when the measured time estimate exceeds this many hours. @default 12 */
+  readonly fineTuneMaxHours?: number;
   readonly dataset?: DatasetOptions;
   readonly hub?: ResolveModelOptions;
 }
@@ -126,6 +136,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     padding = 'max-length',
     force = false,
     keepEmbeddings = false,
+    fineTuneEncoder = false,
   } = options;
   const out = resolve(options.out);
   // A previous run killed mid-replacement or mid-run: finish its swap, drop its temporaries.
@@ -139,6 +150,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   const train = await readDataset(data, options.dataset);
   const test = testData ? await readDataset(testData, options.dataset) : undefined;
   checkTrainingOptions(train.counts.rows, data, { validationSplit, patience });
+  if (fineTuneEncoder) checkFineTuneOptions({ head, quantized, classWeight: options.classWeight });
   const classWeight = options.classWeight === 'balanced' ? balancedClassWeight(train.counts, data) : options.classWeight;
   log('info', `train data: ${train.counts.rows} pairs (${train.counts.positives} similar / ${train.counts.negatives} dissimilar), format ${train.format}`);
   if (test) log('info', `test data: ${test.counts.rows} pairs, format ${test.format}`);
@@ -152,6 +164,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
   try {
     // A batch is at most the training rows; checked before anything is embedded.
     assertRunFitsMemory({ backend, batchSize: Math.min(batchSize, train.counts.rows), maxLen, hidden: embedder.hidden }, { batchSize: '--batch-size', maxLen: '--max-len' });
+    if (fineTuneEncoder) assertFineTuneBackend(backend);
   } catch (err) {
     await embedder.dispose();
     throw err;
@@ -181,43 +194,69 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     const pooledRows = (first: number) =>
       head === 'pooled' ? { pooled: (i: number) => [pooled!.vector(2 * (first + i)), pooled!.vector(2 * (first + i) + 1)] as const } : {};
 
-    const common = { maxLen, batchSize: 32, dtype, modelId: resolved.modelId } as const;
-    const trainProgress = embeddingProgress('embed train', train.pairs.length + (test?.pairs.length ?? 0), train.pairs.length);
-    try {
-      await embedPairsToStore(tokenizer, embedder, train.pairs, store, 'embeddings/train/', {
-        ...common,
-        datasetSha256: train.sha256,
-        progress: trainProgress,
-        ...pooledRows(0),
+    const evaluatedOn = test ? basename(testData!) : 'training data (no --test-data given)';
+    if (fineTuneEncoder) await embedder.dispose(); // the frozen encoder's only use was the baseline
+    const tuned = fineTuneEncoder
+      ? await fineTuneStep({
+          modelDir: resolved.dir,
+          from: embedderRef,
+          tokenizer,
+          train: train.pairs,
+          evaluate: (test ?? train).pairs,
+          maxLen,
+          epochs,
+          batchSize,
+          validationSplit,
+          seed,
+          patience,
+          padding,
+          dropout,
+          recurrentDropout,
+          maxHours: options.fineTuneMaxHours ?? 12,
+          store,
+          prefix: 'model/',
+        })
+      : undefined;
+    const { classifier, history, labels, probabilities, hidden } = tuned ?? (await trainFrozen());
+    async function trainFrozen() {
+      const common = { maxLen, batchSize: 32, dtype, modelId: resolved.modelId } as const;
+      const trainProgress = embeddingProgress('embed train', train.pairs.length + (test?.pairs.length ?? 0), train.pairs.length);
+      try {
+        await embedPairsToStore(tokenizer, embedder, train.pairs, store, 'embeddings/train/', {
+          ...common,
+          datasetSha256: train.sha256,
+          progress: trainProgress,
+          ...pooledRows(0),
+        });
+      } finally {
+        trainProgress.stop();
+      }
+      if (test) {
+        await embedPairsToStore(tokenizer, embedder, test.pairs, store, 'embeddings/test/', { ...common, datasetSha256: test.sha256, label: 'embed test', ...pooledRows(train.pairs.length) });
+      }
+      await embedder.dispose();
+
+      const trainReader = await EmbeddingStoreReader.open(store, 'embeddings/train/');
+      const classifier = buildBiLstm({ maxLen, hidden: embedder.hidden, seed, maskPadding: padding === 'masked', dropout, recurrentDropout, head });
+      const history = await trainClassifier(classifier, trainReader, {
+        epochs,
+        batchSize,
+        validationSplit,
+        seed,
+        ...(patience ? { earlyStopping: { patience } } : {}),
+        ...(classWeight ? { classWeight } : {}),
+        ...trainingProgress(trainReader.manifest.count, { epochs, batchSize, validationSplit }),
       });
-    } finally {
-      trainProgress.stop();
-    }
-    if (test) {
-      await embedPairsToStore(tokenizer, embedder, test.pairs, store, 'embeddings/test/', { ...common, datasetSha256: test.sha256, label: 'embed test', ...pooledRows(train.pairs.length) });
-    }
-    await embedder.dispose();
 
-    const trainReader = await EmbeddingStoreReader.open(store, 'embeddings/train/');
-    const classifier = buildBiLstm({ maxLen, hidden: embedder.hidden, seed, maskPadding: padding === 'masked', dropout, recurrentDropout, head });
-    const history = await trainClassifier(classifier, trainReader, {
-      epochs,
-      batchSize,
-      validationSplit,
-      seed,
-      ...(patience ? { earlyStopping: { patience } } : {}),
-      ...(classWeight ? { classWeight } : {}),
-      ...trainingProgress(trainReader.manifest.count, { epochs, batchSize, validationSplit }),
-    });
-
+      const evalReader = test ? await EmbeddingStoreReader.open(store, 'embeddings/test/') : undefined;
+      const { labels, probabilities } = await evaluateStore(classifier, evalReader ?? trainReader);
+      return { classifier, history, labels, probabilities, hidden: embedder.hidden };
+    }
     // Epochs are counted from 1 in everything people read: the log, metadata.json, the report.
     const keptEpoch = history.bestEpoch === undefined ? history.epochs.length : history.bestEpoch + 1;
     if (keptEpoch !== history.epochs.length) {
       log('info', `early stopping: keeping the weights of epoch ${keptEpoch} of ${history.epochs.length} (lowest validation loss)`);
     }
-    const evalReader = test ? await EmbeddingStoreReader.open(store, 'embeddings/test/') : undefined;
-    const evaluatedOn = test ? basename(testData!) : 'training data (no --test-data given)';
-    const { labels, probabilities } = await evaluateStore(classifier, evalReader ?? trainReader);
     const metrics = { ...computeMetrics(labels, probabilities, 0.5), encoderBaseline: baseline.record } as unknown as Record<string, unknown>;
     const roc = rocCurve(labels, probabilities);
 
@@ -233,10 +272,11 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     await saveClassifierOnnx(store, 'model/', classifier, { padding, ...(head === 'pooled' ? { head } : {}) });
     await saveClassifier(store, 'model/', classifier, {
       maxLen,
-      hidden: embedder.hidden,
+      hidden,
       // Portable: a local model is recorded by name and config.json hash, not by this machine's path.
-      embeddingModel: embedderRef.id,
-      embedder: embedderRef,
+      // A fine-tuned model records its own encoder (encoder/ beside metadata.json).
+      embeddingModel: (tuned?.encoderRef ?? embedderRef).id,
+      embedder: tuned?.encoderRef ?? embedderRef,
       tokenizerSha256: tokenizer.sha256,
       threshold: 0.5,
       padding,
@@ -274,7 +314,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
     if (report.rocSvg) await store.put('model/roc.svg', report.rocSvg);
 
     if (!keepEmbeddings) await rm(join(tmp, 'embeddings'), { recursive: true, force: true });
-    else await rename(join(tmp, 'embeddings'), join(tmp, 'model', 'embeddings'));
+    else if (!tuned) await rename(join(tmp, 'embeddings'), join(tmp, 'model', 'embeddings'));
     // Checked again: --out may have changed during a long run.
     await assertReplaceableOut(out, { force, inputs });
     await replaceDir(join(tmp, 'model'), out);

@@ -6,7 +6,7 @@
 import { assertRunFitsMemory, MemoryBudgetError } from '../classifier/memory-budget.ts';
 import { initTfBackend } from '../classifier/tf-backend.ts';
 import { readHiddenSize } from '../embedder/bert-embedder.ts';
-import { failRun, runSteps } from '../pipeline/cloud-steps.ts';
+import { failRun, runSteps } from '../pipeline/cloud/index.ts';
 import { getRun, LeaseLostError, type RunOwner } from '../pipeline/run-record.ts';
 import { resolveModelSource } from '../model-source/index.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
