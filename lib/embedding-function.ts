@@ -71,6 +71,8 @@ export class EmbeddingFunction extends Construct {
     props.bucket.grantRead(this.function, `${PREFIX.runs}*`);
     props.bucket.grantRead(this.function, `${PREFIX.shards}*`);
     props.bucket.grantPut(this.function, `${PREFIX.embeddings}*`);
+    // A shard whose sidecar is already stored is not embedded again (a retried or resumed run).
+    props.bucket.grantRead(this.function, `${PREFIX.embeddings}*`);
     grantModelSourceRead(this, props.bucket, props.modelSource, this.function);
     acknowledgePrefixGrants(this.function, props.bucket, [PREFIX.runs, PREFIX.shards, PREFIX.embeddings, ...modelSourcePrefixes(props.bucket, props.modelSource)]);
   }

@@ -165,6 +165,8 @@ export class TrainingPipeline extends Construct {
     bucket.grantRead(validate, `${PREFIX.runs}*`);
     bucket.grantPut(validate, `${PREFIX.runs}*`);
     bucket.grantPut(validate, `${PREFIX.shards}*`);
+    // Whether a run's embeddings are already stored: the manifest only, nothing else of embeddings/.
+    bucket.grantRead(validate, `${PREFIX.embeddings}*/manifest.json`);
 
     const finalize = simpairFunction(this, 'FinalizeEmbeddings', {
       ...base,
@@ -211,6 +213,12 @@ export class TrainingPipeline extends Construct {
     bucket.grantPut(executionFailed, `${PREFIX.runs}*`);
     this.functions = { validate, finalize, publish, fail, executionFailed };
     acknowledgePrefixGrants(validate, bucket, [PREFIX.datasets, PREFIX.runs, PREFIX.shards]);
+    acknowledge(validate, [
+      {
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(bucket).getLogicalId(bucket.node.defaultChild as CfnElement)}.Arn>/${PREFIX.embeddings}*/manifest.json]`,
+        reason: 'The manifests of stored embeddings only (one per embedding id), to skip embedding what is already stored.',
+      },
+    ]);
     acknowledgePrefixGrants(finalize, bucket, [PREFIX.runs, PREFIX.embeddings]);
     acknowledgePrefixGrants(publish, bucket, [PREFIX.runs, PREFIX.models]);
     acknowledgePrefixGrants(fail, bucket, [PREFIX.runs]);
@@ -304,10 +312,17 @@ export class TrainingPipeline extends Construct {
     );
     publishStep.addCatch(failureOf(STEP_NAMES.publish, { 'runId.$': '$.runId' }), catchProps);
 
+    trainStep.next(publishStep).next(new sfn.Succeed(this, 'Model published'));
     const definition = validateStep.next(
       new sfn.Choice(this, 'Duplicate upload?')
         .when(sfn.Condition.booleanEquals('$.duplicate', true), new sfn.Succeed(this, 'Already trained on this content'))
-        .otherwise(embedMap.next(finalizeStep).next(trainStep).next(publishStep).next(new sfn.Succeed(this, 'Model published'))),
+        .otherwise(
+          // A run with other training options (epochs, seed...) of the same content, encoder and
+          // maxLen stored the embeddings already: validate says so and the map is skipped.
+          new sfn.Choice(this, 'Embeddings stored?')
+            .when(sfn.Condition.booleanEquals('$.embeddingsReady', true), trainStep)
+            .otherwise(embedMap.next(finalizeStep).next(trainStep)),
+        ),
     );
 
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });

@@ -122,6 +122,27 @@ export function runIdFor(datasetSha256: string, options: RunOptions): string {
   return `run-${datasetSha256.slice(0, 16)}-${optionsHash.slice(0, 8)}`;
 }
 
+/**
+ * What the stored embeddings hold besides each row's token vectors: the two mean-pooled
+ * sentence vectors (the encoder baseline and the pooled head read them). Part of the
+ * embeddings' id, so a change of what is stored cannot reuse older embeddings.
+ */
+export const EMBEDDING_FEATURES = 'tokens+pooled-sentences/v1';
+
+/**
+ * Id of a dataset's stored embeddings: `emb-` + 16 hex of the dataset's SHA-256 + `-` + 8 hex
+ * of a hash of what the embeddings depend on: the encoder (modelSource), maxLen, padding,
+ * dtype, shardSize (the shards' partition), the dataset options (which rows are parsed) and
+ * {@link EMBEDDING_FEATURES}. Not epochs, batch size, seed, validation split or head: runs
+ * differing only in those ({@link runIdFor} tells them apart) train on the same embeddings,
+ * embedded once.
+ */
+export function embeddingIdFor(datasetSha256: string, options: RunOptions): string {
+  const { modelSource, maxLen, padding, dtype, shardSize, dataset } = options;
+  const hash = createHash('sha256').update(canonicalJson({ modelSource, maxLen, padding, dtype, shardSize, dataset, features: EMBEDDING_FEATURES })).digest('hex');
+  return `emb-${datasetSha256.slice(0, 16)}-${hash.slice(0, 8)}`;
+}
+
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {

@@ -52,6 +52,10 @@ export interface RunRecord {
   error?: { step: string; name: string; message: string };
   counts?: { rows: number; positives: number; negatives: number };
   shards?: number;
+  /** The id of the stored embeddings the run trains on (keys.embeddings), set at validation. */
+  embeddingId?: string;
+  /** True when those embeddings were already stored (by a run with other training options) and nothing was embedded. */
+  embeddingsReused?: boolean;
   modelVersion?: string;
   metrics?: Record<string, unknown>;
   /** Set when SUCCEEDED: whether its model went live, or which newer run's model was already live. */

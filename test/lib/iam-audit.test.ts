@@ -276,6 +276,14 @@ describe('the S3 calls of each pipeline principal, held against its role in the 
     await as('training job', () => entry.main({ ...process.env, SIMPAIR_RUN_ID: runId }));
     const published = await as('publish', () => publish.handler({ runId }));
     expect(published.state).toBe('SUCCEEDED');
+    // A retrain with other epochs: validate finds the stored embeddings (the map is skipped).
+    const retrain = await as('train-api', () =>
+      trainApi.handler(apiEvent({ httpMethod: 'POST', resource: '/train', body: JSON.stringify({ datasetKey: 'datasets/examples.tsv', options: { maxLen: 16, epochs: 2, shardSize: 20 } }) })),
+    );
+    const again = (JSON.parse(retrain.body) as { runId: string }).runId;
+    expect(await as('validate', () => validate.handler({ ...objectCreated(`runs/${again}/start.json`, BUCKET), executionName: 'exec-2' }))).toMatchObject({ embeddingsReady: true });
+    await as('training job', () => entry.main({ ...process.env, SIMPAIR_RUN_ID: again }));
+    expect(await as('publish', () => publish.handler({ runId: again }))).toMatchObject({ state: 'SUCCEEDED' });
     // A failure recorded for a finished run changes nothing, but makes the fail step's calls.
     await as('fail', () => fail.handler({ runId, step: 'train', error: { Error: 'States.TaskFailed', Cause: '{}' } }));
 

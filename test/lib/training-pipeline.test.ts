@@ -41,6 +41,16 @@ describe('TrainingPipeline (defaults)', () => {
     expect(embed.Retry?.some((r) => r.ErrorEquals.includes('States.Timeout'))).toBe(true);
   });
 
+  it('skips the embedding map (and finalize) when validate reports the run\'s embeddings already stored', () => {
+    const byName = Object.fromEntries(states);
+    const duplicate = byName['Duplicate upload?'] as { Default: string };
+    const choice = byName[duplicate.Default] as { Type: string; Choices: { Variable: string; BooleanEquals: boolean; Next: string }[]; Default: string };
+    expect(choice.Type).toBe('Choice');
+    expect(choice.Choices).toEqual([expect.objectContaining({ Variable: '$.embeddingsReady', BooleanEquals: true, Next: 'Train on AWS Batch' })]);
+    expect(byName[choice.Default].Type).toBe('Map');
+    expect((byName['Finalize embeddings'] as { Next: string }).Next).toBe('Train on AWS Batch');
+  });
+
   it('bounds the Batch task by the job budget, below the execution timeout', () => {
     const train = states.find(([, s]) => String(s.Resource).endsWith(':states:::batch:submitJob.sync'))![1];
     expect(train.TimeoutSeconds).toBeLessThan(definition.TimeoutSeconds!);
