@@ -8,7 +8,7 @@ import { MANIFEST_FILE, type ShardInfo } from '../../embeddings/index.ts';
 import { MODEL_FILES } from '../../classifier/model-metadata.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { keys } from '../layout.ts';
-import { embeddingIdFor } from '../run-options.ts';
+import { embeddingIdFor } from '../run-ids.ts';
 import { assertOwned, getRun, type RunOwner, type RunRecord } from '../run-record.ts';
 
 /** A row shard reference, the item the Distributed Map iterates over. */
