@@ -57,6 +57,8 @@ export interface RunRecord {
   /** True when those embeddings were already stored (by a run with other training options) and nothing was embedded. */
   embeddingsReused?: boolean;
   modelVersion?: string;
+  /** Where the training job trained: the device TensorFlow used and the TF.js backend package. */
+  training?: { device: 'gpu' | 'cpu'; backend: string };
   metrics?: Record<string, unknown>;
   /** Set when SUCCEEDED: whether its model went live, or which newer run's model was already live. */
   publication?: { live: boolean; supersededBy?: string; reason?: string };
