@@ -102,7 +102,10 @@ function runTrainingJob(runId: string): Promise<CliResult> {
   } catch {
     // already there from an earlier call
   }
-  Object.assign(env, CREDENTIALS, { AWS_ENDPOINT_URL_S3: s3.endpoint, SIMPAIR_RUN_ID: runId, SIMPAIR_TF_BACKEND: 'wasm', SIMPAIR_LOG_FORMAT: 'json' });
+  // No GPU here: wasm instead of tfjs-node-gpu, and the GPU job definition's expectation
+  // (SIMPAIR_EXPECT_GPU=1, which fails the job without a GPU: test/training/gpu-check.test.ts) lifted.
+  expect(env.SIMPAIR_EXPECT_GPU).toBe('1');
+  Object.assign(env, CREDENTIALS, { AWS_ENDPOINT_URL_S3: s3.endpoint, SIMPAIR_RUN_ID: runId, SIMPAIR_TF_BACKEND: 'wasm', SIMPAIR_LOG_FORMAT: 'json', SIMPAIR_EXPECT_GPU: '0' });
   return runNode(['--import', 'tsx', 'training/entry.ts'], { cwd: app, env });
 }
 
