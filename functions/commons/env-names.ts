@@ -15,6 +15,8 @@ export const ENV_NAMES = {
   cacheDir: 'SIMPAIR_CACHE',
   /** `1` in the GPU job definition: the training job asked for a GPU and fails when TensorFlow sees none. */
   expectGpu: EXPECT_GPU_ENV,
+  /** Memory of the embedding function (MB): `POST /train` refuses a shard that cannot fit in it. */
+  embedMemoryMB: 'SIMPAIR_EMBED_MEMORY_MB',
   /** `json` makes the core's logger write one JSON object per line. */
   logFormat: 'SIMPAIR_LOG_FORMAT',
   /** silent | error | warn | info | debug. */

@@ -81,6 +81,45 @@ export interface ResolveRunOptionsContext {
    * @default only the deployment's own default model source
    */
   readonly allowedModelSources?: readonly string[];
+  /**
+   * Memory of the function that embeds one shard (MB): when given, a shard that cannot fit
+   * ({@link shardBytes} over {@link shardMemoryBudgetBytes}) is refused with the largest shardSize that fits.
+   */
+  readonly embedMemoryMB?: number;
+}
+
+/** Hidden size the shard bound assumes: BERT-base's (the deployment's encoder); a larger encoder needs a smaller shardSize. */
+export const SHARD_BOUND_HIDDEN = 768;
+
+/** What the embedding function keeps besides the shard: the encoder (BERT-base float32 ~440 MB), ONNX Runtime's arena, Node. */
+export const EMBED_FUNCTION_OVERHEAD_MB = 1536;
+
+/**
+ * Bytes a shard of embeddings holds in the function at once: the float32 token vectors BERT
+ * returns (`shardSize x maxLen x hidden x 4`) plus the stored copy in `dtype` (x 4 or x 2).
+ */
+export function shardBytes(options: Pick<RunOptions, 'shardSize' | 'maxLen' | 'dtype'>, hidden = SHARD_BOUND_HIDDEN): number {
+  return options.shardSize * options.maxLen * hidden * (4 + (options.dtype === 'float16' ? 2 : 4));
+}
+
+/** Bytes of a function of `memoryMB` left for one shard's embeddings. */
+export function shardMemoryBudgetBytes(memoryMB: number): number {
+  return Math.max(0, memoryMB - EMBED_FUNCTION_OVERHEAD_MB) * 1024 * 1024;
+}
+
+/** Throws a {@link RequestError} when a shard of these options cannot fit in an embedding function of `memoryMB`. */
+export function checkShardFits(options: Pick<RunOptions, 'shardSize' | 'maxLen' | 'dtype'>, memoryMB: number, hidden = SHARD_BOUND_HIDDEN): void {
+  const bytes = shardBytes(options, hidden);
+  const budget = shardMemoryBudgetBytes(memoryMB);
+  if (bytes <= budget) return;
+  const perRow = shardBytes({ ...options, shardSize: 1 }, hidden);
+  const fits = Math.floor(budget / perRow);
+  const gb = (n: number) => `${(n / 1e9).toFixed(2)} GB`;
+  throw new RequestError(
+    `options.shardSize ${options.shardSize} with maxLen ${options.maxLen} (${options.dtype}, hidden ${hidden}) makes a shard of ${gb(bytes)} of embeddings, ` +
+      `more than the ${gb(budget)} an embedding function of ${memoryMB} MB has for it. ` +
+      (fits >= 1 ? `Use shardSize ${fits} or less, or a smaller maxLen.` : `Use a smaller maxLen, or deploy with a larger -c embeddingMemoryMB.`),
+  );
 }
 
 /**
@@ -100,7 +139,9 @@ export function resolveRunOptions(requested: unknown, context: ResolveRunOptions
   if (source !== undefined && source !== defaults.modelSource && !allowed.includes(source)) {
     throw new RequestError(`options.modelSource "${source}" is not allowed here; allowed: ${allowed.map((s) => `"${s}"`).join(', ')} (the operator sets the list). Omit modelSource to use the default.`);
   }
-  return checkOptions({ ...defaults, ...asked.data }, 'run options');
+  const options = checkOptions({ ...defaults, ...asked.data }, 'run options');
+  if (context.embedMemoryMB !== undefined) checkShardFits(options, context.embedMemoryMB);
+  return options;
 }
 
 /** Checks complete options (internal callers: defaults merged already). */
