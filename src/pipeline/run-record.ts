@@ -57,6 +57,8 @@ export interface RunRecord {
   /** True when those embeddings were already stored (by a run with other training options) and nothing was embedded. */
   embeddingsReused?: boolean;
   modelVersion?: string;
+  /** Who asked for the run (`POST /train`: the API caller's IAM ARN or API key id, source address, request id); absent for an upload. */
+  requestedBy?: { userArn?: string; apiKeyId?: string; sourceIp?: string; requestId?: string };
   /** Where the training job trained: the device TensorFlow used and the TF.js backend package. */
   training?: { device: 'gpu' | 'cpu'; backend: string };
   metrics?: Record<string, unknown>;

@@ -278,6 +278,14 @@ describe('stored embeddings are keyed by data + encoder + maxLen + padding + dty
   });
 });
 
+describe('who asked for a run', () => {
+  it('is kept in the run record a start creates', async () => {
+    const requestedBy = { userArn: 'arn:aws:iam::123456789012:user/alice', requestId: 'req-1' };
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options, requestedBy });
+    expect((await getRun(store, runId)).requestedBy).toEqual(requestedBy);
+  });
+});
+
 describe('a dataset replaced while its run works, as the cloud steps see it (they may not read datasets/)', () => {
   const replace = async () => {
     const half = train.subarray(0, train.indexOf('\n', train.length / 2) + 1);
