@@ -6,7 +6,7 @@ import { throwIfInvalid } from './private/validate-props.ts';
 import { SimpairStack } from './simpair-stack.ts';
 
 /** The `-c key=value` options the app reads (the README's table lists the same keys; a test checks it). */
-export const CONTEXT_KEYS = ['stackName', 'trainingCompute', 'apiAuth', 'modelSource', 'lambdaArchitecture', 'spotTraining', 'retainData', 'apiLogging', 'trainingBaseImage', 'predictProvisionedConcurrency'] as const;
+export const CONTEXT_KEYS = ['stackName', 'trainingCompute', 'apiAuth', 'modelSource', 'lambdaArchitecture', 'spotTraining', 'retainData', 'apiLogging', 'trainingBaseImage', 'predictProvisionedConcurrency', 'embeddingMemoryMB', 'embedMaxConcurrency', 'predictReservedConcurrency', 'alarmEmail'] as const;
 
 /** Options of {@link buildApp}. */
 export interface BuildAppOptions extends AppProps {
@@ -60,6 +60,10 @@ export function buildApp(options: BuildAppOptions = {}): App {
     apiLogging: ctx('apiLogging') as ApiLogging | undefined,
     trainingBaseImage: ctx('trainingBaseImage'),
     predictProvisionedConcurrency: intContext('predictProvisionedConcurrency'),
+    embeddingMemoryMB: intContext('embeddingMemoryMB'),
+    maxConcurrency: intContext('embedMaxConcurrency'),
+    predictReservedConcurrency: intContext('predictReservedConcurrency'),
+    alarmEmail: ctx('alarmEmail'),
   });
   return app;
 }

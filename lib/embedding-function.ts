@@ -11,6 +11,9 @@ import { acknowledgePrefixGrants } from './private/nag.ts';
 import { simpairFunction } from './private/simpair-function.ts';
 import { intInRange, throwIfInvalid } from './private/validate-props.ts';
 
+/** Memory of the embedding function by default: the most a new account's Lambda quota allows. */
+export const DEFAULT_EMBEDDING_MEMORY_MB = 3008;
+
 /** Props of {@link EmbeddingFunction}. */
 export interface EmbeddingFunctionProps {
   /** The pipeline bucket. */
@@ -21,7 +24,11 @@ export interface EmbeddingFunctionProps {
   readonly modelSource: string;
   /** @default lambda.Architecture.X86_64 */
   readonly architecture?: lambda.Architecture;
-  /** MB; Lambda gives 1 vCPU per 1,769 MB, so 10,240 MB = 6 vCPUs for ONNX Runtime. @default 10240 */
+  /**
+   * MB; Lambda gives 1 vCPU per 1,769 MB (10,240 MB = 6 vCPUs for ONNX Runtime). New accounts
+   * are often capped at 3,008 MB ("Function memory" quota of Lambda), and CloudFormation then
+   * fails the deploy above it. @default DEFAULT_EMBEDDING_MEMORY_MB (3008)
+   */
   readonly memorySize?: number;
   /** MiB of /tmp for the cached model (440 MB float32 BERT-base plus tokenizer). @default 2048 */
   readonly ephemeralStorageMiB?: number;
@@ -47,16 +54,18 @@ export interface EmbeddingFunctionProps {
  */
 export class EmbeddingFunction extends Construct {
   readonly function: NodejsFunction;
+  readonly memorySize: number;
 
   constructor(scope: Construct, id: string, props: EmbeddingFunctionProps) {
     super(scope, id);
-    const { memorySize = 10240, ephemeralStorageMiB = 2048, timeout = Duration.minutes(15) } = props;
+    const { memorySize = DEFAULT_EMBEDDING_MEMORY_MB, ephemeralStorageMiB = 2048, timeout = Duration.minutes(15) } = props;
     throwIfInvalid('EmbeddingFunction', [
-      !intInRange(memorySize, 128, 10240) && `memorySize is ${memorySize}; Lambda allows 128 to 10240 MB.`,
+      !intInRange(memorySize, 2048, 10240) && `memorySize is ${memorySize}; use 2048 (BERT-base and one shard) to 10240 MB (Lambda's limit; above 3008 the account's quota must allow it).`,
       !intInRange(ephemeralStorageMiB, 512, 10240) && `ephemeralStorageMiB is ${ephemeralStorageMiB}; Lambda allows 512 to 10240 MiB.`,
       ephemeralStorageMiB < 1024 && `ephemeralStorageMiB is ${ephemeralStorageMiB}; BERT-base float32 (~440 MB) plus its tokenizer needs at least 1024 MiB of /tmp.`,
       timeout.toSeconds() > 900 && `timeout is ${timeout.toSeconds()} s; Lambda allows at most 900 s. Use a smaller shardSize instead.`,
     ]);
+    this.memorySize = memorySize;
     this.function = simpairFunction(this, 'Function', {
       handler: 'embed-shard',
       description: 'simpair: embed one row shard with BERT (ONNX Runtime)',
@@ -71,6 +80,8 @@ export class EmbeddingFunction extends Construct {
     props.bucket.grantRead(this.function, `${PREFIX.runs}*`);
     props.bucket.grantRead(this.function, `${PREFIX.shards}*`);
     props.bucket.grantPut(this.function, `${PREFIX.embeddings}*`);
+    // A shard whose sidecar is already stored is not embedded again (a retried or resumed run).
+    props.bucket.grantRead(this.function, `${PREFIX.embeddings}*`);
     grantModelSourceRead(this, props.bucket, props.modelSource, this.function);
     acknowledgePrefixGrants(this.function, props.bucket, [PREFIX.runs, PREFIX.shards, PREFIX.embeddings, ...modelSourcePrefixes(props.bucket, props.modelSource)]);
   }

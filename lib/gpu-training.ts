@@ -203,7 +203,8 @@ export class GpuTraining extends Construct {
         updateToLatestImageVersion: true,
         replaceComputeEnvironment: false,
       });
-      container = new batch.EcsEc2ContainerDefinition(this, 'GpuContainer', { ...common, gpu: 1 });
+      // The entry fails the job at start when TensorFlow sees no GPU (training/gpu-check.ts).
+      container = new batch.EcsEc2ContainerDefinition(this, 'GpuContainer', { ...common, gpu: 1, environment: { ...common.environment, [ENV_NAMES.expectGpu]: '1' } });
     } else {
       computeEnvironment = new batch.FargateComputeEnvironment(this, 'CpuComputeEnvironment', {
         vpc: this.vpc,

@@ -64,6 +64,15 @@ export interface PredictionApiProps {
    * @default 0
    */
   readonly predictProvisionedConcurrency?: number;
+  /**
+   * Concurrency reserved for the predict function, so a training run's embedding fan-out can
+   * never starve `/predict` (and /predict never takes more). The account must keep 10 unreserved:
+   * with the 10 a new account gets, raise the "Concurrent executions" quota first.
+   * @default none (shares the account's unreserved pool)
+   */
+  readonly predictReservedConcurrency?: number;
+  /** Memory of the embedding function (MB): `POST /train` refuses a shardSize whose shard cannot fit in it. */
+  readonly embedMemoryMB?: number;
 }
 
 /**
@@ -118,6 +127,12 @@ export class PredictionApi extends Construct {
       !/^[A-Za-z0-9_]+$/.test(stageName) && `stageName "${stageName}" may hold only letters, digits and "_".`,
       !['none', 'existingRole', 'createRole'].includes(apiLogging) && `apiLogging is "${String(apiLogging)}"; use 'none', 'existingRole' or 'createRole'.`,
       !intInRange(predictProvisionedConcurrency, 0, 100) && `predictProvisionedConcurrency is ${predictProvisionedConcurrency}; use 0 (on demand) to 100.`,
+      props.predictReservedConcurrency !== undefined &&
+        !intInRange(props.predictReservedConcurrency, 1, 1000) &&
+        `predictReservedConcurrency is ${props.predictReservedConcurrency}; use 1 to 1000 (0 would throttle every call), and leave 10 of the account's concurrency unreserved.`,
+      props.predictReservedConcurrency !== undefined &&
+        props.predictReservedConcurrency < predictProvisionedConcurrency &&
+        `predictReservedConcurrency (${props.predictReservedConcurrency}) is below predictProvisionedConcurrency (${predictProvisionedConcurrency}); provisioned environments count against it.`,
     ]);
     const { bucket } = props;
     const env = { [ENV_NAMES.bucket]: bucket.bucketName };
@@ -130,6 +145,7 @@ export class PredictionApi extends Construct {
       // API Gateway answers 504 after 29 s anyway.
       timeout: Duration.seconds(29),
       ephemeralStorageSize: Size.mebibytes(1024),
+      reservedConcurrentExecutions: props.predictReservedConcurrency,
       logRetention,
       layers: [props.onnxRuntimeLayer],
       environment: { ...env, [ENV_NAMES.predictMaxPairs]: String(maxPairs), [ENV_NAMES.predictMaxTextLength]: String(maxTextLength) },
@@ -144,7 +160,11 @@ export class PredictionApi extends Construct {
       memorySize: 1024,
       timeout: Duration.seconds(29),
       logRetention,
-      environment: { ...env, [ENV_NAMES.modelSource]: props.modelSource },
+      environment: {
+        ...env,
+        [ENV_NAMES.modelSource]: props.modelSource,
+        ...(props.embedMemoryMB !== undefined ? { [ENV_NAMES.embedMemoryMB]: String(props.embedMemoryMB) } : {}),
+      },
     });
     // startRun hashes the dataset (read), writes the run record and the start marker (runs/).
     bucket.grantRead(this.trainApiFunction, `${PREFIX.datasets}*`);

@@ -8,6 +8,7 @@ import { EmbeddingFunction } from './embedding-function.ts';
 import { GpuTraining, type TrainingCompute } from './gpu-training.ts';
 import { checkModelSource } from './private/grant-model-source.ts';
 import { throwIfInvalid } from './private/validate-props.ts';
+import { PipelineAlarms } from './pipeline-alarms.ts';
 import { PredictionApi, type ApiAuth, type ApiLogging } from './prediction-api.ts';
 import { RuntimeLayers } from './runtime-layers.ts';
 import { StorageBucket } from './storage-bucket.ts';
@@ -23,8 +24,14 @@ export interface SimpairStackProps extends StackProps {
   readonly modelSource?: string;
   /** Lambda architecture; the onnxruntime layer keeps that platform's binaries. @default lambda.Architecture.X86_64 */
   readonly lambdaArchitecture?: lambda.Architecture;
-  /** Shards embedded at once by the Distributed Map. @default 20 */
+  /** Shards embedded at once by the Distributed Map. @default DEFAULT_EMBED_MAX_CONCURRENCY (10) */
   readonly maxConcurrency?: number;
+  /** Memory of the embedding function in MB (see EmbeddingFunctionProps.memorySize). @default 3008 */
+  readonly embeddingMemoryMB?: number;
+  /** Concurrency reserved for /predict (see PredictionApiProps.predictReservedConcurrency). @default none */
+  readonly predictReservedConcurrency?: number;
+  /** E-mail address the alarms notify (SNS). @default alarms without notification */
+  readonly alarmEmail?: string;
   /** Days before shards/ and embeddings/ expire. @default 14 */
   readonly intermediateExpirationDays?: number;
   /** Keep the bucket and its data when the stack is deleted. @default true */
@@ -55,6 +62,7 @@ export class SimpairStack extends Stack {
   readonly pipeline: TrainingPipeline;
   readonly training: GpuTraining;
   readonly api: PredictionApi;
+  readonly alarms: PipelineAlarms;
 
   constructor(scope: Construct, id: string, props: SimpairStackProps = {}) {
     super(scope, id, props);
@@ -74,7 +82,14 @@ export class SimpairStack extends Stack {
     const modelSource = props.modelSource ?? `s3://${bucket.bucketName}/${DEFAULT_ENCODER_PREFIX}`;
     const layers = new RuntimeLayers(this, 'RuntimeLayers', { architecture });
 
-    const embedding = new EmbeddingFunction(this, 'Embedding', { bucket, onnxRuntimeLayer: layers.onnxRuntime, modelSource, architecture, logRetention: props.logRetention });
+    const embedding = new EmbeddingFunction(this, 'Embedding', {
+      bucket,
+      onnxRuntimeLayer: layers.onnxRuntime,
+      modelSource,
+      architecture,
+      logRetention: props.logRetention,
+      memorySize: props.embeddingMemoryMB,
+    });
     this.training = new GpuTraining(this, 'Training', {
       bucket,
       trainingCompute: props.trainingCompute,
@@ -103,8 +118,17 @@ export class SimpairStack extends Stack {
       apiAuth: props.apiAuth,
       apiLogging: props.apiLogging,
       predictProvisionedConcurrency: props.predictProvisionedConcurrency,
+      predictReservedConcurrency: props.predictReservedConcurrency,
+      embedMemoryMB: embedding.memorySize,
       architecture,
       logRetention: props.logRetention,
+    });
+
+    this.alarms = new PipelineAlarms(this, 'Alarms', {
+      stateMachine: this.pipeline.stateMachine,
+      jobQueue: this.training.jobQueue,
+      deadLetterQueue: this.pipeline.deadLetterQueue,
+      alarmEmail: props.alarmEmail,
     });
 
     new CfnOutput(this, 'BucketName', { value: bucket.bucketName, description: 'Upload datasets to s3://<this>/datasets/' });

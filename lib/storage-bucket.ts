@@ -75,8 +75,10 @@ export class StorageBucket extends Construct {
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: this.accessLogsBucket ? 'pipeline-bucket/' : undefined,
       lifecycleRules: [
-        { id: 'expire-row-shards', prefix: PREFIX.shards, expiration: Duration.days(intermediateExpirationDays) },
-        { id: 'expire-embeddings', prefix: PREFIX.embeddings, expiration: Duration.days(intermediateExpirationDays) },
+        // Intermediates: a replaced or expired version is of no use, so it goes after a day (where
+        // rules overlap S3 applies the shorter expiration), not after the 30 days of other objects.
+        { id: 'expire-row-shards', prefix: PREFIX.shards, expiration: Duration.days(intermediateExpirationDays), noncurrentVersionExpiration: Duration.days(1) },
+        { id: 'expire-embeddings', prefix: PREFIX.embeddings, expiration: Duration.days(intermediateExpirationDays), noncurrentVersionExpiration: Duration.days(1) },
         {
           id: 'expire-noncurrent-versions',
           noncurrentVersionExpiration: Duration.days(noncurrentVersionExpirationDays),

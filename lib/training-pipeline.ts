@@ -30,7 +30,10 @@ export interface TrainingPipelineProps {
   readonly jobDefinition: batch.IJobDefinition;
   /** Default embedding model source of runs started by an upload. */
   readonly modelSource: string;
-  /** Shards embedded at the same time (Lambda concurrency the map may use). @default 20 */
+  /**
+   * Shards embedded at the same time (Lambda concurrency the map may use). A new account's
+   * concurrency is 10 in all; throttled children retry with backoff. @default DEFAULT_EMBED_MAX_CONCURRENCY (10)
+   */
   readonly maxConcurrency?: number;
   /** @default lambda.Architecture.X86_64 */
   readonly architecture?: lambda.Architecture;
@@ -55,6 +58,12 @@ export const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.ClientExecutionTimeoutException',
 ];
+
+/** Embedding map concurrency by default: a new account's whole Lambda concurrency is 10. */
+export const DEFAULT_EMBED_MAX_CONCURRENCY = 10;
+
+/** Errors of the Batch API itself (server errors, throttling), as the Step Functions integration names them. */
+export const BATCH_TRANSIENT_ERRORS = ['Batch.AWSBatchException', 'Batch.ServerException', 'Batch.TooManyRequestsException', 'Batch.SdkClientException'];
 
 const hours = (d: Duration) => `${Math.round(d.toSeconds() / 36) / 100} h`;
 
@@ -90,6 +99,24 @@ interface BoundedBatchSubmitJobProps extends tasks.BatchSubmitJobProps {
 }
 
 /**
+ * The map's item reader, granted only the shard lists it reads. CDK's S3JsonItemReader grants
+ * s3:GetObject on every object of the bucket (the key is only known at run time); the key
+ * is always a run's shard list (keys.shardList), so the grant names that pattern.
+ */
+class ShardListItemReader extends sfn.S3JsonItemReader {
+  constructor(
+    props: sfn.S3FileItemReaderProps,
+    private readonly readable: string,
+  ) {
+    super(props);
+  }
+
+  override providePolicyStatements(): iam.PolicyStatement[] {
+    return [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.readable] })];
+  }
+}
+
+/**
  * BatchSubmitJob with a state timeout. CDK renders the task's `taskTimeout` as the job's
  * `Timeout.AttemptDurationSeconds` (overriding the job definition's per-attempt limit) and
  * never as the state's TimeoutSeconds, so a job stuck before RUNNING (or the queue) could hold
@@ -102,6 +129,11 @@ class BoundedBatchSubmitJob extends tasks.BatchSubmitJob {
     const { stateTimeout, ...rest } = props;
     super(scope, id, rest);
     this.stateTimeout = stateTimeout;
+    // CDK grants batch:SubmitJob on every job definition of the account (job-definition/*):
+    // this state submits this stack's definition to this stack's queue, nothing else.
+    const policies = (this as unknown as { taskPolicies: iam.PolicyStatement[] }).taskPolicies;
+    const submit = policies.findIndex((p) => p.actions.includes('batch:SubmitJob'));
+    policies[submit] = new iam.PolicyStatement({ actions: ['batch:SubmitJob'], resources: [props.jobDefinitionArn, props.jobQueueArn] });
   }
 
   override toStateJson(topLevelQueryLanguage?: sfn.QueryLanguage): object {
@@ -125,6 +157,8 @@ export class TrainingPipeline extends Construct {
   readonly rule: events.Rule;
   /** Records FAILED for the run of an execution that failed, timed out or was aborted. */
   readonly executionFailedRule: events.Rule;
+  /** Events the trigger rules could not deliver (a start that never happened). */
+  readonly deadLetterQueue: sqs.Queue;
   readonly functions: {
     readonly validate: NodejsFunction;
     readonly finalize: NodejsFunction;
@@ -136,7 +170,7 @@ export class TrainingPipeline extends Construct {
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
     const {
-      maxConcurrency = 20,
+      maxConcurrency = DEFAULT_EMBED_MAX_CONCURRENCY,
       architecture = lambda.Architecture.X86_64,
       logRetention = logs.RetentionDays.ONE_MONTH,
       timeout = Duration.hours(24),
@@ -165,6 +199,8 @@ export class TrainingPipeline extends Construct {
     bucket.grantRead(validate, `${PREFIX.runs}*`);
     bucket.grantPut(validate, `${PREFIX.runs}*`);
     bucket.grantPut(validate, `${PREFIX.shards}*`);
+    // Whether a run's embeddings are already stored: the manifest only, nothing else of embeddings/.
+    bucket.grantRead(validate, `${PREFIX.embeddings}*/manifest.json`);
 
     const finalize = simpairFunction(this, 'FinalizeEmbeddings', {
       ...base,
@@ -211,6 +247,12 @@ export class TrainingPipeline extends Construct {
     bucket.grantPut(executionFailed, `${PREFIX.runs}*`);
     this.functions = { validate, finalize, publish, fail, executionFailed };
     acknowledgePrefixGrants(validate, bucket, [PREFIX.datasets, PREFIX.runs, PREFIX.shards]);
+    acknowledge(validate, [
+      {
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(bucket).getLogicalId(bucket.node.defaultChild as CfnElement)}.Arn>/${PREFIX.embeddings}*/manifest.json]`,
+        reason: 'The manifests of stored embeddings only (one per embedding id), to skip embedding what is already stored.',
+      },
+    ]);
     acknowledgePrefixGrants(finalize, bucket, [PREFIX.runs, PREFIX.embeddings]);
     acknowledgePrefixGrants(publish, bucket, [PREFIX.runs, PREFIX.models]);
     acknowledgePrefixGrants(fail, bucket, [PREFIX.runs]);
@@ -258,7 +300,7 @@ export class TrainingPipeline extends Construct {
     // A Lambda cold start that times out downloading the model is worth one more try.
     embedStep.addRetry({ errors: ['Lambda.Unknown', 'States.Timeout'], maxAttempts: 1, interval: Duration.seconds(10) });
     const embedMap = new sfn.DistributedMap(this, 'Embed shards', {
-      itemReader: new sfn.S3JsonItemReader({ bucket, key: sfn.JsonPath.stringAt('$.shardsKey') }),
+      itemReader: new ShardListItemReader({ bucket, key: sfn.JsonPath.stringAt('$.shardsKey') }, bucket.arnForObjects(`${PREFIX.shards}*/shards.json`)),
       itemSelector: { 'runId.$': '$.runId', 'shard.$': '$$.Map.Item.Value' },
       maxConcurrency,
       // Results are small but there may be thousands; the state keeps only runId.
@@ -290,6 +332,9 @@ export class TrainingPipeline extends Construct {
       resultSelector: { 'jobId.$': '$.JobId', 'status.$': '$.Status' },
       resultPath: '$.training',
     });
+    // Batch API errors and throttling of SubmitJob/DescribeJobs are worth retrying; a failed
+    // job (States.TaskFailed) is not: Batch already retried what the job definition allows.
+    trainStep.addRetry({ errors: BATCH_TRANSIENT_ERRORS, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 6, maxDelay: Duration.seconds(120), jitterStrategy: sfn.JitterType.FULL });
     trainStep.addCatch(failureOf(STEP_NAMES.train, { 'runId.$': '$.runId' }), catchProps);
 
     const publishStep = retryLambdaErrors(
@@ -304,10 +349,17 @@ export class TrainingPipeline extends Construct {
     );
     publishStep.addCatch(failureOf(STEP_NAMES.publish, { 'runId.$': '$.runId' }), catchProps);
 
+    trainStep.next(publishStep).next(new sfn.Succeed(this, 'Model published'));
     const definition = validateStep.next(
       new sfn.Choice(this, 'Duplicate upload?')
         .when(sfn.Condition.booleanEquals('$.duplicate', true), new sfn.Succeed(this, 'Already trained on this content'))
-        .otherwise(embedMap.next(finalizeStep).next(trainStep).next(publishStep).next(new sfn.Succeed(this, 'Model published'))),
+        .otherwise(
+          // A run with other training options (epochs, seed...) of the same content, encoder and
+          // maxLen stored the embeddings already: validate says so and the map is skipped.
+          new sfn.Choice(this, 'Embeddings stored?')
+            .when(sfn.Condition.booleanEquals('$.embeddingsReady', true), trainStep)
+            .otherwise(embedMap.next(finalizeStep).next(trainStep)),
+        ),
     );
 
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
@@ -339,12 +391,8 @@ export class TrainingPipeline extends Construct {
         reason: 'lambda:InvokeFunction on the versions and aliases (":*") of this pipeline\'s own functions, as CDK\'s LambdaInvoke grants it.',
       })),
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${logicalId(bucket)}>/*]`,
-        reason: 'CDK\'s S3JsonItemReader grants s3:GetObject on the reader bucket\'s objects because the key is only known at run time ($.shardsKey); read-only, one bucket.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:${region}:${account}:job-definition/*]`,
-        reason: 'batch:SubmitJob checks the job definition ARN with its revision; CDK\'s BatchSubmitJob grants it on job-definition/* of this account and region.',
+        id: `AwsSolutions-IAM5[Resource::<${logicalId(bucket)}.Arn>/${PREFIX.shards}*/shards.json]`,
+        reason: 'The map\'s item reader reads the shard lists only (shards/{runId}/shards.json; the run id is only known at run time); read-only, one bucket.',
       },
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
@@ -365,11 +413,11 @@ export class TrainingPipeline extends Construct {
       },
     ]);
 
-    const deadLetters = new sqs.Queue(this, 'TriggerDeadLetters', {
+    const deadLetters = (this.deadLetterQueue = new sqs.Queue(this, 'TriggerDeadLetters', {
       enforceSSL: true,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       retentionPeriod: Duration.days(14),
-    });
+    }));
     acknowledge(deadLetters, [
       { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the EventBridge target; a DLQ of a DLQ adds nothing.' },
     ]);

@@ -11,6 +11,8 @@ import { requireEnv } from '../functions/commons/env.ts';
 import { createLogger } from '../functions/commons/logger.ts';
 import { ShardCache, type ShardCacheOptions } from '../src/embeddings/shard-cache.ts';
 import { failRun } from '../src/pipeline/cloud/fail.ts';
+import { advanceRun } from '../src/pipeline/run-record.ts';
+import { trainingDevice, type TrainingDevice } from '../src/classifier/training-device.ts';
 import { trainRun } from '../src/pipeline/cloud/train.ts';
 import type { ObjectStore } from '../src/storage/object-store.ts';
 import { S3ObjectStore } from '../src/storage/s3-object-store.ts';
@@ -29,6 +31,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<{ runI
   logger.info('Training started', { runId, bucket, backend: env.SIMPAIR_TF_BACKEND ?? 'auto' });
   const started = Date.now();
   try {
+    await checkTrainingDevice(store, runId, env);
     const result = await trainCachingShards(store, runId);
     logger.info('Training finished', { runId, modelVersion: result.modelVersion, seconds: Math.round((Date.now() - started) / 1000) });
     return result;
@@ -36,6 +39,21 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<{ runI
     await failRun(store, { runId, step: 'train', error: err }).catch((recordErr: unknown) => logger.error('Could not record the failure in the run', { runId, error: recordErr }));
     throw err;
   }
+}
+
+/**
+ * Initialises TF.js and checks the device before anything is read: a job that asked for a GPU
+ * (the GPU job definition sets SIMPAIR_EXPECT_GPU=1) fails at once when TensorFlow sees none,
+ * instead of training for hours on the CPU. Records the device and backend in the run.
+ */
+export async function checkTrainingDevice(store: ObjectStore, runId: string, env: NodeJS.ProcessEnv = process.env): Promise<TrainingDevice> {
+  const { initTfBackend } = await import('../src/classifier/index.ts');
+  const tf = await import('@tensorflow/tfjs-core');
+  const info = await initTfBackend();
+  const device = trainingDevice({ backend: info.backend, binding: (tf.backend() as { binding?: { isUsingGpuDevice?: () => boolean } }).binding }, env);
+  logger.info('Training device', { runId, device, backend: info.backend, package: info.package, version: info.version });
+  await advanceRun(store, runId, { training: { device, backend: `${info.package}@${info.version}` } });
+  return device;
 }
 
 /**

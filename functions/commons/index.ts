@@ -21,6 +21,7 @@ export {
 } from './events.ts';
 export type { ExecutionStatusChangeEvent, S3ObjectCreatedEvent, TrainRequest } from './events.ts';
 export { pipelineStore } from './store.ts';
+export { callerOf, type Caller } from './caller.ts';
 export { CLOUD_RUN_OWNER, cloudKeys, START_REQUEST_PATTERN } from './keys.ts';
 export { causeMessage, parseCause, StepFailure } from './step-failure.ts';
 export type { CauseDetails } from './step-failure.ts';

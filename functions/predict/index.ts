@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createLivePredictor, type LivePredictor } from '../../src/server/live-predictor.ts';
 import { DEFAULT_PREDICT_LIMITS, parsePredictRequest, type PredictLimits, type PredictResponse } from '../../src/server/predict-request.ts';
-import { createLogger, ENV_NAMES, errorResponse, intEnv, jsonResponse, pipelineStore } from '../commons/index.ts';
+import { createLogger, ENV_NAMES, errorResponse, intEnv, jsonResponse, pipelineStore, callerOf } from '../commons/index.ts';
 
 const logger = createLogger({ service: 'predict' });
 
@@ -35,7 +35,7 @@ const warmUp =
 /** `POST /predict`: the same request and answer as `simpair serve`. */
 export async function handler(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> {
   const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? 'unknown';
-  const log = logger.child({ requestId, awsRequestId: context?.awsRequestId });
+  const log = logger.child({ requestId, awsRequestId: context?.awsRequestId, caller: callerOf(event) });
   try {
     const body = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
     const request = parsePredictRequest(body ?? '', LIMITS);

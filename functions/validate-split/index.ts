@@ -12,7 +12,7 @@ const logger = createLogger({ service: 'validate-split' });
 /** What the state machine reads next: a duplicate stops the run, otherwise the Distributed Map reads `shardsKey`. */
 export type ValidateSplitResult =
   | { runId: string; duplicate: true; datasetKey?: string }
-  | { runId: string; duplicate: false; shardsKey: string; shardCount: number };
+  | { runId: string; duplicate: false; shardsKey: string; shardCount: number; embeddingsReady: boolean };
 
 /**
  * First step of a run. Started by an Object Created event for either a dataset under
@@ -47,8 +47,9 @@ export async function handler(event: unknown, context?: Context): Promise<Valida
   // dies outside the Catch path (timeout, stop), to record the run as FAILED.
   if (executionName) await store.put(cloudKeys.executionRun(executionName), JSON.stringify({ runId, executionName }) + '\n');
   let shards;
+  let embeddingsReady;
   try {
-    ({ shards } = await validateAndSplit(store, { runId }));
+    ({ shards, embeddingsReady } = await validateAndSplit(store, { runId }));
   } catch (err) {
     // The state machine's Catch only sees the object key; record the run's failure here,
     // where the id is known, then let the Catch stop the execution.
@@ -58,6 +59,6 @@ export async function handler(event: unknown, context?: Context): Promise<Valida
   // validateAndSplit wrote the shard list there; the Distributed Map reads it from S3 rather than
   // from the state (256 KB payload limit: QQP at 256 rows per shard is ~1,600 shards).
   const shardsKey = cloudKeys.shardIndex(runId);
-  log.info('Dataset split', { runId, datasetKey: key, shardCount: shards.length });
-  return { runId, duplicate: false, shardsKey, shardCount: shards.length };
+  log.info(embeddingsReady ? 'Dataset valid; its embeddings are already stored' : 'Dataset split', { runId, datasetKey: key, shardCount: shards.length, embeddingsReady });
+  return { runId, duplicate: false, shardsKey, shardCount: shards.length, embeddingsReady };
 }

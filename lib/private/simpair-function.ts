@@ -21,6 +21,8 @@ export interface SimpairFunctionOptions {
   readonly layers?: readonly lambda.ILayerVersion[];
   /** /tmp size; model files are cached there. @default 512 MiB */
   readonly ephemeralStorageSize?: Size;
+  /** Concurrency kept for (and limiting) this function. @default none: the account's unreserved pool */
+  readonly reservedConcurrentExecutions?: number;
   /** @default RemovalPolicy.DESTROY for the log group (logs of a deleted function) */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
@@ -89,6 +91,7 @@ export function simpairFunction(scope: Construct, id: string, options: SimpairFu
     memorySize: options.memorySize,
     timeout: options.timeout,
     ephemeralStorageSize: options.ephemeralStorageSize,
+    reservedConcurrentExecutions: options.reservedConcurrentExecutions,
     layers: [...(options.layers ?? [])],
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,

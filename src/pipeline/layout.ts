@@ -23,6 +23,7 @@ export const keys = {
   /** JSON list of a run's row shards (ShardRef[]), read by the Distributed Map and by a resumed run. */
   shardList: (runId: string) => `${PREFIX.shards}${runId}/shards.json`,
   rowShard: (runId: string, index: number) => `${PREFIX.shards}${runId}/rows-${String(index).padStart(5, '0')}.jsonl`,
-  embeddings: (runId: string) => `${PREFIX.embeddings}${runId}/`,
+  /** A dataset's stored embeddings, by embedding id (run-options.ts embeddingIdFor): shared by the runs that differ only in training options. */
+  embeddings: (embeddingId: string) => `${PREFIX.embeddings}${embeddingId}/`,
   modelVersion: (version: string) => `${PREFIX.models}${version}/`,
 };

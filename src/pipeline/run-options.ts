@@ -3,10 +3,10 @@
  * and on API Gateway, a dataset upload), and the run id derived from the dataset's content and
  * the effective options, so the same bytes trained differently are different runs.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DATASET_OPTION_KEYS, datasetOptionsSchema, type DatasetOptions } from '../data/index.ts';
 import { RequestError } from '../errors.ts';
+export { EMBEDDING_FEATURES, embeddingIdFor, runIdFor } from './run-ids.ts';
 
 /** Options every run carries from the trigger to the trainer. */
 export interface RunOptions {
@@ -81,6 +81,45 @@ export interface ResolveRunOptionsContext {
    * @default only the deployment's own default model source
    */
   readonly allowedModelSources?: readonly string[];
+  /**
+   * Memory of the function that embeds one shard (MB): when given, a shard that cannot fit
+   * ({@link shardBytes} over {@link shardMemoryBudgetBytes}) is refused with the largest shardSize that fits.
+   */
+  readonly embedMemoryMB?: number;
+}
+
+/** Hidden size the shard bound assumes: BERT-base's (the deployment's encoder); a larger encoder needs a smaller shardSize. */
+export const SHARD_BOUND_HIDDEN = 768;
+
+/** What the embedding function keeps besides the shard: the encoder (BERT-base float32 ~440 MB), ONNX Runtime's arena, Node. */
+export const EMBED_FUNCTION_OVERHEAD_MB = 1536;
+
+/**
+ * Bytes a shard of embeddings holds in the function at once: the float32 token vectors BERT
+ * returns (`shardSize x maxLen x hidden x 4`) plus the stored copy in `dtype` (x 4 or x 2).
+ */
+export function shardBytes(options: Pick<RunOptions, 'shardSize' | 'maxLen' | 'dtype'>, hidden = SHARD_BOUND_HIDDEN): number {
+  return options.shardSize * options.maxLen * hidden * (4 + (options.dtype === 'float16' ? 2 : 4));
+}
+
+/** Bytes of a function of `memoryMB` left for one shard's embeddings. */
+export function shardMemoryBudgetBytes(memoryMB: number): number {
+  return Math.max(0, memoryMB - EMBED_FUNCTION_OVERHEAD_MB) * 1024 * 1024;
+}
+
+/** Throws a {@link RequestError} when a shard of these options cannot fit in an embedding function of `memoryMB`. */
+export function checkShardFits(options: Pick<RunOptions, 'shardSize' | 'maxLen' | 'dtype'>, memoryMB: number, hidden = SHARD_BOUND_HIDDEN): void {
+  const bytes = shardBytes(options, hidden);
+  const budget = shardMemoryBudgetBytes(memoryMB);
+  if (bytes <= budget) return;
+  const perRow = shardBytes({ ...options, shardSize: 1 }, hidden);
+  const fits = Math.floor(budget / perRow);
+  const gb = (n: number) => `${(n / 1e9).toFixed(2)} GB`;
+  throw new RequestError(
+    `options.shardSize ${options.shardSize} with maxLen ${options.maxLen} (${options.dtype}, hidden ${hidden}) makes a shard of ${gb(bytes)} of embeddings, ` +
+      `more than the ${gb(budget)} an embedding function of ${memoryMB} MB has for it. ` +
+      (fits >= 1 ? `Use shardSize ${fits} or less, or a smaller maxLen.` : `Use a smaller maxLen, or deploy with a larger -c embeddingMemoryMB.`),
+  );
 }
 
 /**
@@ -105,7 +144,9 @@ export function resolveRunOptions(requested: unknown, context: ResolveRunOptions
   if (source !== undefined && source !== defaults.modelSource && !allowed.includes(source)) {
     throw new RequestError(`options.modelSource "${source}" is not allowed here; allowed: ${allowed.map((s) => `"${s}"`).join(', ')} (the operator sets the list). Omit modelSource to use the default.`);
   }
-  return checkOptions({ ...defaults, ...asked.data }, 'run options');
+  const options = checkOptions({ ...defaults, ...asked.data }, 'run options');
+  if (context.embedMemoryMB !== undefined) checkShardFits(options, context.embedMemoryMB);
+  return options;
 }
 
 /** Checks complete options (internal callers: defaults merged already). */
@@ -113,27 +154,6 @@ export function checkOptions(options: unknown, what = 'run options'): RunOptions
   const parsed = runOptionsSchema.safeParse(options);
   if (!parsed.success) throw new RequestError(`Invalid ${what}: ${describe(parsed.error)}.`);
   return parsed.data as RunOptions;
-}
-
-/**
- * Run id of a dataset trained with given options: `run-` + 16 hex of the content's sha256 +
- * `-` + 8 hex of the options' hash (keys sorted, so key order does not matter).
- *
- * @example
- * runIdFor(sha256Hex, DEFAULT_RUN_OPTIONS); // 'run-3f2a...c1d0-9b8e7f6a'
- */
-export function runIdFor(datasetSha256: string, options: RunOptions): string {
-  const optionsHash = createHash('sha256').update(canonicalJson(options)).digest('hex');
-  return `run-${datasetSha256.slice(0, 16)}-${optionsHash.slice(0, 8)}`;
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 function describe(error: z.ZodError): string {

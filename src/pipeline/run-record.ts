@@ -52,7 +52,15 @@ export interface RunRecord {
   error?: { step: string; name: string; message: string };
   counts?: { rows: number; positives: number; negatives: number };
   shards?: number;
+  /** The id of the stored embeddings the run trains on (keys.embeddings), set at validation. */
+  embeddingId?: string;
+  /** True when those embeddings were already stored (by a run with other training options) and nothing was embedded. */
+  embeddingsReused?: boolean;
   modelVersion?: string;
+  /** Who asked for the run (`POST /train`: the API caller's IAM ARN or API key id, source address, request id); absent for an upload. */
+  requestedBy?: { userArn?: string; apiKeyId?: string; sourceIp?: string; requestId?: string };
+  /** Where the training job trained: the device TensorFlow used and the TF.js backend package. */
+  training?: { device: 'gpu' | 'cpu'; backend: string };
   metrics?: Record<string, unknown>;
   /** Set when SUCCEEDED: whether its model went live, or which newer run's model was already live. */
   publication?: { live: boolean; supersededBy?: string; reason?: string };

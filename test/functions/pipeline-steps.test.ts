@@ -33,8 +33,8 @@ beforeEach(() => {
 describe('validate-split handler', () => {
   it('starts a run for a dataset upload and returns the shard list key', async () => {
     mocks.startRun.mockResolvedValue({ runId: 'run-1', duplicate: false });
-    mocks.validateAndSplit.mockResolvedValue({ runId: 'run-1', shards: [{ index: 0, key: 'shards/run-1/rows-00000.jsonl', count: 3 }] });
-    expect(await validateSplit(objectCreated('datasets/qqp.tsv'))).toEqual({ runId: 'run-1', duplicate: false, shardsKey: 'shards/run-1/shards.json', shardCount: 1 });
+    mocks.validateAndSplit.mockResolvedValue({ runId: 'run-1', shards: [{ index: 0, key: 'shards/run-1/rows-00000.jsonl', count: 3 }], embeddingsReady: false });
+    expect(await validateSplit(objectCreated('datasets/qqp.tsv'))).toEqual({ runId: 'run-1', duplicate: false, shardsKey: 'shards/run-1/shards.json', shardCount: 1, embeddingsReady: false });
     expect(mocks.startRun.mock.calls[0][1]).toMatchObject({ datasetKey: 'datasets/qqp.tsv', options: { modelSource: 'bert-base-uncased' }, owner: { id: 'aws/step-functions' } });
   });
 
@@ -45,8 +45,9 @@ describe('validate-split handler', () => {
   });
 
   it('continues a run started by POST /train from its marker', async () => {
-    mocks.validateAndSplit.mockResolvedValue({ runId: 'run-7', shards: [] });
-    expect(await validateSplit(objectCreated('runs/run-7/start.json'))).toMatchObject({ runId: 'run-7', duplicate: false, shardCount: 0 });
+    mocks.validateAndSplit.mockResolvedValue({ runId: 'run-7', shards: [], embeddingsReady: true });
+    // A run whose embeddings are stored: the state machine's Choice skips the map on embeddingsReady.
+    expect(await validateSplit(objectCreated('runs/run-7/start.json'))).toMatchObject({ runId: 'run-7', duplicate: false, shardCount: 0, embeddingsReady: true });
     expect(mocks.startRun).not.toHaveBeenCalled();
   });
 

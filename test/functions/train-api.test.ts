@@ -6,6 +6,7 @@ import { apiEvent } from './fakes.ts';
 const mocks = vi.hoisted(() => {
   process.env.SIMPAIR_BUCKET = 'test-bucket';
   process.env.SIMPAIR_MODEL_SOURCE = 's3://test-bucket/encoders/bert/';
+  process.env.SIMPAIR_EMBED_MEMORY_MB = '3008';
   return { startRun: vi.fn(), getRun: vi.fn() };
 });
 vi.mock('../../src/pipeline/cloud/start.ts', () => ({ startRun: mocks.startRun }));
@@ -32,6 +33,32 @@ describe('train-api handler', () => {
     const puts = s3.commandCalls(PutObjectCommand);
     expect(puts).toHaveLength(1);
     expect(puts[0].args[0].input).toMatchObject({ Bucket: 'test-bucket', Key: 'runs/run-abc/start.json' });
+  });
+
+  it('records who asked (the IAM caller\'s ARN or the API key id, the source address) in the run and the log', async () => {
+    mocks.startRun.mockResolvedValue({ runId: 'run-abc', duplicate: false });
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stdout.write;
+    const level = process.env.SIMPAIR_LOG_LEVEL;
+    process.env.SIMPAIR_LOG_LEVEL = 'info'; // the request's logger reads it
+    try {
+      await handler(
+        apiEvent({
+          httpMethod: 'POST',
+          resource: '/train',
+          body: JSON.stringify({ datasetKey: 'datasets/qqp.tsv' }),
+          requestContext: { requestId: 'req-9', identity: { userArn: 'arn:aws:iam::123456789012:user/alice', apiKeyId: 'k-1', sourceIp: '203.0.113.7' } } as never,
+        }),
+      );
+    } finally {
+      process.stdout.write = write;
+      if (level === undefined) delete process.env.SIMPAIR_LOG_LEVEL;
+      else process.env.SIMPAIR_LOG_LEVEL = level;
+    }
+    expect(mocks.startRun.mock.calls[0][1].requestedBy).toEqual({ userArn: 'arn:aws:iam::123456789012:user/alice', apiKeyId: 'k-1', sourceIp: '203.0.113.7', requestId: 'req-9' });
+    const logged = lines.map((l) => JSON.parse(l) as { message: string; caller?: unknown }).find((l) => l.message === 'Train requested');
+    expect(logged?.caller).toEqual({ userArn: 'arn:aws:iam::123456789012:user/alice', apiKeyId: 'k-1', sourceIp: '203.0.113.7' });
   });
 
   it('refuses unknown options and model sources other than the deployment\'s with 400, starting nothing', async () => {
@@ -72,3 +99,23 @@ describe('train-api handler', () => {
     expect(mocks.getRun).toHaveBeenCalledTimes(2);
   });
 });
+
+describe('POST /train against the embedding function\'s memory (SIMPAIR_EMBED_MEMORY_MB 3008)', () => {
+  it('refuses a shard that cannot fit (shardSize 10000 x maxLen 512: 31 GB of embeddings), naming the largest shardSize that fits; starts nothing', async () => {
+    mocks.startRun.mockReset();
+    const res = await handler(apiEvent({ httpMethod: 'POST', resource: '/train', body: JSON.stringify({ datasetKey: 'datasets/qqp.tsv', options: { shardSize: 10000, maxLen: 512 } }) }));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body).message).toMatch(/shardSize 10000 with maxLen 512 .* 31\.46 GB .* 3008 MB .*Use shardSize 490 or less/);
+    expect(mocks.startRun).not.toHaveBeenCalled();
+  });
+
+  it('accepts the defaults and the largest shard that fits', async () => {
+    const { checkShardFits, shardBytes, shardMemoryBudgetBytes } = await import('../../src/pipeline/run-options.ts');
+    expect(() => checkShardFits({ shardSize: 256, maxLen: 128, dtype: 'float32' }, 3008)).not.toThrow();
+    expect(() => checkShardFits({ shardSize: 490, maxLen: 512, dtype: 'float32' }, 3008)).not.toThrow();
+    expect(() => checkShardFits({ shardSize: 491, maxLen: 512, dtype: 'float32' }, 3008)).toThrow(/Use shardSize 490 or less/);
+    expect(shardBytes({ shardSize: 10000, maxLen: 512, dtype: 'float32' })).toBe(10000 * 512 * 768 * 8);
+    expect(shardMemoryBudgetBytes(10240)).toBe((10240 - 1536) * 1024 * 1024);
+  });
+});
+

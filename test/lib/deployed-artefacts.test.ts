@@ -18,7 +18,7 @@ import { apiEvent, objectCreated } from '../functions/fakes.ts';
 import { runNode, type CliResult } from '../helpers/cli.ts';
 import { ROOT, TINY_BERT } from '../helpers/paths.ts';
 import { s3rverClient, startS3rver, type LocalS3 } from '../storage/start-s3rver.ts';
-import { jobDefinitionEnvironment, layOutTrainingApp, TRAINING_ENTRYPOINT } from './batch-sandbox.ts';
+import { jobDefinitionEnvironment, layOutTrainingApp, TRAINING_ENTRYPOINT, withoutGpu } from './batch-sandbox.ts';
 import { deployedFunctions, LambdaSandbox, resolveCfn, type DeployedFunction, type Invocation } from './lambda-sandbox.ts';
 import { cdkJsonContext } from './synth-stack.ts';
 
@@ -97,7 +97,10 @@ function runTrainingJob(runId: string): Promise<CliResult> {
   const app = layOutTrainingApp(join(work, 'app'));
   mkdirSync(join(work, 'home'), { recursive: true });
   Object.assign(env, CREDENTIALS, { AWS_ENDPOINT_URL_S3: s3.endpoint, SIMPAIR_RUN_ID: runId, SIMPAIR_TF_BACKEND: 'wasm', SIMPAIR_LOG_FORMAT: 'json' });
-  return runNode(TRAINING_ENTRYPOINT, { cwd: app, env });
+  // No GPU here: wasm instead of tfjs-node-gpu, and the GPU job definition's expectation
+  // (SIMPAIR_EXPECT_GPU=1, which fails the job without a GPU: test/training/gpu-check.test.ts) lifted.
+  expect(env.SIMPAIR_EXPECT_GPU).toBe('1');
+  return runNode(TRAINING_ENTRYPOINT, { cwd: app, env: withoutGpu(env, jobDefinition).env });
 }
 
 describe('deployed artefacts (cdk.out bundles and layers, run as Lambda runs them, against s3rver)', () => {

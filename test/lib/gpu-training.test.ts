@@ -26,6 +26,13 @@ describe('GpuTraining (defaults)', () => {
     expect(job.ContainerProperties.Environment).toEqual(expect.arrayContaining([{ Name: 'AWS_REGION', Value: 'us-east-1' }]));
   });
 
+  it('tells the GPU job it asked for a GPU (the entry fails at start when TensorFlow sees none); the CPU job not', () => {
+    expect(job.ContainerProperties.Environment).toContainEqual({ Name: 'SIMPAIR_EXPECT_GPU', Value: '1' });
+    const cpu = synthStack({ trainingCompute: 'cpu' }).template;
+    const cpuJob = (Object.values(cpu.findResources('AWS::Batch::JobDefinition'))[0] as { Properties: JobDefinition }).Properties;
+    expect(cpuJob.ContainerProperties.Environment.map((e) => e.Name)).not.toContain('SIMPAIR_EXPECT_GPU');
+  });
+
   it('retries host and Spot failures only, never a code error (evaluateOnExit ends with EXIT on anything)', () => {
     const rules = job.RetryStrategy.EvaluateOnExit;
     expect(job.RetryStrategy.Attempts).toBe(2);

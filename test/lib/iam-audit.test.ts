@@ -273,9 +273,18 @@ describe('the S3 calls of each pipeline principal, held against its role in the 
     }[];
     for (const shard of shards) await as('embed', () => embed.handler({ runId, shard }));
     await as('finalize', () => finalize.handler({ runId }));
-    await as('training job', () => entry.main({ ...process.env, SIMPAIR_RUN_ID: runId }));
+    // No GPU on this machine: the GPU job definition's SIMPAIR_EXPECT_GPU=1 is lifted (test/training/gpu-check.test.ts covers it).
+    await as('training job', () => entry.main({ ...process.env, SIMPAIR_RUN_ID: runId, SIMPAIR_EXPECT_GPU: '0' }));
     const published = await as('publish', () => publish.handler({ runId }));
     expect(published.state).toBe('SUCCEEDED');
+    // A retrain with other epochs: validate finds the stored embeddings (the map is skipped).
+    const retrain = await as('train-api', () =>
+      trainApi.handler(apiEvent({ httpMethod: 'POST', resource: '/train', body: JSON.stringify({ datasetKey: 'datasets/examples.tsv', options: { maxLen: 16, epochs: 2, shardSize: 20 } }) })),
+    );
+    const again = (JSON.parse(retrain.body) as { runId: string }).runId;
+    expect(await as('validate', () => validate.handler({ ...objectCreated(`runs/${again}/start.json`, BUCKET), executionName: 'exec-2' }))).toMatchObject({ embeddingsReady: true });
+    await as('training job', () => entry.main({ ...process.env, SIMPAIR_RUN_ID: again, SIMPAIR_EXPECT_GPU: '0' }));
+    expect(await as('publish', () => publish.handler({ runId: again }))).toMatchObject({ state: 'SUCCEEDED' });
     // A failure recorded for a finished run changes nothing, but makes the fail step's calls.
     await as('fail', () => fail.handler({ runId, step: 'train', error: { Error: 'States.TaskFailed', Cause: '{}' } }));
 

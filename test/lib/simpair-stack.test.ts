@@ -74,12 +74,12 @@ describe('SimpairStack (defaults: GPU training, IAM auth, data retained)', () =>
       });
     });
 
-    it('expires shards/ and embeddings/ after 14 days and old versions after 30', () => {
+    it('expires shards/ and embeddings/ after 14 days and their old versions after a day, other old versions after 30', () => {
       template.hasResourceProperties('AWS::S3::Bucket', {
         LifecycleConfiguration: {
           Rules: Match.arrayWith([
-            Match.objectLike({ Prefix: 'shards/', ExpirationInDays: 14, Status: 'Enabled' }),
-            Match.objectLike({ Prefix: 'embeddings/', ExpirationInDays: 14, Status: 'Enabled' }),
+            Match.objectLike({ Prefix: 'shards/', ExpirationInDays: 14, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' }),
+            Match.objectLike({ Prefix: 'embeddings/', ExpirationInDays: 14, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' }),
             Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
           ]),
         },
@@ -114,7 +114,7 @@ describe('SimpairStack (defaults: GPU training, IAM auth, data retained)', () =>
       expect(map).toMatchObject({
         ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } },
         ItemReader: { ReaderConfig: { InputType: 'JSON' }, Parameters: { 'Key.$': '$.shardsKey' } },
-        MaxConcurrency: 20,
+        MaxConcurrency: 10,
       });
       expect(String((map?.ItemReader as { Resource: string }).Resource)).toMatch(/:states:::s3:getObject$/);
     });
@@ -219,6 +219,26 @@ describe('SimpairStack (defaults: GPU training, IAM auth, data retained)', () =>
       }
     });
 
+    it('deploys in a new account: the embedding function at 3,008 MB (the usual new-account cap), no reserved concurrency, a map of 10', () => {
+      const byDescription = (re: RegExp) => functions().find(([, fn]) => re.test(String(fn.Properties?.Description)))![1].Properties!;
+      expect(byDescription(/^simpair: embed one row shard/).MemorySize).toBe(3008);
+      for (const [id, fn] of functions()) expect(fn.Properties?.ReservedConcurrentExecutions, id).toBeUndefined();
+      // POST /train knows the embedding function's memory, to refuse a shard that cannot fit.
+      expect((byDescription(/^simpair: POST \/train/).Environment as { Variables: Record<string, unknown> }).Variables.SIMPAIR_EMBED_MEMORY_MB).toBe('3008');
+    });
+
+    it('alarms on failed and timed-out executions, failed Batch jobs of its queue and the dead-letter queue, without notification by default', () => {
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as { Properties: { MetricName: string; Namespace: string; AlarmActions?: unknown } }[];
+      expect(alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort()).toEqual(
+        ['AWS/Events/TriggeredRules', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'AWS/States/ExecutionsFailed', 'AWS/States/ExecutionsTimedOut'].sort(),
+      );
+      for (const a of alarms) expect(a.Properties.AlarmActions).toBeUndefined();
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: { source: ['aws.batch'], 'detail-type': ['Batch Job State Change'], detail: { status: ['FAILED'], jobQueue: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('TrainingJobQueue'), 'JobQueueArn'] }] } },
+      });
+      template.resourceCountIs('AWS::SNS::Topic', 0);
+    });
+
     it('gives the onnxruntime layer to the functions that run BERT (embed, predict) alone, and no function a TF.js layer', () => {
       const layers = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::LayerVersion');
       expect(layers).toHaveLength(1);
@@ -240,10 +260,10 @@ describe('SimpairStack (defaults: GPU training, IAM auth, data retained)', () =>
       for (const g of groups) expect(g.Properties.RetentionInDays).toBe(30);
     });
 
-    it('gives the embedding function 10 GB, 15 minutes and 2 GiB of /tmp for BERT', () => {
+    it('gives the embedding function 3,008 MB (embeddingMemoryMB raises it), 15 minutes and 2 GiB of /tmp for BERT', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Description: Match.stringLikeRegexp('embed one row shard'),
-        MemorySize: 10240,
+        MemorySize: 3008,
         Timeout: 900,
         EphemeralStorage: { Size: 2048 },
       });
@@ -334,6 +354,28 @@ describe('SimpairStack variants', () => {
     template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
     template.hasResource('AWS::S3::Bucket', { Properties: Match.objectLike({ VersioningConfiguration: { Status: 'Enabled' } }), DeletionPolicy: 'Delete' });
     template.hasResourceProperties('Custom::S3AutoDeleteObjects', { BucketName: { Ref: Match.stringLikeRegexp('StorageBucket') } });
+  });
+
+  it('takes the embedding memory, the map concurrency, reserved concurrency for predict and an alarm e-mail from props', () => {
+    const { template } = synthStack({ embeddingMemoryMB: 10240, maxConcurrency: 40, predictReservedConcurrency: 5, alarmEmail: 'ops@example.com' });
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^simpair: embed one row shard'), MemorySize: 10240 });
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^simpair: POST /predict'), ReservedConcurrentExecutions: 5 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^simpair: POST /train'),
+      Environment: { Variables: Match.objectLike({ SIMPAIR_EMBED_MEMORY_MB: '10240' }) },
+    });
+    const map = allStates(stateMachineDefinition(template).States).find(([, s]) => s.Type === 'Map')![1];
+    expect(map.MaxConcurrency).toBe(40);
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as { Properties: { AlarmActions?: unknown[] } }[];
+    expect(alarms).toHaveLength(4);
+    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/AlarmsTopic/) }]);
+  });
+
+  it('refuses what cannot deploy: embedding memory above Lambda\'s limit, reserved concurrency 0, a bad e-mail', () => {
+    expect(() => synthStack({ embeddingMemoryMB: 20000 })).toThrow(/memorySize is 20000/);
+    expect(() => synthStack({ predictReservedConcurrency: 0 })).toThrow(/predictReservedConcurrency is 0/);
+    expect(() => synthStack({ alarmEmail: 'ops' })).toThrow(/alarmEmail "ops"/);
   });
 
   it('builds the arm64 layer for arm64 functions', () => {

@@ -41,6 +41,26 @@ describe('TrainingPipeline (defaults)', () => {
     expect(embed.Retry?.some((r) => r.ErrorEquals.includes('States.Timeout'))).toBe(true);
   });
 
+  it('skips the embedding map (and finalize) when validate reports the run\'s embeddings already stored', () => {
+    const byName = Object.fromEntries(states);
+    const duplicate = byName['Duplicate upload?'] as { Default: string };
+    const choice = byName[duplicate.Default] as { Type: string; Choices: { Variable: string; BooleanEquals: boolean; Next: string }[]; Default: string };
+    expect(choice.Type).toBe('Choice');
+    expect(choice.Choices).toEqual([expect.objectContaining({ Variable: '$.embeddingsReady', BooleanEquals: true, Next: 'Train on AWS Batch' })]);
+    expect(byName[choice.Default].Type).toBe('Map');
+    expect((byName['Finalize embeddings'] as { Next: string }).Next).toBe('Train on AWS Batch');
+  });
+
+  it('retries the Batch submit state on Batch API errors and throttling, never on a failed job', () => {
+    const train = states.find(([, s]) => String(s.Resource).endsWith(':states:::batch:submitJob.sync'))![1];
+    const retry = train.Retry?.find((r) => r.ErrorEquals.includes('Batch.AWSBatchException'));
+    expect(retry).toMatchObject({ JitterStrategy: 'FULL', BackoffRate: 2 });
+    expect(retry!.ErrorEquals).toEqual(expect.arrayContaining(['Batch.ServerException', 'Batch.TooManyRequestsException']));
+    expect(retry!.MaxAttempts).toBeGreaterThanOrEqual(3);
+    for (const r of train.Retry ?? []) expect(r.ErrorEquals).not.toContain('States.TaskFailed');
+    for (const r of train.Retry ?? []) expect(r.ErrorEquals).not.toContain('States.ALL');
+  });
+
   it('bounds the Batch task by the job budget, below the execution timeout', () => {
     const train = states.find(([, s]) => String(s.Resource).endsWith(':states:::batch:submitJob.sync'))![1];
     expect(train.TimeoutSeconds).toBeLessThan(definition.TimeoutSeconds!);
@@ -51,6 +71,16 @@ describe('TrainingPipeline (defaults)', () => {
     expect(map.ResultPath).toBeNull();
     const embed = states.find(([n]) => n === 'Embed shard')![1];
     expect(embed.OutputPath).toBeNull();
+  });
+
+  it('lets the state machine read only the shard lists it maps over, and submit only this stack\'s job definition to its queue', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { Roles: unknown; PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } }[];
+    const statements = policies.filter((p) => JSON.stringify(p.Properties.Roles).includes('PipelineStateMachineRole')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const resourcesOf = (action: string) => statements.filter((st) => [st.Action].flat().includes(action)).flatMap((st) => [st.Resource].flat());
+    expect(resourcesOf('s3:GetObject')).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/StorageBucket/), 'Arn'] }, '/shards/*/shards.json']] }]);
+    const submit = resourcesOf('batch:SubmitJob');
+    expect(submit).toHaveLength(2);
+    expect(submit).toEqual(expect.arrayContaining([{ Ref: expect.stringMatching(/TrainingJobDefinition/) }, { 'Fn::GetAtt': [expect.stringMatching(/TrainingJobQueue/), 'JobQueueArn'] }]));
   });
 
   it('lets the state machine describe and terminate the Batch jobs it starts (.sync)', () => {

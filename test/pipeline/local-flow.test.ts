@@ -39,7 +39,7 @@ describe('the run steps in-process (local face of the state machine)', () => {
     const run = await runPipeline(store, { datasetKey: 'datasets/train.tsv', options });
     expect(run).toMatchObject({ state: 'SUCCEEDED', counts: { rows: 48, positives: 24, negatives: 24 }, shards: 3 });
     expect(run.runId).toBe(runIdFor(createHash('sha256').update(train).digest('hex'), { ...DEFAULT_RUN_OPTIONS, ...options }));
-    const reader = await EmbeddingStoreReader.open(store, `embeddings/${run.runId}/`);
+    const reader = await EmbeddingStoreReader.open(store, `embeddings/${run.embeddingId}/`);
     expect(reader.manifest).toMatchObject({ count: 48, maxLen: 16, hidden: 32, positives: 24 });
     expect(reader.manifest.shards.map((s) => s.count)).toEqual([16, 16, 16]);
     const live = await getJson<{ version: string; runId: string }>(store, LIVE_MODEL_KEY);
@@ -74,7 +74,7 @@ describe('the run steps in-process (local face of the state machine)', () => {
     // The same model evaluated the plain way (every row of the store, then the last 5) gives the same figures.
     await initTfBackend();
     const { model } = await loadClassifier(store, prefix);
-    const all = await evaluateStore(model, await EmbeddingStoreReader.open(store, `embeddings/${run.runId}/`));
+    const all = await evaluateStore(model, await EmbeddingStoreReader.open(store, `embeddings/${run.embeddingId}/`));
     model.dispose();
     const plain = computeMetrics(all.labels.subarray(43), all.probabilities.subarray(43), 0.5);
     expect(metrics.evaluation.accuracy).toBe(plain.accuracy);
@@ -91,7 +91,7 @@ describe('the run steps in-process (local face of the state machine)', () => {
     await store.put('datasets/pooled.tsv', await readFile(join(ROOT, 'examples', 'test.tsv')));
     const run = await runPipeline(store, { datasetKey: 'datasets/pooled.tsv', options: { ...options, head: 'pooled' } });
     expect(run).toMatchObject({ state: 'SUCCEEDED', options: { head: 'pooled' } });
-    const reader = await EmbeddingStoreReader.open(store, `embeddings/${run.runId}/`);
+    const reader = await EmbeddingStoreReader.open(store, `embeddings/${run.embeddingId}/`);
     const shard = await reader.readShard(0);
     expect(shard.pooled).toHaveLength(shard.count * 2 * 32);
     const meta = await getJson<{ head?: string }>(store, `models/${run.modelVersion}/metadata.json`);

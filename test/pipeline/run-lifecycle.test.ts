@@ -134,7 +134,7 @@ describe('leases: stale runs are taken over and resumed', () => {
     const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options, owner: a } as never);
     const { shards } = await validateAndSplit(store, { runId, owner: a } as never);
     await embedShard(store, { runId, shard: shards[0], owner: a } as never);
-    const firstSidecar = `embeddings/${runId}/parts/00000.json`;
+    const firstSidecar = `embeddings/${steps.embeddingIdOf(await getRun(store, runId))}/parts/00000.json`;
     const before = await store.head(firstSidecar);
     await sleep(300 + 1000 + 100); // lease + margin
     const b = owner('b', 60_000);
@@ -194,8 +194,9 @@ describe('finalize counts only its run\'s shard indices', () => {
     expect(shards).toHaveLength(2);
     await embedShard(store, { runId, shard: shards[0] });
     // A sidecar of index 2, as an earlier attempt with smaller shards would leave behind.
-    const stray = await getJson<Record<string, unknown>>(store, `embeddings/${runId}/parts/00000.json`);
-    await store.put(`embeddings/${runId}/parts/00002.json`, JSON.stringify({ ...stray, index: 2 }));
+    const prefix = `embeddings/${steps.embeddingIdOf(await getRun(store, runId))}/`;
+    const stray = await getJson<Record<string, unknown>>(store, `${prefix}parts/00000.json`);
+    await store.put(`${prefix}parts/00002.json`, JSON.stringify({ ...stray, index: 2 }));
     await expect(finalizeEmbeddings(store, { runId })).rejects.toThrow(/1 of 2 embedding shards; missing 1/);
   });
 });
@@ -223,6 +224,65 @@ describe('a dataset overwritten after its run read it', () => {
     await expect(runSteps(store, runId)).rejects.toThrow(/replaced after run/);
     expect(await getRun(store, runId)).toMatchObject({ state: 'FAILED', error: { name: 'DatasetChangedError' } });
     expect(await store.exists(LIVE_MODEL_KEY)).toBe(false);
+  });
+});
+
+describe('stored embeddings are keyed by data + encoder + maxLen + padding + dtype + shard size, not by the run', () => {
+  const embeddingPuts = (s: ObjectStore) => {
+    const puts: string[] = [];
+    const put = s.put.bind(s);
+    s.put = async (key, body) => {
+      if (key.startsWith('embeddings/')) puts.push(key);
+      return put(key, body);
+    };
+    return puts;
+  };
+
+  it('the run id still changes with epochs and seed; the embedding id does not, and does with maxLen, padding, dtype, encoder', () => {
+    const base = { ...steps.DEFAULT_RUN_OPTIONS, ...options };
+    const sha = 'ab'.repeat(32);
+    expect(steps.runIdFor(sha, { ...base, epochs: 2 })).not.toBe(steps.runIdFor(sha, base));
+    expect(steps.embeddingIdFor(sha, { ...base, epochs: 2, seed: 7, batchSize: 8, validationSplit: 0.2, head: 'pooled' })).toBe(steps.embeddingIdFor(sha, base));
+    for (const other of [{ maxLen: 32 }, { padding: 'masked' as const }, { dtype: 'float16' as const }, { modelSource: 'other' }, { shardSize: 7 }]) {
+      expect(steps.embeddingIdFor(sha, { ...base, ...other }), JSON.stringify(other)).not.toBe(steps.embeddingIdFor(sha, base));
+    }
+    expect(steps.embeddingIdFor('cd'.repeat(32), base)).not.toBe(steps.embeddingIdFor(sha, base));
+  });
+
+  it('a retrain with other epochs reuses the stored embeddings: no embedding step runs, nothing is written under embeddings/', async () => {
+    const first = await steps.runPipeline(store, { datasetKey: 'datasets/train.tsv', options });
+    expect(first.state).toBe('SUCCEEDED');
+    expect(first.embeddingsReused).toBeUndefined();
+    const puts = embeddingPuts(store);
+    const again = await steps.runPipeline(store, { datasetKey: 'datasets/train.tsv', options: { ...options, epochs: 2 } });
+    expect(again.runId).not.toBe(first.runId);
+    expect(again).toMatchObject({ state: 'SUCCEEDED', embeddingsReused: true, embeddingId: first.embeddingId });
+    expect(puts).toEqual([]);
+    expect(await store.list('shards/' + again.runId + '/')).toEqual([]); // not even split
+  });
+
+  it('validate reports stored embeddings (the state machine then skips the map)', async () => {
+    const first = await steps.runPipeline(store, { datasetKey: 'datasets/train.tsv', options });
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options: { ...options, seed: 9 } });
+    expect(await validateAndSplit(store, { runId })).toEqual({ runId, shards: [], embeddingsReady: true });
+    expect(await getRun(store, runId)).toMatchObject({ state: 'EMBEDDED', embeddingId: first.embeddingId, embeddingsReused: true });
+  });
+
+  it('a retried map item whose shard is already stored is not embedded again', async () => {
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options });
+    const { shards } = await validateAndSplit(store, { runId });
+    await embedShard(store, { runId, shard: shards[0] });
+    const puts = embeddingPuts(store);
+    expect(await embedShard(store, { runId, shard: shards[0] })).toEqual({ runId, index: 0, count: shards[0].count });
+    expect(puts).toEqual([]);
+  });
+});
+
+describe('who asked for a run', () => {
+  it('is kept in the run record a start creates', async () => {
+    const requestedBy = { userArn: 'arn:aws:iam::123456789012:user/alice', requestId: 'req-1' };
+    const { runId } = await startRun(store, { datasetKey: 'datasets/train.tsv', options, requestedBy });
+    expect((await getRun(store, runId)).requestedBy).toEqual(requestedBy);
   });
 });
 

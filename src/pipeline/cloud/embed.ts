@@ -16,7 +16,8 @@ import { meanPooledSentenceEmbeddings } from '../../embedder/pooled-embeddings.t
 import { ENCODER_BASELINE_MAX_TOKENS } from '../encoder-baseline.ts';
 import { keys } from '../layout.ts';
 import type { RunOptions } from '../run-options.ts';
-import { activeRun, sidecarKey, type ShardRef, type ShardSidecar, type StepInput } from './common.ts';
+import { log } from '../../util/log.ts';
+import { activeRun, embeddingIdOf, sidecarKey, type ShardRef, type ShardSidecar, type StepInput } from './common.ts';
 
 /** Tokenizer and embedder per model source, kept for the life of a Lambda container. */
 const embedderCache = new Map<string, Promise<{ tokenizer: PairTokenizer; embedder: BertEmbedder; modelId: string }>>();
@@ -41,9 +42,18 @@ async function loadEmbedder(source: string, padding: RunOptions['padding']) {
   return entry;
 }
 
-/** Embeds one row shard into one embedding shard (safetensors) plus a sidecar. */
+/**
+ * Embeds one row shard into one embedding shard (safetensors) plus a sidecar, under the run's
+ * embedding id. A shard whose sidecar is already there (a retried map item, a resumed run, a
+ * run with the same embeddings id) is not embedded again.
+ */
 export async function embedShard(store: ObjectStore, input: StepInput & { shard: ShardRef }): Promise<{ runId: string; index: number; count: number }> {
   const run = await activeRun(store, input);
+  const embeddingId = embeddingIdOf(run);
+  if (await store.exists(sidecarKey(embeddingId, input.shard.index))) {
+    log('info', `run ${run.runId}: embedding shard ${input.shard.index} of ${embeddingId} is already stored; not embedding it again`);
+    return { runId: run.runId, index: input.shard.index, count: input.shard.count };
+  }
   const text = Buffer.from(await store.get(input.shard.key)).toString('utf8');
   const rows = text
     .split('\n')
@@ -54,14 +64,14 @@ export async function embedShard(store: ObjectStore, input: StepInput & { shard:
   }
   const { tokenizer, embedder, modelId } = await loadEmbedder(run.options.modelSource, run.options.padding ?? 'max-length');
   const emb = await embedPairs(tokenizer, embedder, rows.map((r) => [r.sentence1, r.sentence2] as const), { maxLen: run.options.maxLen, batchSize: 32 });
-  const prefix = keys.embeddings(run.runId);
+  const prefix = keys.embeddings(embeddingId);
   // Each row's two mean-pooled sentence vectors beside its tokens: the training step scores the
   // encoder baseline with them, and the pooled head takes them as its second input.
   const pooled = await pooledVectors(tokenizer, embedder, rows);
   const info = await writeEmbeddingShard(store, prefix, input.shard.index, emb, rows.map((r) => r.label), { dtype: run.options.dtype, pooled });
-  const sidecar: ShardSidecar = { ...info, runId: run.runId, modelId, tokenizerSha256: tokenizer.sha256, hidden: embedder.hidden };
+  const sidecar: ShardSidecar = { ...info, runId: run.runId, embeddingId, modelId, tokenizerSha256: tokenizer.sha256, hidden: embedder.hidden };
   // Written after the shard it describes: a sidecar present means its shard is complete.
-  await putJson(store, sidecarKey(run.runId, input.shard.index), sidecar);
+  await putJson(store, sidecarKey(embeddingId, input.shard.index), sidecar);
   return { runId: run.runId, index: input.shard.index, count: rows.length };
 }
 

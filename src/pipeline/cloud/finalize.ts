@@ -5,25 +5,32 @@
  * s3:ListBucket (the shards' sidecars). Not datasets/*: a replaced dataset is caught by the
  * start of its new content (start.ts).
  */
-import { writeEmbeddingManifest } from '../../embeddings/index.ts';
+import { MANIFEST_FILE, writeEmbeddingManifest } from '../../embeddings/index.ts';
 import { SimpairError } from '../../errors.ts';
 import { getJson, type ObjectStore } from '../../storage/object-store.ts';
 import { keys } from '../layout.ts';
 import { advanceRun } from '../run-record.ts';
-import { activeRun, sidecarKey, type ShardSidecar, type StepInput } from './common.ts';
+import { activeRun, embeddingIdOf, embeddingsStored, sidecarKey, type ShardSidecar, type StepInput } from './common.ts';
 
 /**
  * Writes the embedding manifest once every shard is there; fails naming missing shards. Only
- * this run's shard indices (0 .. shards-1, sidecars naming this run) count: a leftover sidecar
- * of an earlier attempt with more shards cannot make a missing shard look present.
+ * the run's shard indices (0 .. shards-1, sidecars of its embedding id) count: a stray sidecar
+ * cannot make a missing shard look present. Embeddings already complete (another run with the
+ * same embedding id finalized them) are kept as they are.
  */
 export async function finalizeEmbeddings(store: ObjectStore, input: StepInput): Promise<{ runId: string; count: number }> {
   const run = await activeRun(store, input);
-  const prefix = keys.embeddings(run.runId);
+  const embeddingId = embeddingIdOf(run);
+  const prefix = keys.embeddings(embeddingId);
+  if (await embeddingsStored(store, run)) {
+    const { count } = await getJson<{ count: number }>(store, `${prefix}${MANIFEST_FILE}`);
+    await advanceRun(store, run.runId, { state: 'EMBEDDED' }, input.owner);
+    return { runId: run.runId, count };
+  }
   const expected = run.shards ?? 0;
-  const wanted = new Set(Array.from({ length: expected }, (_, i) => sidecarKey(run.runId, i)));
+  const wanted = new Set(Array.from({ length: expected }, (_, i) => sidecarKey(embeddingId, i)));
   const sidecarKeys = (await store.list(`${prefix}parts/`)).filter((k) => wanted.has(k));
-  const parts = (await Promise.all(sidecarKeys.map((k) => getJson<ShardSidecar>(store, k)))).filter((p) => (p.runId ?? run.runId) === run.runId);
+  const parts = (await Promise.all(sidecarKeys.map((k) => getJson<ShardSidecar>(store, k)))).filter((p) => (p.embeddingId ?? embeddingId) === embeddingId);
   parts.sort((a, b) => a.index - b.index);
   if (parts.length !== expected) {
     const have = new Set(parts.map((p) => p.index));

@@ -7,7 +7,8 @@
  */
 export { DEFAULT_RUN_OPTIONS, resolveRunOptions, type RunOptions } from '../run-options.ts';
 export { getRun, recordRunFailure, type RunOwner, type RunRecord, type RunState } from '../run-record.ts';
-export type { ShardRef } from './common.ts';
+export { embeddingIdOf, type ShardRef } from './common.ts';
+export { embeddingIdFor, runIdFor } from '../run-options.ts';
 export { DEFAULT_MAX_ATTEMPTS, startRun, takeOverStaleRun, type StartRunInput, type StartRunResult } from './start.ts';
 export { validateAndSplit } from './validate.ts';
 export { embedShard } from './embed.ts';

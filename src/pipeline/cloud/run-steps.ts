@@ -3,14 +3,13 @@
  * server and CLI call these; they may read everything in the store, so they also check the
  * dataset is unchanged before each step after validation.
  */
-import { MANIFEST_FILE } from '../../embeddings/index.ts';
 import { DatasetChangedError } from '../../errors.ts';
 import { getJson, type ObjectStore } from '../../storage/object-store.ts';
 import { log } from '../../util/log.ts';
 import { PREFIX, keys } from '../layout.ts';
 import type { RunOptions } from '../run-options.ts';
 import { assertOwned, getRun, LeaseLostError, processRunOwner, renewLease, type RunOwner, type RunRecord } from '../run-record.ts';
-import { modelComplete, sha256, sidecarKey, type ShardRef } from './common.ts';
+import { embeddingIdOf, embeddingsStored, modelComplete, sha256, sidecarKey, type ShardRef } from './common.ts';
 import { startRun } from './start.ts';
 import { validateAndSplit } from './validate.ts';
 import { embedShard } from './embed.ts';
@@ -59,7 +58,7 @@ export async function resumePoint(store: ObjectStore, run: RunRecord): Promise<'
       if (run.modelVersion && (await modelComplete(store, run.modelVersion))) return 'publish';
     // falls through: the model is not all there, train it again
     case 'EMBEDDED':
-      if (await store.exists(`${keys.embeddings(run.runId)}${MANIFEST_FILE}`)) return 'train';
+      if (await embeddingsStored(store, run)) return 'train';
     // falls through
     case 'VALIDATED':
       if (await shardsIntact()) return 'embed';
@@ -105,21 +104,24 @@ export async function runSteps(store: ObjectStore, runId: string, options: RunSt
     const at = (s: (typeof order)[number]) => order.indexOf(from) <= order.indexOf(s);
     if (from !== 'validate') log('info', `run ${runId}: resuming at ${from} (state ${run.state})`);
     let shards: ShardRef[] | undefined;
-    if (at('validate')) ({ shards } = await validateAndSplit(store, { runId, datasetBytes: options.datasetBytes, owner }));
+    // Embeddings already stored (by a run with other training options): straight to training.
+    let reuse = false;
+    if (at('validate')) ({ shards, embeddingsReady: reuse } = await validateAndSplit(store, { runId, datasetBytes: options.datasetBytes, owner }));
     checkLease();
-    if (at('embed')) {
+    if (at('embed') && !reuse) {
       step = 'embed';
       shards ??= await getJson<ShardRef[]>(store, keys.shardList(runId));
-      const done = new Set(await store.list(`${keys.embeddings(runId)}parts/`));
+      const embeddingId = embeddingIdOf(run);
+      const done = new Set(await store.list(`${keys.embeddings(embeddingId)}parts/`));
       for (const shard of shards) {
         checkLease();
-        if (!done.has(sidecarKey(runId, shard.index))) await embedShard(store, { runId, shard, owner });
+        if (!done.has(sidecarKey(embeddingId, shard.index))) await embedShard(store, { runId, shard, owner });
       }
     }
     // The dataset may have been replaced while this run worked (the cloud learns it from the
     // replacement's start; here the steps may read the dataset, so each checks it first).
     const unchanged = async () => assertDatasetUnchanged(store, await getRun(store, runId));
-    if (at('finalize')) {
+    if (at('finalize') && !reuse) {
       step = 'finalize';
       checkLease();
       await unchanged();

@@ -45,6 +45,8 @@ export interface StartRunInput {
   owner?: RunOwner;
   /** @default {@link DEFAULT_MAX_ATTEMPTS} */
   maxAttempts?: number;
+  /** Who asked (the API caller), recorded in a run this start creates or restarts. */
+  requestedBy?: RunRecord['requestedBy'];
 }
 
 /** What {@link startRun} decided. */
@@ -79,7 +81,7 @@ export async function startRun(store: ObjectStore, input: StartRunInput): Promis
 
   // Starts of one run through one store object take turns: the store's conditional create
   // decides between processes, and this also holds where the store ignores the condition (s3rver).
-  const started = await inProcessTurn(store, `start:${runId}`, () => decideStart(store, { runId, datasetKey, datasetSha256, datasetVersion, options, owner, maxAttempts }));
+  const started = await inProcessTurn(store, `start:${runId}`, () => decideStart(store, { runId, datasetKey, datasetSha256, datasetVersion, options, owner, maxAttempts, requestedBy: input.requestedBy }));
   await supersedeRunsOfReplacedContent(store, { datasetKey, datasetSha256, runId });
   return started;
 }
@@ -141,13 +143,22 @@ const STEP_OF_STATE: Partial<Record<RunState, string>> = { STARTED: 'validate', 
 
 async function decideStart(
   store: ObjectStore,
-  { runId, datasetKey, datasetSha256, datasetVersion, options, owner, maxAttempts }: { runId: string; datasetKey: string; datasetSha256: string; datasetVersion: RunRecord['datasetVersion']; options: RunOptions; owner: RunOwner; maxAttempts: number },
+  {
+    runId,
+    datasetKey,
+    datasetSha256,
+    datasetVersion,
+    options,
+    owner,
+    maxAttempts,
+    requestedBy,
+  }: { runId: string; datasetKey: string; datasetSha256: string; datasetVersion: RunRecord['datasetVersion']; options: RunOptions; owner: RunOwner; maxAttempts: number; requestedBy?: RunRecord['requestedBy'] },
 ): Promise<StartRunResult> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const existing = await readRun(store, runId);
     if (!existing) {
       const at = nowIso();
-      const record: RunRecord = { runId, datasetKey, datasetSha256, datasetVersion, state: 'STARTED', options, attempt: 1, lease: leaseFor(owner), startedAt: at, createdAt: at, updatedAt: at };
+      const record: RunRecord = { runId, datasetKey, datasetSha256, datasetVersion, state: 'STARTED', options, attempt: 1, lease: leaseFor(owner), startedAt: at, createdAt: at, updatedAt: at, ...(requestedBy ? { requestedBy } : {}) };
       if (await createRun(store, record)) return { runId, duplicate: false, state: 'STARTED' };
       continue; // another start created it first: report that run
     }
@@ -165,7 +176,20 @@ async function decideStart(
       const restarted = await updateRun(store, runId, (current) => {
         if (current.updatedAt !== record.updatedAt) throw new PreconditionFailedError('changed');
         const at = nowIso();
-        return { runId, datasetKey, datasetSha256, datasetVersion, state: 'STARTED', options, attempt: current.attempt + 1, lease: leaseFor(owner), startedAt: at, createdAt: current.createdAt, updatedAt: at };
+        return {
+          runId,
+          datasetKey,
+          datasetSha256,
+          datasetVersion,
+          state: 'STARTED',
+          options,
+          attempt: current.attempt + 1,
+          lease: leaseFor(owner),
+          startedAt: at,
+          createdAt: current.createdAt,
+          updatedAt: at,
+          ...(requestedBy ? { requestedBy } : {}),
+        };
       });
       log('info', `restarting failed run ${runId} (attempt ${restarted.attempt})`);
       return { runId, duplicate: false, state: 'STARTED' };

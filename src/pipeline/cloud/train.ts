@@ -14,7 +14,7 @@ import { encoderBaselineVerdict } from '../../metrics/encoder-baseline.ts';
 import { ENCODER_BASELINE_MAX_TOKENS, encoderBaselineOfScores, storedPairScores } from '../encoder-baseline.ts';
 import { keys } from '../layout.ts';
 import { advanceRun, nowIso } from '../run-record.ts';
-import { activeRun, type StepInput } from './common.ts';
+import { activeRun, embeddingsPrefixOf, type StepInput } from './common.ts';
 
 /**
  * Trains the Bi-LSTM streaming the run's embedding shards; saves it under models/{version}/ (not yet live).
@@ -25,7 +25,7 @@ export async function trainRun(store: ObjectStore, input: StepInput, options: { 
   // TF.js is imported by this step alone: the other steps, and the Lambdas running them, start without it.
   const { buildBiLstm, initTfBackend, predictShardRows, saveClassifier, trainClassifier } = await import('../../classifier/index.ts');
   const { backend } = await initTfBackend();
-  const reader = await EmbeddingStoreReader.open(store, keys.embeddings(run.runId), { cache: options.shardCache });
+  const reader = await EmbeddingStoreReader.open(store, embeddingsPrefixOf(run), { cache: options.shardCache });
   const { maxLen, hidden } = reader.manifest;
   const masked = reader.manifest.padding === 'dynamic';
   const head = run.options.head ?? 'recipe';
