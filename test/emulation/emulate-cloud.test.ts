@@ -40,7 +40,7 @@ const GRANTS = [
   { drop: 'EmbeddingFunction:s3:PutObject:embeddings/RUN/shard-00000.safetensors', principal: /^EmbeddingFunctionServiceRole/, action: 's3:PutObject', key: /\/embeddings\//, failedAt: 'Failed: embed' },
   { drop: 'PipelineStateMachineRole:s3:GetObject:shards/RUN/shards.json', principal: /^PipelineStateMachineRole/, action: 's3:GetObject', key: /\/shards\/.*shards\.json$/, failedAt: 'Failed: embed' },
   { drop: 'PipelineFinalizeEmbeddings:s3:PutObject:embeddings/RUN/manifest.json', principal: /^PipelineFinalizeEmbeddingsServiceRole/, action: 's3:PutObject', key: /\/embeddings\//, failedAt: 'Failed: finalize' },
-  { drop: 'TrainingJobRole:s3:PutObject:models/VERSION/model.json', principal: /^TrainingJobRole/, action: 's3:PutObject', key: /\/models\//, failedAt: 'Failed: train' },
+  { drop: 'TrainingJobRole:s3:GetObject:embeddings/RUN/manifest.json', principal: /^TrainingJobRole/, action: 's3:GetObject', key: /\/embeddings\//, failedAt: 'Failed: train' },
   { drop: 'PipelinePublishModel:s3:PutObject:models/live.json', principal: /^PipelinePublishModelServiceRole/, action: 's3:PutObject', key: /\/models\/live\.json$/, failedAt: 'Failed: publish' },
 ] as const;
 
