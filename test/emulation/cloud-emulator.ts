@@ -440,6 +440,14 @@ export class CloudEmulator {
       SIMPAIR_TF_BACKEND: 'wasm',
       ...(this.options.faults?.jobEnvironment ?? {}),
     };
+    // The job definition asks for a GPU (ResourceRequirements GPU; the entry then refuses to train
+    // without one when SIMPAIR_EXPECT_GPU=1). This machine has none: the same trainer runs on the
+    // wasm backend, without that check, and says so. The check has its own tests (test/training).
+    const gpus = ((jobDefinition.Properties!.ContainerProperties as { ResourceRequirements?: { Type: string; Value: string }[] }).ResourceRequirements ?? []).find((r) => r.Type === 'GPU');
+    if (gpus && env.SIMPAIR_EXPECT_GPU !== undefined) {
+      delete env.SIMPAIR_EXPECT_GPU;
+      this.log(`batch job asks for ${gpus.Value} GPU; none here: SIMPAIR_EXPECT_GPU unset, training on the wasm backend`);
+    }
     mkdirSync(env.HOME, { recursive: true });
     const app = layOutTrainingApp(join(this.options.work, 'batch-app'));
     const jobId = `emulated-job-${this.batchJobs.length + 1}`;
