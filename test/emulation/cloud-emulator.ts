@@ -14,7 +14,7 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { App } from 'aws-cdk-lib';
 import { SimpairStack } from '../../lib/simpair-stack.ts';
 import { ROOT } from '../helpers/paths.ts';
-import { jobDefinitionEnvironment, layOutTrainingApp, TRAINING_ENTRYPOINT } from '../lib/batch-sandbox.ts';
+import { jobDefinitionEnvironment, layOutTrainingApp, TRAINING_ENTRYPOINT, withoutGpu } from '../lib/batch-sandbox.ts';
 import { deployedFunctions, LambdaSandbox, type DeployedFunction } from '../lib/lambda-sandbox.ts';
 import { startS3rver, type LocalS3 } from '../storage/start-s3rver.ts';
 import { Iam, type IamCall } from './iam.ts';
@@ -440,20 +440,15 @@ export class CloudEmulator {
       SIMPAIR_TF_BACKEND: 'wasm',
       ...(this.options.faults?.jobEnvironment ?? {}),
     };
-    // The job definition asks for a GPU (ResourceRequirements GPU; the entry then refuses to train
-    // without one when SIMPAIR_EXPECT_GPU=1). This machine has none: the same trainer runs on the
-    // wasm backend, without that check, and says so. The check has its own tests (test/training).
-    const gpus = ((jobDefinition.Properties!.ContainerProperties as { ResourceRequirements?: { Type: string; Value: string }[] }).ResourceRequirements ?? []).find((r) => r.Type === 'GPU');
-    if (gpus && env.SIMPAIR_EXPECT_GPU !== undefined) {
-      delete env.SIMPAIR_EXPECT_GPU;
-      this.log(`batch job asks for ${gpus.Value} GPU; none here: SIMPAIR_EXPECT_GPU unset, training on the wasm backend`);
-    }
-    mkdirSync(env.HOME, { recursive: true });
+    // No GPU here: SIMPAIR_EXPECT_GPU unset, the wasm backend (batch-sandbox.ts, withoutGpu).
+    const { env: jobEnv, gpus } = withoutGpu(env, jobDefinition);
+    if (gpus && jobEnv !== env) this.log(`batch job asks for ${gpus} GPU; none here: SIMPAIR_EXPECT_GPU unset, training on the wasm backend`);
+    mkdirSync(jobEnv.HOME, { recursive: true });
     const app = layOutTrainingApp(join(this.options.work, 'batch-app'));
     const jobId = `emulated-job-${this.batchJobs.length + 1}`;
-    this.log(`batch job ${jobId} (${defId}) for run ${env.SIMPAIR_RUN_ID}`);
+    this.log(`batch job ${jobId} (${defId}) for run ${jobEnv.SIMPAIR_RUN_ID}`);
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, TRAINING_ENTRYPOINT, { cwd: app, env });
+      const child = spawn(process.execPath, TRAINING_ENTRYPOINT, { cwd: app, env: jobEnv });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -463,7 +458,7 @@ export class CloudEmulator {
     });
     mkdirSync(join(this.options.work, 'logs'), { recursive: true });
     writeFileSync(join(this.options.work, 'logs', `${jobId}.log`), `${stdout}\n--- stderr\n${stderr}`);
-    this.batchJobs.push({ jobId, runId: env.SIMPAIR_RUN_ID ?? '', exitCode: code });
+    this.batchJobs.push({ jobId, runId: jobEnv.SIMPAIR_RUN_ID ?? '', exitCode: code });
     const described = { JobId: jobId, JobName: p.JobName, JobQueue: p.JobQueue, JobDefinition: p.JobDefinition, Container: { ExitCode: code, LogStreamName: `training/default/${jobId}` } };
     if (code === 0) return { ...described, Status: 'SUCCEEDED' };
     throw namedError('States.TaskFailed', JSON.stringify({ ...described, Status: 'FAILED', StatusReason: 'Essential container in task exited' }));

@@ -18,7 +18,7 @@ import { apiEvent, objectCreated } from '../functions/fakes.ts';
 import { runNode, type CliResult } from '../helpers/cli.ts';
 import { ROOT, TINY_BERT } from '../helpers/paths.ts';
 import { s3rverClient, startS3rver, type LocalS3 } from '../storage/start-s3rver.ts';
-import { jobDefinitionEnvironment, layOutTrainingApp, TRAINING_ENTRYPOINT } from './batch-sandbox.ts';
+import { jobDefinitionEnvironment, layOutTrainingApp, TRAINING_ENTRYPOINT, withoutGpu } from './batch-sandbox.ts';
 import { deployedFunctions, LambdaSandbox, resolveCfn, type DeployedFunction, type Invocation } from './lambda-sandbox.ts';
 import { cdkJsonContext } from './synth-stack.ts';
 
@@ -88,7 +88,7 @@ afterAll(async () => {
 
 /**
  * The Batch job as the image runs it: the Dockerfile's WORKDIR /app with the files it copies,
- * the job definition's environment (nothing of this machine's), `node --import tsx training/entry.ts`.
+ * the job definition's environment (nothing of this machine's; no GPU: withoutGpu), `node --import tsx training/entry.ts`.
  */
 function runTrainingJob(runId: string): Promise<CliResult> {
   const jobDefinition = Object.values(template.Resources).find((r) => r.Type === 'AWS::Batch::JobDefinition')!;
@@ -97,7 +97,7 @@ function runTrainingJob(runId: string): Promise<CliResult> {
   const app = layOutTrainingApp(join(work, 'app'));
   mkdirSync(join(work, 'home'), { recursive: true });
   Object.assign(env, CREDENTIALS, { AWS_ENDPOINT_URL_S3: s3.endpoint, SIMPAIR_RUN_ID: runId, SIMPAIR_TF_BACKEND: 'wasm', SIMPAIR_LOG_FORMAT: 'json' });
-  return runNode(TRAINING_ENTRYPOINT, { cwd: app, env });
+  return runNode(TRAINING_ENTRYPOINT, { cwd: app, env: withoutGpu(env, jobDefinition).env });
 }
 
 describe('deployed artefacts (cdk.out bundles and layers, run as Lambda runs them, against s3rver)', () => {
