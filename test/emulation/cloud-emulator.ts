@@ -14,7 +14,7 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { App } from 'aws-cdk-lib';
 import { SimpairStack } from '../../lib/simpair-stack.ts';
 import { ROOT } from '../helpers/paths.ts';
-import { jobDefinitionEnvironment, layOutTrainingApp, TRAINING_ENTRYPOINT } from '../lib/batch-sandbox.ts';
+import { jobDefinitionEnvironment, layOutTrainingApp, TRAINING_ENTRYPOINT, withoutGpu } from '../lib/batch-sandbox.ts';
 import { deployedFunctions, LambdaSandbox, type DeployedFunction } from '../lib/lambda-sandbox.ts';
 import { startS3rver, type LocalS3 } from '../storage/start-s3rver.ts';
 import { Iam, type IamCall } from './iam.ts';
@@ -41,11 +41,16 @@ export function synthesize(work: string): Synthesized {
   return { assemblyDir, template: JSON.parse(readFileSync(join(assemblyDir, `${STACK}.template.json`), 'utf8')) as CfnTemplate };
 }
 
-/** A grant to remove before running: from the role whose logical id starts with `role`, the `resource` (suffix) of every Allow statement that has `action`. */
+/**
+ * A permission to take away before running: from the role whose logical id starts with `role`,
+ * every Allow that grants `action` on the pipeline bucket's object `key` (or on the bucket, for
+ * key ""), however the statement spells it (s3:GetObject* covers s3:GetObject, bucket/* covers
+ * every key). Only the matching resources leave each statement; its other resources stay.
+ */
 export interface DropGrant {
   role: string;
   action: string;
-  resourceSuffix: string;
+  key: string;
 }
 
 /** Faults injected at the service boundary (what AWS could do to a run). */
@@ -166,7 +171,6 @@ export class CloudEmulator {
   static async start(options: EmulatorOptions): Promise<CloudEmulator> {
     const resolver = new TemplateResolver(options.synthesized.template);
     const principals = resolver.principals();
-    for (const d of options.drop ?? []) dropGrant(principals, d);
     const bucketPolicies = resolver.bucketPolicies();
     const iam = new Iam(principals, (arn) => (arn.startsWith('arn:aws:s3:::') ? bucketPolicies.get(arn.slice(13).split('/')[0]) : undefined));
     // The bucket that sends its events to EventBridge (CDK's eventBridgeEnabled: a Custom::S3BucketNotifications with EventBridgeConfiguration).
@@ -174,6 +178,7 @@ export class CloudEmulator {
     if (!notifying) throw new Error('No bucket of the template sends its events to EventBridge (eventBridgeEnabled); nothing could start a run.');
     const bucketId = (notifying[1].Properties!.BucketName as { Ref: string }).Ref;
     const bucket = resolver.ref(bucketId, 'bucket');
+    for (const d of options.drop ?? []) dropGrant(principals, bucket, d);
     const s3 = await startS3rver(bucket);
     let emulator: CloudEmulator | undefined;
     let proxy: S3Proxy | undefined;
@@ -435,12 +440,15 @@ export class CloudEmulator {
       SIMPAIR_TF_BACKEND: 'wasm',
       ...(this.options.faults?.jobEnvironment ?? {}),
     };
-    mkdirSync(env.HOME, { recursive: true });
+    // No GPU here: SIMPAIR_EXPECT_GPU unset, the wasm backend (batch-sandbox.ts, withoutGpu).
+    const { env: jobEnv, gpus } = withoutGpu(env, jobDefinition);
+    if (gpus && jobEnv !== env) this.log(`batch job asks for ${gpus} GPU; none here: SIMPAIR_EXPECT_GPU unset, training on the wasm backend`);
+    mkdirSync(jobEnv.HOME, { recursive: true });
     const app = layOutTrainingApp(join(this.options.work, 'batch-app'));
     const jobId = `emulated-job-${this.batchJobs.length + 1}`;
-    this.log(`batch job ${jobId} (${defId}) for run ${env.SIMPAIR_RUN_ID}`);
+    this.log(`batch job ${jobId} (${defId}) for run ${jobEnv.SIMPAIR_RUN_ID}`);
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, TRAINING_ENTRYPOINT, { cwd: app, env });
+      const child = spawn(process.execPath, TRAINING_ENTRYPOINT, { cwd: app, env: jobEnv });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -450,7 +458,7 @@ export class CloudEmulator {
     });
     mkdirSync(join(this.options.work, 'logs'), { recursive: true });
     writeFileSync(join(this.options.work, 'logs', `${jobId}.log`), `${stdout}\n--- stderr\n${stderr}`);
-    this.batchJobs.push({ jobId, runId: env.SIMPAIR_RUN_ID ?? '', exitCode: code });
+    this.batchJobs.push({ jobId, runId: jobEnv.SIMPAIR_RUN_ID ?? '', exitCode: code });
     const described = { JobId: jobId, JobName: p.JobName, JobQueue: p.JobQueue, JobDefinition: p.JobDefinition, Container: { ExitCode: code, LogStreamName: `training/default/${jobId}` } };
     if (code === 0) return { ...described, Status: 'SUCCEEDED' };
     throw namedError('States.TaskFailed', JSON.stringify({ ...described, Status: 'FAILED', StatusReason: 'Essential container in task exited' }));
@@ -486,22 +494,28 @@ export function allStates(states: States): [string, Record<string, unknown>][] {
   });
 }
 
-/** Removes one grant from a role's identity policies (in place); throws when nothing matched, so a test cannot drop nothing. */
-export function dropGrant(principals: Map<string, Principal>, d: DropGrant): void {
+/** IAM's wildcard match (`*`, `?`), case-sensitive as for resources; actions are compared lower-case. */
+function iamMatch(pattern: string, value: string): boolean {
+  return new RegExp(`^${pattern.split('').map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('')}$`).test(value);
+}
+
+/** Takes away a permission from a role's identity policies, in place (see {@link DropGrant}); throws when nothing granted it, so a test cannot drop nothing. */
+export function dropGrant(principals: Map<string, Principal>, bucket: string, d: DropGrant): void {
   const roles = [...principals.values()].filter((p) => p.logicalId.startsWith(d.role));
   if (roles.length !== 1) throw new Error(`--drop ${d.role}: ${roles.length} roles match (${roles.map((r) => r.logicalId).join(', ')}); name one.`);
+  const target = d.key ? `arn:aws:s3:::${bucket}/${d.key}` : `arn:aws:s3:::${bucket}`;
   let dropped = 0;
   for (const { policy } of roles[0].policies) {
     policy.Statement = policy.Statement.flatMap((s) => {
       const actions = [s.Action].flat() as string[];
-      if (s.Effect !== 'Allow' || !actions.includes(d.action)) return [s];
+      if (s.Effect !== 'Allow' || !actions.some((a) => iamMatch(a.toLowerCase(), d.action.toLowerCase()))) return [s];
       const resources = [s.Resource].flat() as string[];
-      const kept = resources.filter((r) => !r.endsWith(d.resourceSuffix));
+      const kept = resources.filter((r) => !iamMatch(r, target));
       dropped += resources.length - kept.length;
       return kept.length ? [{ ...s, Resource: kept }] : [];
     });
   }
-  if (!dropped) throw new Error(`--drop: role ${roles[0].logicalId} has no Allow of ${d.action} on a resource ending in ${d.resourceSuffix}.`);
+  if (!dropped) throw new Error(`--drop: role ${roles[0].logicalId} has no Allow of ${d.action} on ${target}.`);
 }
 
 /** Files of a directory, recursively, relative. */

@@ -31,14 +31,17 @@ function node22(): string | undefined {
   }
 }
 
-/** One grant per principal the pipeline runs as; the emulation without it must fail naming the call. */
+/**
+ * One permission per principal the pipeline runs as, taken away (every Allow of that action on
+ * that key; see DropGrant); the emulation without it must fail naming the call.
+ */
 const GRANTS = [
-  { drop: 'PipelineValidateSplit:s3:PutObject:/shards/*', principal: /^PipelineValidateSplitServiceRole/, action: 's3:PutObject', key: /\/shards\//, failedAt: 'Failed: validate' },
-  { drop: 'EmbeddingFunction:s3:PutObject:/embeddings/*', principal: /^EmbeddingFunctionServiceRole/, action: 's3:PutObject', key: /\/embeddings\//, failedAt: 'Failed: embed' },
-  { drop: 'PipelineStateMachineRole:s3:GetObject:/*', principal: /^PipelineStateMachineRole/, action: 's3:GetObject', key: /\/shards\/.*shards\.json$/, failedAt: 'Failed: embed' },
-  { drop: 'PipelineFinalizeEmbeddings:s3:PutObject:/embeddings/*', principal: /^PipelineFinalizeEmbeddingsServiceRole/, action: 's3:PutObject', key: /\/embeddings\//, failedAt: 'Failed: finalize' },
-  { drop: 'TrainingJobRole:s3:PutObject:/models/*', principal: /^TrainingJobRole/, action: 's3:PutObject', key: /\/models\//, failedAt: 'Failed: train' },
-  { drop: 'PipelinePublishModel:s3:PutObject:/models/live.json', principal: /^PipelinePublishModelServiceRole/, action: 's3:PutObject', key: /\/models\/live\.json$/, failedAt: 'Failed: publish' },
+  { drop: 'PipelineValidateSplit:s3:PutObject:shards/RUN/rows-00000.jsonl', principal: /^PipelineValidateSplitServiceRole/, action: 's3:PutObject', key: /\/shards\//, failedAt: 'Failed: validate' },
+  { drop: 'EmbeddingFunction:s3:PutObject:embeddings/RUN/shard-00000.safetensors', principal: /^EmbeddingFunctionServiceRole/, action: 's3:PutObject', key: /\/embeddings\//, failedAt: 'Failed: embed' },
+  { drop: 'PipelineStateMachineRole:s3:GetObject:shards/RUN/shards.json', principal: /^PipelineStateMachineRole/, action: 's3:GetObject', key: /\/shards\/.*shards\.json$/, failedAt: 'Failed: embed' },
+  { drop: 'PipelineFinalizeEmbeddings:s3:PutObject:embeddings/RUN/manifest.json', principal: /^PipelineFinalizeEmbeddingsServiceRole/, action: 's3:PutObject', key: /\/embeddings\//, failedAt: 'Failed: finalize' },
+  { drop: 'TrainingJobRole:s3:GetObject:embeddings/RUN/manifest.json', principal: /^TrainingJobRole/, action: 's3:GetObject', key: /\/embeddings\//, failedAt: 'Failed: train' },
+  { drop: 'PipelinePublishModel:s3:PutObject:models/live.json', principal: /^PipelinePublishModelServiceRole/, action: 's3:PutObject', key: /\/models\/live\.json$/, failedAt: 'Failed: publish' },
 ] as const;
 
 const binary = node22();
@@ -51,7 +54,7 @@ describeEmulation('the synthesized stack, executed locally with IAM enforced (np
   let results: ScenarioResult[] = [];
   let output = '';
   const result = (scenario: string, drop?: string): ScenarioResult => {
-    const found = results.find((r) => r.scenario === scenario && (drop ? r.drop.length === 1 && `${r.drop[0].role}:${r.drop[0].action}:${r.drop[0].resourceSuffix}` === drop : r.drop.length === 0));
+    const found = results.find((r) => r.scenario === scenario && (drop ? r.drop.length === 1 && `${r.drop[0].role}:${r.drop[0].action}:${r.drop[0].key}` === drop : r.drop.length === 0));
     if (!found) throw new Error(`The emulation did not report ${scenario}${drop ? ` without ${drop}` : ''}:\n${output.slice(-5000)}`);
     return found;
   };

@@ -12,6 +12,8 @@ export interface IamCall {
   readonly decision: string;
   /** What made the call (an S3 request line, a state's name). */
   readonly via: string;
+  /** Condition keys of the request beyond the fixed ones (s3:prefix of a list). */
+  readonly context?: Record<string, string | string[]>;
 }
 
 /**
@@ -78,7 +80,7 @@ export class Iam {
     );
     if (result.resultType === 'error') throw new Error(`IAM simulation of ${action} on ${resource} failed: ${JSON.stringify(result.errors)}`);
     const decision = String(result.overallResult);
-    const call: IamCall = { principal: principal.logicalId, action, resource, allowed: decision === 'Allowed', decision, via };
+    const call: IamCall = { principal: principal.logicalId, action, resource, allowed: decision === 'Allowed', decision, via, ...(Object.keys(context).length ? { context } : {}) };
     this.calls.push(call);
     return call;
   }

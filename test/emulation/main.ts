@@ -5,9 +5,9 @@
  *
  *   npm run emulate:cloud                                   # the happy path
  *   npm run emulate:cloud -- --scenario bad-dataset --scenario throttle
- *   npm run emulate:cloud -- --scenario happy --drop PipelineValidateSplit:s3:PutObject:/shards/*
+ *   npm run emulate:cloud -- --scenario happy --drop PipelineValidateSplit:s3:PutObject:shards/r/rows-00000.jsonl
  *   npm run emulate:cloud -- --all --json out.json          # every scenario, results as JSON
- *   npm run emulate:cloud -- --drop-each ROLE:s3:PutObject:/shards/* ...   # the happy path without each grant in turn
+ *   npm run emulate:cloud -- --drop-each ROLE:s3:PutObject:KEY ...   # the happy path without each grant in turn
  *
  * Exit 0 when every scenario ended as expected (the happy path: the model published, 0 denied;
  * a --drop-each run: something denied).
@@ -58,7 +58,7 @@ function apiEvent(httpMethod: string, resource: string, body: unknown, pathParam
 export async function runScenario(synthesized: Synthesized, scenario: Scenario, drop: DropGrant[], workBase: string): Promise<ScenarioResult> {
   const started = Date.now();
   const work = mkdtempSync(join(workBase, `${scenario}-`));
-  progress(`scenario ${scenario}${drop.length ? ` without ${drop.map((d) => `${d.role} ${d.action} ${d.resourceSuffix}`).join(', ')}` : ''} (logs in ${work}/logs)`);
+  progress(`scenario ${scenario}${drop.length ? ` without ${drop.map((d) => `${d.role} ${d.action} ${d.key}`).join(', ')}` : ''} (logs in ${work}/logs)`);
   const emulator = await CloudEmulator.start({ work, synthesized, drop, faults: SCENARIO_FAULTS[scenario], log: progress });
   const problems: string[] = [];
   const expect = (ok: boolean, what: string) => void (ok || problems.push(what));
@@ -140,12 +140,13 @@ async function runRecords(emulator: CloudEmulator): Promise<Record<string, unkno
 export function iamTable(calls: IamCall[]): string {
   const rows = new Map<string, { c: IamCall; n: number }>();
   for (const c of calls) {
-    const k = [c.principal, c.action, c.resource, c.allowed].join('\0');
+    const k = [c.principal, c.action, c.resource, JSON.stringify(c.context ?? {}), c.allowed].join('\0');
     const row = rows.get(k);
     if (row) row.n++;
     else rows.set(k, { c, n: 1 });
   }
-  const lines = [...rows.values()].map(({ c, n }) => [c.principal.replace(/ServiceRole[0-9A-F]{8}$|Role[0-9A-F]{8}$/, ''), c.action, c.resource, c.allowed ? 'allowed' : 'DENIED', String(n)]);
+  const conditions = (c: IamCall) => Object.entries(c.context ?? {}).map(([k, v]) => ` ${k}=${JSON.stringify(v)}`).join('');
+  const lines = [...rows.values()].map(({ c, n }) => [c.principal.replace(/ServiceRole[0-9A-F]{8}$|Role[0-9A-F]{8}$/, ''), c.action, c.resource + conditions(c), c.allowed ? 'allowed' : 'DENIED', String(n)]);
   const header = ['principal', 'action', 'resource', 'verdict', 'calls'];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (l: string[]) => l.map((x, i) => x.padEnd(widths[i])).join('  ');
@@ -153,7 +154,7 @@ export function iamTable(calls: IamCall[]): string {
 }
 
 function print(r: ScenarioResult): void {
-  const out: string[] = [`\n=== scenario ${r.scenario}${r.drop.length ? ` (grant removed: ${r.drop.map((d) => `${d.role} ${d.action} ${d.resourceSuffix}`).join(', ')})` : ''}: ${r.seconds.toFixed(1)} s`];
+  const out: string[] = [`\n=== scenario ${r.scenario}${r.drop.length ? ` (grant removed: ${r.drop.map((d) => `${d.role} ${d.action} ${d.key}`).join(', ')})` : ''}: ${r.seconds.toFixed(1)} s`];
   for (const e of r.executions) {
     out.push(`execution ${e.name} (${e.trigger}): ${e.status}`);
     out.push(`  states: ${e.states.join(' -> ')}`);
@@ -171,10 +172,10 @@ function print(r: ScenarioResult): void {
 }
 
 function parseDrop(spec: string | undefined): DropGrant {
-  // ROLE:SERVICE:ACTION:RESOURCE_SUFFIX, e.g. PipelineValidateSplit:s3:PutObject:/shards/*
-  const m = /^([^:]+):([a-z0-9-]+:[A-Za-z*]+):(.+)$/.exec(spec ?? '');
-  if (!m) throw new Error(`--drop ${spec}: use ROLE:SERVICE:ACTION:RESOURCE_SUFFIX, e.g. PipelineValidateSplit:s3:PutObject:/shards/*`);
-  return { role: m[1], action: m[2], resourceSuffix: m[3] };
+  // ROLE:SERVICE:ACTION:KEY, e.g. PipelineValidateSplit:s3:PutObject:shards/r/rows-00000.jsonl
+  const m = /^([^:]+):([a-z0-9-]+:[A-Za-z*]+):(.*)$/.exec(spec ?? '');
+  if (!m) throw new Error(`--drop ${spec}: use ROLE:SERVICE:ACTION:KEY, e.g. PipelineValidateSplit:s3:PutObject:shards/r/rows-00000.jsonl`);
+  return { role: m[1], action: m[2], key: m[3] };
 }
 
 function parseArgs(argv: string[]): { scenarios: Scenario[]; drop: DropGrant[]; dropEach: DropGrant[]; json?: string } {
@@ -215,9 +216,10 @@ async function main(): Promise<number> {
     }
     // --drop-each: the happy path once per grant removed, each alone: each run must fail naming the call.
     for (const d of dropEach) {
-      const r = await runScenario(synthesized, 'happy', [d], workBase);
+      const run = await runScenario(synthesized, 'happy', [d], workBase);
+      const r = { ...run, problems: run.denied.length ? [] : [`nothing was denied without ${d.role} ${d.action} ${d.key}`] };
       print(r);
-      results.push({ ...r, problems: r.denied.length ? [] : [`nothing was denied without ${d.role} ${d.action} ${d.resourceSuffix}`] });
+      results.push(r);
     }
     const seconds = (Date.now() - started) / 1000;
     if (json) writeFileSync(json, JSON.stringify({ seconds, results }, null, 2));

@@ -27,3 +27,14 @@ export function jobDefinitionEnvironment(jobDefinition: { Properties?: Record<st
   return Object.fromEntries(environment.map(({ Name, Value }) => [Name, resolve(Value, `job definition ${Name}`)]));
 }
 
+
+/**
+ * The job definition's GPU request, if any. Outside Batch there is no GPU: the callers run the
+ * same trainer on the wasm backend and unset SIMPAIR_EXPECT_GPU (which makes the entry refuse to
+ * train without a GPU, as the GPU job definition sets it), saying so; that check has its own tests.
+ */
+export function withoutGpu(env: Record<string, string>, jobDefinition: { Properties?: Record<string, unknown> }): { env: Record<string, string>; gpus?: string } {
+  const gpus = ((jobDefinition.Properties!.ContainerProperties as { ResourceRequirements?: { Type: string; Value: string }[] }).ResourceRequirements ?? []).find((r) => r.Type === 'GPU')?.Value;
+  const { SIMPAIR_EXPECT_GPU: _expectGpu, ...rest } = env;
+  return { env: gpus && 'SIMPAIR_EXPECT_GPU' in env ? rest : env, gpus };
+}

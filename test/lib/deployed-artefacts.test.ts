@@ -88,7 +88,7 @@ afterAll(async () => {
 
 /**
  * The Batch job as the image runs it: the Dockerfile's WORKDIR /app with the files it copies,
- * the job definition's environment (nothing of this machine's), `node --import tsx training/entry.ts`.
+ * the job definition's environment (nothing of this machine's; no GPU: withoutGpu), `node --import tsx training/entry.ts`.
  */
 function runTrainingJob(runId: string): Promise<CliResult> {
   const jobDefinition = Object.values(template.Resources).find((r) => r.Type === 'AWS::Batch::JobDefinition')!;
