@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { RequestError } from '../errors.ts';
+import { ModelOutputError, RequestError } from '../errors.ts';
 import { STORE_RETRY_AFTER_SECONDS, statusFor } from './error-status.ts';
 import { checkDatasetKey } from './dataset-key.ts';
 import { log } from '../util/log.ts';
@@ -47,7 +47,7 @@ export function errorResponse(err: unknown, requestId: string = randomUUID()): A
       { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) },
     );
   }
-  if (status !== 500) return answer(status, { error: (err as Error).name, message: (err as Error).message, requestId });
+  if (status !== 500 || err instanceof ModelOutputError) return answer(status, { error: (err as Error).name, message: (err as Error).message, requestId });
   log('error', 'internal error', { requestId, error: (err as Error)?.stack ?? String(err) });
   return answer(500, { error: 'InternalError', message: `Internal error; quote request id ${requestId} when reporting it.`, requestId });
 }
