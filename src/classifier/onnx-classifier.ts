@@ -81,7 +81,8 @@ export class OnnxClassifier {
    * @throws ModelMismatchError when the file does not have simpair's input and output.
    */
   static async load(model: string | Uint8Array, shape: { maxLen: number; hidden: number; head?: 'pooled' | 'recipe' }, { threads, name }: OnnxClassifierOptions = {}): Promise<OnnxClassifier> {
-    const session = await createOnnxSession(model, { intraOpThreads: threads, name });
+    // A damaged classifier.onnx is rebuilt from model.json, not by the encoder's export script.
+    const session = await createOnnxSession(model, { intraOpThreads: threads, name, fix: 'It is damaged or not a simpair classifier: rebuild it with simpair export --model-dir DIR (from model.json), or delete it to run model.json.' });
     if (!session.inputNames.includes(INPUT) || !session.outputNames.includes(OUTPUT)) {
       await session.release();
       throw new ModelMismatchError(

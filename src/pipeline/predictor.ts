@@ -8,7 +8,7 @@ import { pairFeatures } from '../classifier/pair-features.ts';
 import { ENCODER_BASELINE_MAX_TOKENS } from './encoder-baseline.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { meanPooledSentenceEmbeddings, type PooledEmbeddingOptions, type PooledEmbeddings } from '../embedder/pooled-embeddings.ts';
-import { DamagedModelError, ModelMismatchError, ModelOutputError, NotFoundError, SimpairError } from '../errors.ts';
+import { DamagedModelError, ModelMismatchError, ModelOutputError, NotFoundError, RequestError, SimpairError } from '../errors.ts';
 import { readClassifierSpec } from '../onnx-export/classifier-artifacts.ts';
 import { classifierModel } from '../onnx-export/classifier-graph.ts';
 import { encodeModel } from '../onnx-export/onnx-proto.ts';
@@ -157,6 +157,15 @@ export class Predictor {
 
   /** Probability that each pair is a paraphrase, and the decision at the model's threshold. */
   async predict(pairs: readonly { sentence1: string; sentence2: string }[]): Promise<PredictResponse['predictions']> {
+    // A sentence of only invisible characters (NUL, zero-width space, soft hyphen, a lone
+    // surrogate) reaches BERT as nothing: no answer about it means anything.
+    pairs.forEach((pair, i) => {
+      for (const field of ['sentence1', 'sentence2'] as const) {
+        if (this.tokenizer.tokenIds(pair[field]).length === 0) {
+          throw new RequestError(`pairs[${i}].${field} has no word the model can read (only invisible, control or unpaired surrogate characters); send text.`);
+        }
+      }
+    });
     const probs = await this.probabilities(pairs);
     return Array.from(probs, (p) => ({ probability: round(p), similar: isPositive(p, this.metadata.threshold) }));
   }

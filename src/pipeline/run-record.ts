@@ -173,7 +173,10 @@ export function isStale(record: RunRecord, at = Date.now()): boolean {
 }
 
 function checkRunId(runId: string): void {
-  if (!/^[\w-]+$/.test(runId)) throw new RequestError(`Run id "${runId}" is not valid; ids are letters, digits, - and _.`);
+  if (!/^[\w-]{1,128}$/.test(runId)) {
+    const shown = runId.length > 60 ? `${runId.slice(0, 59)}…` : runId;
+    throw new RequestError(`Run id "${shown}" is not valid; ids are 1 to 128 letters, digits, - and _.`);
+  }
 }
 
 /** Reads a run record with its version tag; undefined when there is none. */

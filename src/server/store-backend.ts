@@ -238,11 +238,16 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
     recoverRuns,
     sweepStaleRuns() {
       let busy = false;
+      let sweepProblem: string | undefined;
       const sweep = async () => {
         if (busy) return;
         busy = true;
         await recoverRuns()
-          .catch((err: Error) => log('error', `sweeping stale runs: ${err.message}`))
+          .then(() => (sweepProblem = undefined))
+          .catch((err: Error) => {
+            if (err.message !== sweepProblem) log('error', `sweeping stale runs: ${err.message}; retrying quietly until it works`);
+            sweepProblem = err.message;
+          })
           .finally(() => (busy = false));
       };
       const timer = setInterval(() => void sweep(), leaseMs);
@@ -265,6 +270,7 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
         log('warn', `skipping ${key}: ${message}`);
       };
       let busy = false;
+      let listProblem: string | undefined;
       const tick = async () => {
         if (busy) return;
         busy = true;
@@ -301,8 +307,13 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
               problem(key, (err as Error).message);
             }
           }
+          if (listProblem) log('info', `${PREFIX.datasets} can be listed again`);
+          listProblem = undefined;
         } catch (err) {
-          log('error', `watching ${PREFIX.datasets}: ${(err as Error).message}`);
+          // Logged once, not on every pass while the store is down (ECONNREFUSED every second).
+          const message = (err as Error).message;
+          if (message !== listProblem) log('error', `watching ${PREFIX.datasets}: ${message}; retrying quietly until it works`);
+          listProblem = message;
         } finally {
           busy = false;
         }
