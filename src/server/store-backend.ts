@@ -179,10 +179,16 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
     }
   }
 
+  // Per dataset key, the version last started here (by POST /train, an upload or the watcher).
+  const startedVersions = new Map<string, string>();
+
   /** Registers the run (so the caller gets its id), then queues its steps. */
   async function start(datasetKey: string, requested: unknown, read?: { bytes: Uint8Array; version: ObjectVersion }) {
     const runOptions = resolveRunOptions(requested, { defaults: options.runDefaults, allowedModelSources: options.allowedModelSources });
     const started = await startRun(store, { datasetKey, options: runOptions, datasetBytes: read?.bytes, datasetVersion: read?.version, owner });
+    // The watcher must not start this content again (a run that FAILED quickly would be restarted).
+    const etag = read?.version.etag ?? (await getRun(store, started.runId).catch(() => undefined))?.datasetVersion?.etag;
+    if (etag) startedVersions.set(datasetKey, etag);
     if (!started.duplicate) enqueue(started.runId, read?.bytes);
     return { runId: started.runId, duplicate: started.duplicate };
   }
@@ -284,7 +290,7 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
                 problem(key, 'it is listed but cannot be read (a dangling symbolic link, or removed)');
                 continue;
               }
-              if (handled.get(key) === version.etag) continue;
+              if (handled.get(key) === version.etag || startedVersions.get(key) === version.etag) continue;
               const last = seen.get(key);
               if (!last || last.etag !== version.etag) {
                 seen.set(key, { etag: version.etag, since: Date.now() });

@@ -8,7 +8,8 @@ import { routeApiRequest } from '../../src/server/api-router.ts';
 import { createRequestGuard } from '../../src/server/request-guard.ts';
 import { createStoreBackend } from '../../src/server/store-backend.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
-import type { ObjectStore } from '../../src/storage/object-store.ts';
+import { getJson, type ObjectStore } from '../../src/storage/object-store.ts';
+import { createPageBackend } from '../../src/server/page-backend.ts';
 import { TINY_BERT } from '../helpers/paths.ts';
 import { writeTinyModel } from '../helpers/tiny-model.ts';
 
@@ -94,6 +95,28 @@ describe('the datasets/ watcher while the store is down', () => {
     vi.unstubAllEnvs();
     await b.close();
     expect(lines.filter((l) => l.includes('ECONNREFUSED'))).toHaveLength(1);
+  });
+});
+
+describe('a page upload that fails quickly', () => {
+  it('runs once: the watcher does not start the uploaded content again', async () => {
+    const root = join(work, 'upload-store');
+    const s = new FsObjectStore(root);
+    await mkdir(join(root, 'datasets'), { recursive: true });
+    const b = createStoreBackend(s, { worker: false, runDefaults: { modelSource: TINY_BERT, maxLen: 16, epochs: 1 } });
+    const page = createPageBackend(s, { startTraining: (body) => b.startTraining!(body) });
+    const stop = b.watchDatasets({ intervalMs: 20, quietMs: 100 });
+    try {
+      const { runId } = (await page.uploadDataset!('bad.tsv', 'sentence1\tsentence2\tlabel\nA cat.\t\t1\n')) as { runId: string };
+      await b.idle();
+      await new Promise((r) => setTimeout(r, 600)); // several quiet periods of the watcher
+      await b.idle();
+      const record = await getJson<{ state: string; attempt: number }>(s, `runs/${runId}/status.json`);
+      expect(record).toMatchObject({ state: 'FAILED', attempt: 1 });
+    } finally {
+      stop();
+      await b.close();
+    }
   });
 });
 
