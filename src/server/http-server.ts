@@ -33,8 +33,12 @@ export interface RunningHttpServer {
 }
 
 class PayloadTooLarge extends SimpairError {
-  constructor() {
-    super(`Body over ${MAX_BODY_BYTES} bytes; send fewer pairs per call.`);
+  constructor(path?: string) {
+    super(
+      path === '/datasets'
+        ? `Body over ${MAX_BODY_BYTES} bytes: a dataset uploaded through the page is at most that; copy a larger file into the store's datasets/ folder (or the bucket's) instead.`
+        : `Body over ${MAX_BODY_BYTES} bytes; send fewer pairs per call.`,
+    );
     this.name = 'PayloadTooLarge';
   }
 }
@@ -49,7 +53,7 @@ function refuse(statusCode: number, error: string, message: string, requestId: s
   return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ error, message, requestId }) };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage, path?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -58,7 +62,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       if (size > MAX_BODY_BYTES) {
         req.removeAllListeners('data');
         req.resume();
-        reject(new PayloadTooLarge());
+        reject(new PayloadTooLarge(path));
         return;
       }
       chunks.push(c);
@@ -97,11 +101,11 @@ export async function startHttpServer(backend: ApiBackend, options: HttpServerOp
     if (declared > MAX_BODY_BYTES) {
       req.resume();
       res.setHeader('connection', 'close');
-      const tooLarge = new PayloadTooLarge();
+      const tooLarge = new PayloadTooLarge((() => { try { return requestPath(req.url); } catch { return undefined; } })());
       return send(res, refuse(413, tooLarge.name, tooLarge.message, requestId), requestId);
     }
     const path = requestPath(req.url);
-    const body = await readBody(req);
+    const body = await readBody(req, path);
     const started = Date.now();
     const answer = await routeApiRequest(backend, method, path, body, requestId);
     send(res, answer, requestId);

@@ -139,6 +139,9 @@ export function createPageBackend(store: ObjectStore, { modelPrefix, startTraini
       throw new RequestError(`Dataset name ${JSON.stringify(name.slice(0, 120))} is not accepted; use a plain file name ending in .tsv, .csv, .jsonl or .txt (letters, digits, . _ -).`);
     }
     if (content.length === 0) throw new RequestError(`Dataset ${name} is empty; choose a file with a header and rows.`);
+    // A gzip file read as text by the browser starts with 0x1f and the magic 0x8b (or, decoded
+    // as UTF-8, its replacement character): say so rather than report unparseable rows.
+    if (/^\u001f[\u008b\ufffd]/.test(content)) throw new RequestError(`Dataset ${name} is compressed (gzip); decompress it first and upload the text file.`);
     const datasetKey = `${PREFIX.datasets}${name}`;
     await store.put(datasetKey, content);
     return { datasetKey, ...((await startTraining({ datasetKey })) as object) };

@@ -10,6 +10,8 @@ import { createStoreBackend } from '../../src/server/store-backend.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import { getJson, type ObjectStore } from '../../src/storage/object-store.ts';
 import { createPageBackend } from '../../src/server/page-backend.ts';
+import { startHttpServer } from '../../src/server/http-server.ts';
+import { gzipSync } from 'node:zlib';
 import { TINY_BERT } from '../helpers/paths.ts';
 import { writeTinyModel } from '../helpers/tiny-model.ts';
 
@@ -116,6 +118,30 @@ describe('a page upload that fails quickly', () => {
     } finally {
       stop();
       await b.close();
+    }
+  });
+});
+
+describe('page uploads', () => {
+  it('a gzip file gets a "compressed" hint', async () => {
+    const s = new FsObjectStore(join(work, 'gz-store'));
+    const page = createPageBackend(s, { startTraining: async () => ({ runId: 'x', duplicate: false }) });
+    // What the browser sends for a gzip file read as text: 0x1f, then U+FFFD for the 0x8b byte.
+    const gz = gzipSync('sentence1\tsentence2\tlabel\n').toString('utf8');
+    await expect(page.uploadDataset!('big.tsv', gz)).rejects.toThrow(/compressed \(gzip\); decompress it first/);
+    expect(await s.exists('datasets/big.tsv')).toBe(false);
+  });
+
+  it('an upload over 1 MB says how to bring a larger file, not "send fewer pairs"', async () => {
+    const server = await startHttpServer({ predict: async () => [] }, { port: 0 });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/datasets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'big.tsv', content: 'x'.repeat(1_100_000) }) });
+      expect(res.status).toBe(413);
+      const body = (await res.json()) as { message: string };
+      expect(body.message).toMatch(/datasets\/ folder/);
+      expect(body.message).not.toMatch(/fewer pairs/);
+    } finally {
+      await server.close();
     }
   });
 });
