@@ -1,3 +1,4 @@
+import { basename, isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { readClassifierMetadata } from '../classifier/model-metadata.ts';
 import { CLASSIFIER_ONNX_FILE } from '../classifier/onnx-classifier.ts';
@@ -86,7 +87,8 @@ export interface PageBackendOptions {
  */
 export function createPageBackend(store: ObjectStore, { modelPrefix, startTraining, maxRuns = 50 }: PageBackendOptions = {}): PageBackend {
   async function servedModel(): Promise<{ prefix: string; version: string } | undefined> {
-    if (modelPrefix !== undefined) return { prefix: modelPrefix, version: modelPrefix || store.location };
+    // The folder's name, not where it is on this machine.
+    if (modelPrefix !== undefined) return { prefix: modelPrefix, version: modelPrefix || basename(store.location) };
     if (!(await store.exists(LIVE_MODEL_KEY))) return undefined;
     const pointer = await getJson<LiveModelPointer>(store, LIVE_MODEL_KEY);
     return { prefix: pointer.prefix, version: pointer.version };
@@ -103,7 +105,8 @@ export function createPageBackend(store: ObjectStore, { modelPrefix, startTraini
       for (const name of MODEL_PICTURES) if (await store.exists(joinKey(prefix, name))) pictures.push(name);
       return {
         version,
-        embeddingModel: metadata.embeddingModel,
+        // An older model records the training machine's path: its folder name says which model.
+        embeddingModel: metadata.embedder?.id ?? (isAbsolute(metadata.embeddingModel) ? basename(metadata.embeddingModel) : metadata.embeddingModel),
         maxLen: metadata.maxLen,
         padding: metadata.padding,
         threshold: metadata.threshold,
