@@ -122,7 +122,10 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
         .catch((err: unknown) => {
           if (err instanceof LeaseLostError) {
             dropQueued(runId);
-            workers.get(runId)?.stop(err.message);
+            // A run its worker has just finished (SUCCEEDED, FAILED) is not lost: the worker is exiting.
+            void getRun(store, runId)
+              .then((r) => (TERMINAL_STATES.has(r.state) ? undefined : workers.get(runId)?.stop(err.message)))
+              .catch(() => workers.get(runId)?.stop(err.message));
           } else log('warn', `run ${runId}: could not renew its lease (${(err as Error).message}); retrying`);
         })
         .finally(() => renewing.delete(runId));
