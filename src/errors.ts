@@ -72,6 +72,17 @@ export class ModelMismatchError extends SimpairError {
   }
 }
 
+/**
+ * A loaded model answered what no probability can be (NaN, outside [0, 1], the wrong number of
+ * rows): the server's fault, not the caller's, so a 500 that says so.
+ */
+export class ModelOutputError extends SimpairError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ModelOutputError';
+  }
+}
+
 /** A saved model whose files are missing, truncated or corrupt (the file is named in the message). */
 export class DamagedModelError extends SimpairError {
   constructor(message: string, options?: { cause?: unknown }) {

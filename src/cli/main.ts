@@ -462,7 +462,12 @@ export function buildCli(): Command {
       }
       let server: RunningHttpServer;
       try {
-        server = await startHttpServer(backend, { port: opts.port, host: opts.host, allowedHosts: opts.allowedHost, token });
+        // Answers never show where the store, the model or the encoder are on this machine.
+        const hidePaths: Record<string, string> = { [resolve('.')]: '.' };
+        if (opts.store) hidePaths[resolve(opts.store)] = '<store>';
+        if (opts.modelDir) hidePaths[resolve(opts.modelDir)] = '<model-dir>';
+        if (opts.model && existsSync(opts.model)) hidePaths[resolve(opts.model)] = basename(resolve(opts.model));
+        server = await startHttpServer(backend, { port: opts.port, host: opts.host, allowedHosts: opts.allowedHost, token, hidePaths });
       } catch (err) {
         await close();
         throw err;

@@ -17,7 +17,7 @@ export interface OnnxSessionOptions {
  */
 export async function createOnnxSession(
   model: string | Uint8Array,
-  { intraOpThreads, name }: OnnxSessionOptions = {},
+  { intraOpThreads, name, fix }: OnnxSessionOptions & { fix?: string } = {},
 ): Promise<ort.InferenceSession> {
   const modelPath = typeof model === 'string' ? model : (name ?? `an in-memory ONNX model of ${model.byteLength} bytes`);
   const options: ort.InferenceSession.SessionOptions = {
@@ -29,7 +29,7 @@ export async function createOnnxSession(
   try {
     return typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
   } catch (err) {
-    throw new ModelSourceError(`ONNX Runtime could not load ${modelPath}: ${(err as Error).message}. Re-export the model (scripts/export_minilm.py) or check the path.`, {
+    throw new ModelSourceError(`ONNX Runtime could not load ${modelPath}: ${(err as Error).message}. ${fix ?? 'Re-export the model (scripts/export_minilm.py) or check the path.'}`, {
       cause: err,
     });
   }

@@ -77,7 +77,18 @@ export interface ResolveRecordedOptions extends ResolveModelOptions {
 export async function resolveRecordedEmbeddingModel(recorded: RecordedEmbeddingModel, options: ResolveRecordedOptions = {}): Promise<ResolvedModel> {
   const { embedder: ref, embeddingModel } = recorded;
   const quantized = ref ? ref.onnxFile === 'onnx/model_quantized.onnx' : options.quantized;
-  if (ref && ref.source !== 'local') return resolveModelSource(ref.id, { ...options, quantized });
+  if (ref && ref.source !== 'local') {
+    // A hub id or s3:// source gets the same check as a local one: the config the classifier
+    // was trained with (an id that is a local path, or a repository changed since, is refused).
+    const resolved = await resolveModelSource(ref.id, { ...options, quantized });
+    const sha = await configSha256(resolved.dir).catch(() => undefined);
+    if (ref.configSha256 && sha !== ref.configSha256) {
+      throw new ModelSourceError(
+        `The classifier was trained on the embedding model "${ref.id}" (config.json sha256 ${ref.configSha256.slice(0, 12)}…), but ${ref.id} resolves to a model with ${sha ? `another config.json (sha256 ${sha.slice(0, 12)}…)` : 'no config.json'}. Pass --model with the model it was trained on.`,
+      );
+    }
+    return resolved;
+  }
   if (!ref && !embeddingModel.startsWith('/')) return resolveModelSource(embeddingModel, { ...options, quantized });
 
   const name = ref?.id ?? basename(embeddingModel);

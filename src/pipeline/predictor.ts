@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertCompatible, readClassifierMetadata, type ClassifierMetadata } from '../classifier/model-metadata.ts';
 import { CLASSIFIER_ONNX_FILE, OnnxClassifier } from '../classifier/onnx-classifier.ts';
@@ -8,7 +9,7 @@ import { ENCODER_BASELINE_MAX_TOKENS } from './encoder-baseline.ts';
 import { BertEmbedder } from '../embedder/bert-embedder.ts';
 import { meanPooledSentenceEmbeddings, type PooledEmbeddingOptions, type PooledEmbeddings } from '../embedder/pooled-embeddings.ts';
 import { PooledVectorCache } from '../embedder/pooled-vector-cache.ts';
-import { NotFoundError, SimpairError } from '../errors.ts';
+import { DamagedModelError, ModelMismatchError, ModelOutputError, NotFoundError, RequestError, SimpairError } from '../errors.ts';
 import { readClassifierSpec } from '../onnx-export/classifier-artifacts.ts';
 import { classifierModel } from '../onnx-export/classifier-graph.ts';
 import { encodeModel } from '../onnx-export/onnx-proto.ts';
@@ -65,6 +66,9 @@ export type ClassifierRuntimeChoice = 'auto' | 'onnx' | 'tfjs';
 /** Where the classifier that runs came from (see {@link Predictor.classifierSource}). */
 export type ClassifierSource = 'classifier.onnx' | 'model.json converted to ONNX' | 'model.json on TensorFlow.js';
 
+/** Largest classifier.onnx loaded: the Bi-LSTM is a few MiB even at hidden 1024. */
+export const MAX_CLASSIFIER_ONNX_BYTES = 256 * 2 ** 20;
+
 /** Loads the classifier under `prefix` on the runtime asked for. */
 async function loadProbabilityModel(
   store: ObjectStore,
@@ -77,8 +81,14 @@ async function loadProbabilityModel(
     return { classifier: (await tfjs(store, prefix)).classifier, source: 'model.json on TensorFlow.js' };
   }
   const onnxKey = joinKey(prefix, CLASSIFIER_ONNX_FILE);
-  if (await store.exists(onnxKey)) {
-    const classifier = await OnnxClassifier.load(await store.get(onnxKey), metadata, { threads, name: `${store.location}/${onnxKey}` });
+  const onnxVersion = await store.head(onnxKey);
+  if (onnxVersion) {
+    if (onnxVersion.size > MAX_CLASSIFIER_ONNX_BYTES) {
+      throw new DamagedModelError(
+        `${store.location}/${onnxKey} is ${(onnxVersion.size / 2 ** 20).toFixed(0)} MiB; a simpair classifier.onnx is a few MiB (the limit is ${MAX_CLASSIFIER_ONNX_BYTES / 2 ** 20} MiB). It is not the classifier simpair run wrote: re-export it with simpair export --model-dir DIR.`,
+      );
+    }
+    const classifier = await OnnxClassifier.load(await store.get(onnxKey), { ...metadata, head: metadata.head ?? 'recipe' }, { threads, name: `${store.location}/${onnxKey}` });
     return { classifier, source: 'classifier.onnx' };
   }
   if (runtime === 'onnx') {
@@ -90,7 +100,7 @@ async function loadProbabilityModel(
   const where = `${store.location}/${joinKey(prefix, 'model.json')}`;
   checkSpecMetadata(spec, metadata, where);
   const bytes = encodeModel(classifierModel(spec, { metadata: onnxMetadata(metadata) }));
-  const classifier = await OnnxClassifier.load(bytes, metadata, { threads, name: `${where} (converted to ONNX in memory)` });
+  const classifier = await OnnxClassifier.load(bytes, { ...metadata, head: metadata.head ?? 'recipe' }, { threads, name: `${where} (converted to ONNX in memory)` });
   return { classifier, source: 'model.json converted to ONNX' };
 }
 
@@ -130,6 +140,7 @@ export class Predictor {
     let loaded: Awaited<ReturnType<typeof loadProbabilityModel>>;
     try {
       assertCompatible(metadata, { maxLen: metadata.maxLen, hidden: embedder.hidden, tokenizerSha256: tokenizer.sha256 });
+      await assertMaxLenFitsEncoder(metadata.maxLen, resolved.dir, `${store.location}/${joinKey(prefix, 'metadata.json')}`);
       loaded = await loadProbabilityModel(store, prefix, metadata, options);
     } catch (err) {
       await embedder.dispose();
@@ -147,6 +158,15 @@ export class Predictor {
 
   /** Probability that each pair is a paraphrase, and the decision at the model's threshold. */
   async predict(pairs: readonly { sentence1: string; sentence2: string }[]): Promise<PredictResponse['predictions']> {
+    // A sentence of only invisible characters (NUL, zero-width space, soft hyphen, a lone
+    // surrogate) reaches BERT as nothing: no answer about it means anything.
+    pairs.forEach((pair, i) => {
+      for (const field of ['sentence1', 'sentence2'] as const) {
+        if (this.tokenizer.tokenIds(pair[field]).length === 0) {
+          throw new RequestError(`pairs[${i}].${field} has no word the model can read (only invisible, control or unpaired surrogate characters); send text.`);
+        }
+      }
+    });
     const probs = await this.probabilities(pairs);
     return Array.from(probs, (p) => ({ probability: round(p), similar: isPositive(p, this.metadata.threshold) }));
   }
@@ -162,7 +182,7 @@ export class Predictor {
         part.map((p) => [p.sentence1, p.sentence2] as const),
         { maxLen: this.metadata.maxLen, batchSize: this.batchSize },
       );
-      out.set(await this.classifier.probabilities(emb, await this.pairFeatures(part)), start);
+      out.set(checkProbabilities(await this.classifier.probabilities(emb, await this.pairFeatures(part)), part.length, this.modelVersion), start);
       progress?.increment(part.length);
     }
     return out;
@@ -196,6 +216,34 @@ export class Predictor {
   async dispose(): Promise<void> {
     await this.classifier.dispose();
     await this.embedder.dispose();
+  }
+}
+
+/**
+ * The classifier's answer for `rows` pairs, refused unless it is one probability per row, each
+ * a number in [0, 1]: a NaN or a 5 is never passed on as an answer.
+ */
+function checkProbabilities(probs: Float32Array, rows: number, model: string): Float32Array {
+  if (probs.length !== rows) {
+    throw new ModelOutputError(`The classifier of ${model} answered ${probs.length} values for ${rows} pairs; a simpair classifier answers one probability per pair. Re-export or retrain the model.`);
+  }
+  const bad = probs.findIndex((p) => !(p >= 0 && p <= 1));
+  if (bad >= 0) {
+    throw new ModelOutputError(`The classifier of ${model} answered ${probs[bad]} for pair ${bad + 1}, not a probability in [0, 1]. Re-export or retrain the model.`);
+  }
+  return probs;
+}
+
+/** Refuses a maxLen beyond the encoder's position embeddings (config.json max_position_embeddings): BERT cannot read more tokens. */
+async function assertMaxLenFitsEncoder(maxLen: number, encoderDir: string, where: string): Promise<void> {
+  let limit: unknown;
+  try {
+    limit = (JSON.parse(await readFile(join(encoderDir, 'config.json'), 'utf8')) as { max_position_embeddings?: unknown }).max_position_embeddings;
+  } catch {
+    return; // readHiddenSize already required a readable config.json
+  }
+  if (typeof limit === 'number' && Number.isInteger(limit) && limit > 0 && !(Number.isInteger(maxLen) && maxLen >= 3 && maxLen <= limit)) {
+    throw new ModelMismatchError(`${where} has maxLen ${maxLen}, but its embedding model reads at most ${limit} tokens (max_position_embeddings in config.json). The metadata is damaged or belongs to another model; retrain or restore it.`);
   }
 }
 

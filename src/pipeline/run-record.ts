@@ -137,7 +137,10 @@ export function holdRuns(owner: RunOwner, holds: (runId: string) => boolean): vo
 /** The owner is gone (its backend closed): its runs may be taken over by others of this process at once. */
 export function releaseRunOwner(owner: RunOwner): void {
   liveOwners.delete(owner.id);
+  releasedOwners.add(owner.id);
 }
+
+const releasedOwners = new Set<string>();
 
 /**
  * How long past its expiry a lease of another host is still honoured, for clocks that
@@ -154,7 +157,8 @@ export function leaseMargin(lease: RunLease): number {
  *   late its lease is (a living process renews from a timer; a lapse means a slow store or a
  *   busy machine, not a dead owner). An owner of this very process: when it was released, or
  *   it no longer holds the run and the lease expired (it gave the run up, e.g. the store was
- *   down when the run's failure was to be recorded);
+ *   down when the run's failure was to be recorded); an unknown owner with this process's pid
+ *   (a dead predecessor) once its lease expired with the margin;
  * - any other owner (another host, a state machine execution): when the lease expired more
  *   than {@link leaseMargin} ago. The take-over itself is a compare-and-swap on the record
  *   read, so a renewal in between wins.
@@ -167,8 +171,10 @@ export function isStale(record: RunRecord, at = Date.now()): boolean {
   if (host === hostname() && /^\d+$/.test(pid ?? '')) {
     if (Number(pid) === process.pid) {
       const holds = liveOwners.get(record.lease.owner);
-      if (!holds) return true; // released, or a dead predecessor whose pid we reuse
-      return expired && !holds(record.runId);
+      if (holds) return expired && !holds(record.runId);
+      if (releasedOwners.has(record.lease.owner)) return true;
+      // A predecessor whose pid we reuse (or a sandbox that shares our host name and pid): its lease decides.
+      return Date.parse(record.lease.expiresAt) + leaseMargin(record.lease) <= at;
     }
     try {
       process.kill(Number(pid), 0);
@@ -181,7 +187,10 @@ export function isStale(record: RunRecord, at = Date.now()): boolean {
 }
 
 function checkRunId(runId: string): void {
-  if (!/^[\w-]+$/.test(runId)) throw new RequestError(`Run id "${runId}" is not valid; ids are letters, digits, - and _.`);
+  if (!/^[\w-]{1,128}$/.test(runId)) {
+    const shown = runId.length > 60 ? `${runId.slice(0, 59)}…` : runId;
+    throw new RequestError(`Run id "${shown}" is not valid; ids are 1 to 128 letters, digits, - and _.`);
+  }
 }
 
 /** Reads a run record with its version tag; undefined when there is none. */

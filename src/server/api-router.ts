@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { RequestError } from '../errors.ts';
+import { ModelOutputError, RequestError } from '../errors.ts';
 import { STORE_RETRY_AFTER_SECONDS, statusFor } from './error-status.ts';
 import { checkDatasetKey } from './dataset-key.ts';
 import { log } from '../util/log.ts';
@@ -47,7 +47,7 @@ export function errorResponse(err: unknown, requestId: string = randomUUID()): A
       { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) },
     );
   }
-  if (status !== 500) return answer(status, { error: (err as Error).name, message: (err as Error).message, requestId });
+  if (status !== 500 || err instanceof ModelOutputError) return answer(status, { error: (err as Error).name, message: (err as Error).message, requestId });
   log('error', 'internal error', { requestId, error: (err as Error)?.stack ?? String(err) });
   return answer(500, { error: 'InternalError', message: `Internal error; quote request id ${requestId} when reporting it.`, requestId });
 }
@@ -67,16 +67,16 @@ export async function routeApiRequest(backend: ApiBackend, method: string, path:
     if (page) return page;
     if (route === '/health') {
       // Liveness for load balancers and container checks: the process answers; no model is loaded.
-      if (method !== 'GET' && method !== 'HEAD') return answer(405, { error: 'MethodNotAllowed', message: 'Use GET /health.' });
+      if (method !== 'GET' && method !== 'HEAD') return answer(405, { error: 'MethodNotAllowed', message: 'Use GET /health.', requestId }, { allow: 'GET, HEAD' });
       return answer(200, { status: 'ok' });
     }
     if (route === '/predict') {
-      if (method !== 'POST') return answer(405, { error: 'MethodNotAllowed', message: 'Use POST /predict.' });
+      if (method !== 'POST') return answer(405, { error: 'MethodNotAllowed', message: 'Use POST /predict.', requestId }, { allow: 'POST' });
       const request = parsePredictRequest(body ?? '', backend.limits ?? DEFAULT_PREDICT_LIMITS);
       return answer(200, { predictions: await backend.predict(request.pairs) } satisfies PredictResponse);
     }
     if (route === '/train' && backend.startTraining) {
-      if (method !== 'POST') return answer(405, { error: 'MethodNotAllowed', message: 'Use POST /train.' });
+      if (method !== 'POST') return answer(405, { error: 'MethodNotAllowed', message: 'Use POST /train.', requestId }, { allow: 'POST' });
       let parsed: unknown;
       try {
         parsed = parseJsonText(body ?? '');
@@ -90,10 +90,11 @@ export async function routeApiRequest(backend: ApiBackend, method: string, path:
     }
     const run = /^\/runs\/([\w-]+)$/.exec(route);
     if (run && backend.getRun) {
-      if (method !== 'GET') return answer(405, { error: 'MethodNotAllowed', message: 'Use GET /runs/{id}.' });
+      if (method !== 'GET') return answer(405, { error: 'MethodNotAllowed', message: 'Use GET /runs/{id}.', requestId }, { allow: 'GET' });
       return answer(200, await backend.getRun(run[1]));
     }
-    return answer(404, { error: 'NotFound', message: `No route ${method} ${route}. Routes: ${backend.page ? 'GET / (the page), ' : ''}POST /predict${backend.startTraining ? ', POST /train, GET /runs/{id}' : ''}, GET /health.` });
+    const shownRoute = route.length > 100 ? `${route.slice(0, 99)}…` : route;
+    return answer(404, { error: 'NotFound', message: `No route ${method} ${shownRoute}. Routes: ${backend.page ? 'GET / (the page), ' : ''}POST /predict${backend.startTraining ? ', POST /train, GET /runs/{id}' : ''}, GET /health.`, requestId });
   } catch (err) {
     return errorResponse(err, requestId);
   }

@@ -4,6 +4,9 @@ import { PREFIX } from '../pipeline/layout.ts';
 /** S3's limit on a key, in UTF-8 bytes; the file store keeps the same rule. */
 export const MAX_DATASET_KEY_BYTES = 1024;
 
+/** Longest file or folder name of a key, in UTF-8 bytes: NAME_MAX of the file store's filesystems. */
+export const MAX_KEY_SEGMENT_BYTES = 255;
+
 /**
  * Why `key` cannot name a dataset object, or undefined when it can: a key under `datasets/`
  * naming a file (not the folder), at most 1024 UTF-8 bytes, without control characters,
@@ -21,6 +24,8 @@ export function datasetKeyProblem(key: string): string | undefined {
   const rest = key.slice(PREFIX.datasets.length);
   if (rest === '' || rest.endsWith('/')) return `names a folder, not a file in it`;
   if (rest.split('/').some((s) => s === '' || s === '.' || s === '..')) return 'has an empty, "." or ".." segment';
+  const long = rest.split('/').find((s) => Buffer.byteLength(s, 'utf8') > MAX_KEY_SEGMENT_BYTES);
+  if (long !== undefined) return `has a name of ${Buffer.byteLength(long, 'utf8')} bytes; file and folder names are at most ${MAX_KEY_SEGMENT_BYTES} (the file store's limit)`;
   return undefined;
 }
 

@@ -1,4 +1,4 @@
-import { NotFoundError, RequestError, SimpairError } from '../errors.ts';
+import { ModelOutputError, NotFoundError, RequestError, SimpairError } from '../errors.ts';
 
 /** Seconds a caller is asked to wait (`Retry-After`) when the store is unreachable. */
 export const STORE_RETRY_AFTER_SECONDS = 5;
@@ -36,6 +36,8 @@ export function isStoreUnavailable(err: unknown): boolean {
 export function statusFor(err: unknown): number {
   if (err instanceof RequestError) return 400;
   if (err instanceof NotFoundError) return 404;
+  // The live model's fault, not the caller's: a 500 (that names the problem, see api-router).
+  if (err instanceof ModelOutputError) return 500;
   // Well-formed but unusable input: a bad dataset, a model that does not fit its embedder.
   if (err instanceof SimpairError) return 422;
   if (isStoreUnavailable(err)) return 503;

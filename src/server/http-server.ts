@@ -20,6 +20,11 @@ export interface HttpServerOptions {
   readonly allowedHosts?: readonly string[];
   /** When set, requests need `Authorization: Bearer <token>`. @default undefined */
   readonly token?: string;
+  /**
+   * Paths of this machine never shown to callers: each (and anything under it) is replaced by
+   * its label in every answer, e.g. the store's directory by `<store>`. @default {}
+   */
+  readonly hidePaths?: Readonly<Record<string, string>>;
 }
 
 /** A running server and what it is busy with. */
@@ -33,14 +38,23 @@ export interface RunningHttpServer {
 }
 
 class PayloadTooLarge extends SimpairError {
-  constructor() {
-    super(`Body over ${MAX_BODY_BYTES} bytes; send fewer pairs per call.`);
+  constructor(path?: string) {
+    super(
+      path === '/datasets'
+        ? `Body over ${MAX_BODY_BYTES} bytes: a dataset uploaded through the page is at most that; copy a larger file into the store's datasets/ folder (or the bucket's) instead.`
+        : `Body over ${MAX_BODY_BYTES} bytes; send fewer pairs per call.`,
+    );
     this.name = 'PayloadTooLarge';
   }
 }
 
-function send(res: ServerResponse, answer: ApiResponse, requestId: string): void {
+function send(res: ServerResponse, answer: ApiResponse, requestId: string, hide: readonly [string, string][] = []): void {
   if (res.headersSent || res.destroyed) return;
+  if (hide.length && answer.headers['content-type']?.startsWith('application/json')) {
+    let body = answer.body;
+    for (const [path, label] of hide) body = body.split(path).join(label);
+    answer = { ...answer, body };
+  }
   res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)), 'x-request-id': requestId });
   res.end(answer.body);
 }
@@ -49,7 +63,7 @@ function refuse(statusCode: number, error: string, message: string, requestId: s
   return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ error, message, requestId }) };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage, path?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -58,7 +72,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       if (size > MAX_BODY_BYTES) {
         req.removeAllListeners('data');
         req.resume();
-        reject(new PayloadTooLarge());
+        reject(new PayloadTooLarge(path));
         return;
       }
       chunks.push(c);
@@ -82,6 +96,11 @@ function readBody(req: IncomingMessage): Promise<string> {
  */
 export async function startHttpServer(backend: ApiBackend, options: HttpServerOptions = {}): Promise<RunningHttpServer> {
   const { port = 3000, host = '127.0.0.1', allowedHosts = [], token } = options;
+  // Longest first, so a path inside another is replaced by its own label; as JSON spells them.
+  const hide = Object.entries(options.hidePaths ?? {})
+    .filter(([path]) => path.length > 1)
+    .sort((a, b) => b[0].length - a[0].length)
+    .map(([path, label]) => [JSON.stringify(path).slice(1, -1), JSON.stringify(label).slice(1, -1)] as [string, string]);
   const guard = createRequestGuard({ boundHost: host, allowedHosts, token });
   let active = 0;
 
@@ -97,14 +116,14 @@ export async function startHttpServer(backend: ApiBackend, options: HttpServerOp
     if (declared > MAX_BODY_BYTES) {
       req.resume();
       res.setHeader('connection', 'close');
-      const tooLarge = new PayloadTooLarge();
+      const tooLarge = new PayloadTooLarge((() => { try { return requestPath(req.url); } catch { return undefined; } })());
       return send(res, refuse(413, tooLarge.name, tooLarge.message, requestId), requestId);
     }
     const path = requestPath(req.url);
-    const body = await readBody(req);
+    const body = await readBody(req, path);
     const started = Date.now();
     const answer = await routeApiRequest(backend, method, path, body, requestId);
-    send(res, answer, requestId);
+    send(res, answer, requestId, hide);
     log('debug', `${method} ${path} ${answer.statusCode} ${Date.now() - started}ms`, { requestId });
   }
 

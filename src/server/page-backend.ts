@@ -1,3 +1,4 @@
+import { basename, isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { readClassifierMetadata } from '../classifier/model-metadata.ts';
 import { CLASSIFIER_ONNX_FILE } from '../classifier/onnx-classifier.ts';
@@ -86,7 +87,8 @@ export interface PageBackendOptions {
  */
 export function createPageBackend(store: ObjectStore, { modelPrefix, startTraining, maxRuns = 50 }: PageBackendOptions = {}): PageBackend {
   async function servedModel(): Promise<{ prefix: string; version: string } | undefined> {
-    if (modelPrefix !== undefined) return { prefix: modelPrefix, version: modelPrefix || store.location };
+    // The folder's name, not where it is on this machine.
+    if (modelPrefix !== undefined) return { prefix: modelPrefix, version: modelPrefix || basename(store.location) };
     if (!(await store.exists(LIVE_MODEL_KEY))) return undefined;
     const pointer = await getJson<LiveModelPointer>(store, LIVE_MODEL_KEY);
     return { prefix: pointer.prefix, version: pointer.version };
@@ -103,7 +105,8 @@ export function createPageBackend(store: ObjectStore, { modelPrefix, startTraini
       for (const name of MODEL_PICTURES) if (await store.exists(joinKey(prefix, name))) pictures.push(name);
       return {
         version,
-        embeddingModel: metadata.embeddingModel,
+        // An older model records the training machine's path: its folder name says which model.
+        embeddingModel: metadata.embedder?.id ?? (isAbsolute(metadata.embeddingModel) ? basename(metadata.embeddingModel) : metadata.embeddingModel),
         maxLen: metadata.maxLen,
         padding: metadata.padding,
         threshold: metadata.threshold,
@@ -139,6 +142,9 @@ export function createPageBackend(store: ObjectStore, { modelPrefix, startTraini
       throw new RequestError(`Dataset name ${JSON.stringify(name.slice(0, 120))} is not accepted; use a plain file name ending in .tsv, .csv, .jsonl or .txt (letters, digits, . _ -).`);
     }
     if (content.length === 0) throw new RequestError(`Dataset ${name} is empty; choose a file with a header and rows.`);
+    // A gzip file read as text by the browser starts with 0x1f and the magic 0x8b (or, decoded
+    // as UTF-8, its replacement character): say so rather than report unparseable rows.
+    if (/^\u001f[\u008b\ufffd]/.test(content)) throw new RequestError(`Dataset ${name} is compressed (gzip); decompress it first and upload the text file.`);
     const datasetKey = `${PREFIX.datasets}${name}`;
     await store.put(datasetKey, content);
     return { datasetKey, ...((await startTraining({ datasetKey })) as object) };

@@ -1,3 +1,4 @@
+import { SimpairError } from '../errors.ts';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PUBLIC_PAGE_TARGETS } from './page-routes.ts';
@@ -63,6 +64,10 @@ function digest(s: string): Buffer {
  * const refusal = guard({ method: req.method, headers: req.headers });
  */
 export function createRequestGuard({ boundHost, allowedHosts = [], token }: RequestGuardOptions): (req: GuardedRequest) => Refusal | undefined {
+  const bad = allowedHosts.filter((h) => h.trim() === '' || h.includes('*') || hostNameOf(h) === undefined);
+  if (bad.length) {
+    throw new SimpairError(`--allowed-host ${bad.map((h) => JSON.stringify(h)).join(', ')} is not a host name: give a name the server is reached by, e.g. --allowed-host myhost.local (no wildcards, no empty name).`);
+  }
   const allowed = new Set([...LOCAL_HOST_NAMES, ...allowedHosts.map((h) => hostNameOf(h) ?? h.toLowerCase())]);
   const bound = hostNameOf(boundHost);
   if (bound && !WILDCARDS.has(bound)) allowed.add(bound);
@@ -85,7 +90,8 @@ export function createRequestGuard({ boundHost, allowedHosts = [], token }: Requ
     // The page and its script hold no data: a browser must load them before it can send the token.
     const publicPage = method === 'GET' && target !== undefined && PUBLIC_PAGE_TARGETS.includes(target);
     if (expected && !publicPage) {
-      const given = headers.authorization;
+      // The scheme is case-insensitive (RFC 9110 11.1): "bearer x" is "Bearer x"; the token is compared as given.
+      const given = typeof headers.authorization === 'string' ? headers.authorization.replace(/^bearer(?= )/i, 'Bearer') : headers.authorization;
       if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
         return {
           statusCode: 401,

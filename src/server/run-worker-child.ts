@@ -20,6 +20,9 @@ if (!process.send) {
 
 // The coordinator went away (killed, crashed): nobody renews the lease any more, stop now.
 process.on('disconnect', () => process.exit(70));
+// Ctrl-C in a terminal signals the whole process group: serve decides (it waits for this run
+// on the first signal, and ends it on the second), so the worker does not die of it by itself.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => undefined);
 
 const answer = (reply: RunWorkerReply) =>
   new Promise<void>((resolve) => {

@@ -105,8 +105,8 @@ export function startRunWorker(request: RunWorkerRequest): RunWorker {
     child.on('message', (m: RunWorkerReply) => (reply = m));
     child.on('error', (err) => reject(new RunWorkerExitError(`The worker process of run ${request.runId} could not start: ${err.message}`)));
     child.on('exit', (code, signal) => {
+      if (reply?.type === 'done') return resolve(reply.record); // finished before it was stopped
       if (stopReason) return reject(new LeaseLostError(stopReason));
-      if (reply?.type === 'done') return resolve(reply.record);
       if (reply?.type === 'error') return reject(reply.leaseLost ? new LeaseLostError(reply.message) : new RunWorkerError(reply.name, reply.message));
       reject(
         new RunWorkerExitError(

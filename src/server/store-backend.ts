@@ -122,7 +122,10 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
         .catch((err: unknown) => {
           if (err instanceof LeaseLostError) {
             dropQueued(runId);
-            workers.get(runId)?.stop(err.message);
+            // A run its worker has just finished (SUCCEEDED, FAILED) is not lost: the worker is exiting.
+            void getRun(store, runId)
+              .then((r) => (TERMINAL_STATES.has(r.state) ? undefined : workers.get(runId)?.stop(err.message)))
+              .catch(() => workers.get(runId)?.stop(err.message));
           } else log('warn', `run ${runId}: could not renew its lease (${(err as Error).message}); retrying`);
         })
         .finally(() => renewing.delete(runId));
@@ -179,10 +182,16 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
     }
   }
 
+  // Per dataset key, the version last started here (by POST /train, an upload or the watcher).
+  const startedVersions = new Map<string, string>();
+
   /** Registers the run (so the caller gets its id), then queues its steps. */
   async function start(datasetKey: string, requested: unknown, read?: { bytes: Uint8Array; version: ObjectVersion }) {
     const runOptions = resolveRunOptions(requested, { defaults: options.runDefaults, allowedModelSources: options.allowedModelSources });
     const started = await startRun(store, { datasetKey, options: runOptions, datasetBytes: read?.bytes, datasetVersion: read?.version, owner });
+    // The watcher must not start this content again (a run that FAILED quickly would be restarted).
+    const etag = read?.version.etag ?? (await getRun(store, started.runId).catch(() => undefined))?.datasetVersion?.etag;
+    if (etag) startedVersions.set(datasetKey, etag);
     if (!started.duplicate) enqueue(started.runId, read?.bytes);
     return { runId: started.runId, duplicate: started.duplicate };
   }
@@ -238,11 +247,16 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
     recoverRuns,
     sweepStaleRuns() {
       let busy = false;
+      let sweepProblem: string | undefined;
       const sweep = async () => {
         if (busy) return;
         busy = true;
         await recoverRuns()
-          .catch((err: Error) => log('error', `sweeping stale runs: ${err.message}`))
+          .then(() => (sweepProblem = undefined))
+          .catch((err: Error) => {
+            if (err.message !== sweepProblem) log('error', `sweeping stale runs: ${err.message}; retrying quietly until it works`);
+            sweepProblem = err.message;
+          })
           .finally(() => (busy = false));
       };
       const timer = setInterval(() => void sweep(), leaseMs);
@@ -265,6 +279,7 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
         log('warn', `skipping ${key}: ${message}`);
       };
       let busy = false;
+      let listProblem: string | undefined;
       const tick = async () => {
         if (busy) return;
         busy = true;
@@ -278,7 +293,7 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
                 problem(key, 'it is listed but cannot be read (a dangling symbolic link, or removed)');
                 continue;
               }
-              if (handled.get(key) === version.etag) continue;
+              if (handled.get(key) === version.etag || startedVersions.get(key) === version.etag) continue;
               const last = seen.get(key);
               if (!last || last.etag !== version.etag) {
                 seen.set(key, { etag: version.etag, since: Date.now() });
@@ -301,8 +316,13 @@ export function createStoreBackend(store: ObjectStore, options: StoreBackendOpti
               problem(key, (err as Error).message);
             }
           }
+          if (listProblem) log('info', `${PREFIX.datasets} can be listed again`);
+          listProblem = undefined;
         } catch (err) {
-          log('error', `watching ${PREFIX.datasets}: ${(err as Error).message}`);
+          // Logged once, not on every pass while the store is down (ECONNREFUSED every second).
+          const message = (err as Error).message;
+          if (message !== listProblem) log('error', `watching ${PREFIX.datasets}: ${message}; retrying quietly until it works`);
+          listProblem = message;
         } finally {
           busy = false;
         }

@@ -229,7 +229,10 @@ export class FsObjectStore implements ObjectStore {
         else if (!e.name.endsWith('.tmp')) out.push(relative(this.root, full).split(sep).join('/'));
       }
     };
-    await walk(this.root);
+    // Walk only the deepest folder the prefix names (datasets/ of a store with 30,000 files
+    // under embeddings/ is a few entries), then keep the keys that start with the prefix.
+    const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
+    await walk(folder ? this.path(folder) : this.root);
     return out.filter((k) => k.startsWith(prefix)).sort();
   }
 
