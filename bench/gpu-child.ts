@@ -1,15 +1,12 @@
 /**
- * Child process of bench/gpu.ts: trains the Bi-LSTM on a synthetic embeddings store (written to
- * a temporary directory) with the backend bench/gpu.ts forces (tfjs-node-gpu), and marks the end
+ * Child process of bench/gpu.ts: writes a synthetic embeddings store into --store (which Keras
+ * then trains on too) and trains the Bi-LSTM on it with the backend bench/gpu.ts forces (tfjs-node-gpu), and marks the end
  * of every training step and epoch on stderr, where TensorFlow's placement log (TF_CPP_VMODULE=execute=1: one
  * "Executing op X in device D" line per op launch) also goes, so the parent can attribute op
  * launches to epochs. Prints one JSON line on stdout.
  *
- * node bin/run-ts.js bench/gpu-child.ts --rows 2048 --max-len 64 --hidden 384 --epochs 3 [--batch-size 32]
+ * node bin/run-ts.js bench/gpu-child.ts --store DIR --rows 2048 --max-len 64 --hidden 384 --epochs 3 [--batch-size 32]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildBiLstm, initTfBackend, trainClassifier } from '../src/classifier/index.ts';
@@ -20,6 +17,7 @@ import { EPOCH_MARKER, STEP_MARKER, type GpuChildResult } from './lib/gpu-bench.
 
 const { values } = parseArgs({
   options: {
+    store: { type: 'string' },
     rows: { type: 'string', default: '2048' },
     'max-len': { type: 'string', default: '64' },
     hidden: { type: 'string', default: '384' },
@@ -32,11 +30,11 @@ const maxLen = Number(values['max-len']);
 const hidden = Number(values.hidden);
 const batchSize = Number(values['batch-size']);
 
+if (!values.store) throw new Error('gpu-child needs --store DIR (an empty directory).');
 const info = await initTfBackend();
-const dir = await mkdtemp(join(tmpdir(), 'simpair-gpu-bench-'));
-try {
+{
   // Rows whose label sets the sign of the first 4 features of every token, plus noise.
-  const store = new FsObjectStore(dir);
+  const store = new FsObjectStore(values.store);
   const random = seededRandom(7);
   const shardRows = 512;
   const shards = [];
@@ -49,10 +47,10 @@ try {
       labels.push(y);
       for (let i = 0; i < maxLen * hidden; i++) data[r * maxLen * hidden + i] = random() - 0.5 + (i % hidden < 4 ? (y ? 0.8 : -0.8) : 0);
     }
-    shards.push(await writeEmbeddingShard(store, 'e/', index, { data, batchSize: count, maxLen, hidden }, labels, { dtype: 'float32' }));
+    shards.push(await writeEmbeddingShard(store, '', index, { data, batchSize: count, maxLen, hidden }, labels, { dtype: 'float32' }));
   }
-  await writeEmbeddingManifest(store, 'e/', { modelId: 'bench/synthetic', tokenizerSha256: 'a'.repeat(64), maxLen, hidden, dtype: 'float32', datasetSha256: 'b'.repeat(64) }, shards);
-  const reader = await EmbeddingStoreReader.open(store, 'e/');
+  await writeEmbeddingManifest(store, '', { modelId: 'bench/synthetic', tokenizerSha256: 'a'.repeat(64), maxLen, hidden, dtype: 'float32', datasetSha256: 'b'.repeat(64) }, shards);
+  const reader = await EmbeddingStoreReader.open(store, '');
   const model = buildBiLstm({ maxLen, hidden, seed: 42 });
   const epochSeconds: number[] = [];
   const history = await trainClassifier(model, reader, {
@@ -79,6 +77,4 @@ try {
   };
   model.dispose();
   process.stdout.write(`${JSON.stringify(result)}\n`);
-} finally {
-  await rm(dir, { recursive: true, force: true });
 }

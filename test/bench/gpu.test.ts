@@ -2,6 +2,7 @@
  * bench/gpu.ts, the GPU bench, on this machine without a GPU: it must say so and exit 0; with
  * --allow-cpu it trains on the GPU build's CPU fallback, which exercises what it reads on a GPU
  * (TensorFlow's placement log, op launches per training step) and shows it reports the CPU.
+ * (Its Keras half needs the Python reference, .venv-ref; not run here: --no-keras.)
  * PATH is emptied for the bench so nvidia-smi is absent even on a machine that has one.
  */
 import { execFile } from 'node:child_process';
@@ -34,11 +35,11 @@ describe('bench/gpu.ts without a GPU', () => {
 describeOnBackend('tensorflow-gpu', 'bench/gpu.ts --allow-cpu', () => {
   it('trains with tfjs-node-gpu, counts op launches per step and reports the LSTM ops placed on the CPU', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'simpair-gpu-bench-')), 'gpu.json');
-    const r = await bench(['--allow-cpu', '--rows', '160', '--max-len', '8', '--hidden', '16', '--epochs', '2', '--out', out]);
+    const r = await bench(['--allow-cpu', '--no-keras', '--rows', '160', '--max-len', '8', '--hidden', '16', '--epochs', '2', '--out', out]);
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.code).toBe(0);
     const result = JSON.parse(readFileSync(out, 'utf8')) as GpuBenchResult;
-    expect(result).toMatchObject({ gpu: null, onGpu: false, gpuUtilisation: null, child: { package: '@tensorflow/tfjs-node-gpu', trainRows: 144, batchSize: 32 } });
+    expect(result).toMatchObject({ gpu: null, onGpu: false, gpuUtilisation: null, keras: { ok: false, reason: '--no-keras' }, child: { package: '@tensorflow/tfjs-node-gpu', trainRows: 144, batchSize: 32 } });
     expect(result.child.epochSeconds).toHaveLength(2);
     // Every op ran on the CPU, the LSTM among them; a step is many launches (one per op).
     expect(Object.keys(result.opsByDevice)).toEqual(['/device:CPU:0']);
