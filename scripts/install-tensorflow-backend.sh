@@ -249,7 +249,7 @@ if [[ $gpu == 1 ]]; then
     say "2/$steps NVIDIA libraries: pip install --no-deps --no-index --require-hashes --target ..."
     t="$(now)"
     rm -rf "$nvidia.partial"
-    python3 -m pip install --quiet --root-user-action=ignore --no-deps --no-index --find-links "$gpu_wheels" --require-hashes --only-binary=:all: \
+    python3 -m pip install --quiet --no-deps --no-index --find-links "$gpu_wheels" --require-hashes --only-binary=:all: \
       --no-compile --target "$nvidia.partial" -r "$nvidia_reqs" || die "pip could not install the NVIDIA wheels of $lock from $gpu_wheels (message above)."
     # Headers, and libraries TensorFlow never loads (BLAS/FFTW shims, multi-GPU cuSOLVER).
     rm -rf "$nvidia.partial"/nvidia/*/include "$nvidia.partial"/nvidia/*/lib/*.a "$nvidia.partial"/bin
