@@ -39,7 +39,8 @@
 #      --gpu: the wheels of training/requirements-gpu.txt, --require-hashes, and their sha256);
 #   2. extracts libtensorflow_cc.so.2 and libtensorflow_framework.so.2 (static symbol tables
 #      stripped unless --no-strip: 853 MB -> 634 MB, same exports) and the C API headers the
-#      binding includes into the cache;
+#      binding includes into the cache (--gpu: the tensorflow wheel's, 1.26 GB -> 969 MB; and
+#      `pip install --require-hashes --no-index --target` of the NVIDIA wheels, 2.2 GB, in the cache);
 #   3. `npm install --no-save --ignore-scripts` of a small local package depending on
 #      @tensorflow/tfjs-node@4.22.0 and tfjs-node-gpu@4.22.0 (npm skips a --no-save install of
 #      an optional peer, which they are in package.json); package.json and package-lock.json are not touched,
@@ -49,6 +50,8 @@
 #      tfjs-node's install.js checks to skip its download (libtensorflow.so.2.9.1);
 #   5. builds the addon: `node-pre-gyp install --build-from-source` (kept in the cache too);
 #   6. checks with nm that the libraries export every TF_*/TFE_* symbol the addon imports;
+#      --gpu: and that TensorFlow's own loader opens every CUDA library from deps/nvidia
+#      (scripts/tensorflow_gpu_libs.py check);
 #   7. smoke test: initTfBackend() with SIMPAIR_TF_BACKEND=node (--gpu: node-gpu), a matMul and
 #      a tiny LSTM fit (--gpu without a GPU: on the CPU, which is the fallback CI tests).
 set -euo pipefail
@@ -246,7 +249,7 @@ if [[ $gpu == 1 ]]; then
     say "2/$steps NVIDIA libraries: pip install --no-deps --no-index --require-hashes --target ..."
     t="$(now)"
     rm -rf "$nvidia.partial"
-    python3 -m pip install --quiet --root-user-action=ignore --no-deps --no-index --find-links "$gpu_wheels" --require-hashes --only-binary=:all: \
+    python3 -m pip install --quiet --no-deps --no-index --find-links "$gpu_wheels" --require-hashes --only-binary=:all: \
       --no-compile --target "$nvidia.partial" -r "$nvidia_reqs" || die "pip could not install the NVIDIA wheels of $lock from $gpu_wheels (message above)."
     # Headers, and libraries TensorFlow never loads (BLAS/FFTW shims, multi-GPU cuSOLVER).
     rm -rf "$nvidia.partial"/nvidia/*/include "$nvidia.partial"/nvidia/*/lib/*.a "$nvidia.partial"/bin

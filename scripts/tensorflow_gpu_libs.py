@@ -186,8 +186,19 @@ def check(framework: Path, root: Path) -> None:
     for path in mapped:
         if cuda_like.search(path) and not path.startswith(str(root) + os.sep):
             problems.append(f"a CUDA library came from the system: {path}")
+    # The TensorFlow libraries link no CUDA library (readelf NEEDED): every one is dlopened by
+    # name, so what TensorFlow's loader opened above is the whole list.
+    needed = set()
+    for lib in (framework, framework.parent / "libtensorflow_cc.so.2"):
+        if lib.exists():
+            out = subprocess.run(["readelf", "-d", str(lib)], capture_output=True, text=True, check=True).stdout
+            needed.update(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out))
+    linked = sorted(n for n in needed if cuda_like.search("/" + n))
+    if linked:
+        problems.append(f"the TensorFlow libraries link {', '.join(linked)} directly (NEEDED); check them too")
     for name, rel in rows:
         print(f"[tensorflow-backend]     {name:42s} {rel}")
+    print(f"[tensorflow-backend]     NEEDED by the TensorFlow libraries: {', '.join(sorted(needed))} (no CUDA library: all are dlopened)")
     if problems:
         fail("the CUDA libraries TensorFlow loads are not all in the layout:\n  " + "\n  ".join(problems))
     print(f"[tensorflow-backend]     TryDlopenCUDALibraries: OK ({len(opened)} libraries) + {len(result['extra'])} cuDNN loads on first use; LD_LIBRARY_PATH={':'.join(os.path.relpath(d, root) for d in dirs)} (relative to {root})")

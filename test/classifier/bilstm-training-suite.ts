@@ -11,6 +11,7 @@ import { trainClassifier } from '../../src/classifier/train.ts';
 import { FsObjectStore } from '../../src/storage/fs-object-store.ts';
 import { SHA_A, SHA_B, writeSyntheticStore } from './synthetic-store.ts';
 
+/** Registers the Bi-LSTM training test (train, save, reload, same predictions) on the file's backend. */
 export function bilstmTrainingSuite(): void {
   it('trains the Bi-LSTM on a separable store, saves it with backend "tensorflow", reloads it with the same predictions', async () => {
     // maxLen 8, hidden 16, 200 rows in 3 shards, label = sign of the first 4 features.
