@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { SimpairError } from '../errors.ts';
 import { log } from '../util/log.ts';
 import { useFusedLstm, type LstmMode } from './fused-lstm/use-fused-lstm.ts';
+import { FlatAdam } from './flat-adam.ts';
 import type { EmbeddingManifest, EmbeddingStoreReader } from '../embeddings/index.ts';
 import { assertFitsModel, modelInputs } from './model-input.ts';
 import { ShardDataset, splitRanges } from './shard-dataset.ts';
@@ -108,6 +109,12 @@ export interface TrainOptions {
    * @default 1 (0 for a reader without readShardFile)
    */
   readonly readerWorkers?: number;
+  /**
+   * Adam's step over all weights at once ({@link FlatAdam}: the same arithmetic, about 60
+   * ops per step instead of 14 per weight); false runs the optimizer's own step.
+   * @default true
+   */
+  readonly flatOptimizer?: boolean;
 }
 
 /** What {@link trainClassifier} returns. */
@@ -219,6 +226,7 @@ export async function trainClassifier(
   const optimizer = model.optimizer;
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const fused = useFusedLstm(model, options.lstm ? { mode: options.lstm } : {});
+  const flatAdam = options.flatOptimizer === false ? undefined : FlatAdam.for(optimizer, variables);
   log('info', `LSTM path: ${fused.summary} on the ${tf.getBackend()} backend`);
 
   const records: EpochRecord[] = [];
@@ -229,7 +237,7 @@ export async function trainClassifier(
     for (let epoch = 0; epoch < epochs; epoch++) {
       const epochStart = performance.now();
       trainSet.epoch = epoch;
-      const totals = await runEpoch(trainSet, (xs, ys, pairs) => trainStep(model, optimizer, variables, modelInputs(model, xs, pairs, `The embeddings in ${reader.prefix}`), ys, options.classWeight), onBatchEnd, options.progressEvery ?? 0);
+      const totals = await runEpoch(trainSet, (xs, ys, pairs) => trainStep(model, optimizer, variables, modelInputs(model, xs, pairs, `The embeddings in ${reader.prefix}`), ys, options.classWeight, flatAdam), onBatchEnd, options.progressEvery ?? 0);
       const entry: EpochRecord = {
         epoch,
         loss: totals.loss,
@@ -251,6 +259,7 @@ export async function trainClassifier(
     }
   } finally {
     fused.restore();
+    flatAdam?.sync();
     await Promise.all([trainSet.close(), validationSet?.close()]);
   }
   let bestEpoch: number | undefined;
@@ -334,21 +343,28 @@ function trainStep(
   xs: tf.Tensor | tf.Tensor[],
   ys: tf.Tensor2D,
   classWeight?: TrainOptions['classWeight'],
+  flatAdam?: FlatAdam,
 ): { loss: tf.Scalar; correct: tf.Scalar } {
   let predictions: tf.Tensor | undefined;
-  const loss = optimizer.minimize(
-    () => {
-      const p = model.apply(xs, { training: true }) as tf.Tensor;
-      predictions = tf.keep(p);
-      const perRow = tfl.metrics.binaryCrossentropy(ys, p);
-      if (!classWeight) return tf.mean(perRow) as tf.Scalar;
-      // Keras' class_weight: w[y] per row; ys is 0/1, so w0 + y * (w1 - w0).
-      const weights = tf.reshape(tf.add(tf.mul(ys, classWeight[1] - classWeight[0]), classWeight[0]), perRow.shape);
-      return tf.mean(tf.mul(perRow, weights)) as tf.Scalar;
-    },
-    true,
-    variables,
-  ) as tf.Scalar;
+  const lossOf = (): tf.Scalar => {
+    const p = model.apply(xs, { training: true }) as tf.Tensor;
+    predictions = tf.keep(p);
+    const perRow = tfl.metrics.binaryCrossentropy(ys, p);
+    if (!classWeight) return tf.mean(perRow) as tf.Scalar;
+    // Keras' class_weight: w[y] per row; ys is 0/1, so w0 + y * (w1 - w0).
+    const weights = tf.reshape(tf.add(tf.mul(ys, classWeight[1] - classWeight[0]), classWeight[0]), perRow.shape);
+    return tf.mean(tf.mul(perRow, weights)) as tf.Scalar;
+  };
+  let loss: tf.Scalar;
+  if (flatAdam) {
+    // optimizer.minimize = variableGrads + applyGradients; the flat step replaces the second.
+    const { value, grads } = tf.variableGrads(lossOf, variables);
+    flatAdam.apply(variables.map((v) => grads[v.name]));
+    tf.dispose(Object.values(grads));
+    loss = value;
+  } else {
+    loss = optimizer.minimize(lossOf, true, variables) as tf.Scalar;
+  }
   const correct = tf.tidy(() => tf.sum(tfl.metrics.binaryAccuracy(ys, predictions!)) as tf.Scalar);
   predictions!.dispose();
   return { loss, correct };

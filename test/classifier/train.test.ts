@@ -229,3 +229,28 @@ describe('trainClassifier shuffle (shuffleBufferBytes)', () => {
     expect(perShard.epochs[0].loss).not.toBe(global.epochs[0].loss);
   });
 });
+
+describe('trainClassifier: Adam over all weights at once (FlatAdam) and reader workers', () => {
+  it('gives the same weights, losses and optimizer state as the optimizer\'s own step and the main-thread reader, also when training continues', async () => {
+    const { reader } = await writeSyntheticStore({ maxLen: 5, hidden: 8, shardSizes: [40, 33], seed: 12 });
+    const run = async (flatOptimizer: boolean, readerWorkers: number) => {
+      const model = buildBiLstm({ maxLen: 5, hidden: 8, units: 4, seed: 21 });
+      const options = { epochs: 2, batchSize: 16, seed: 3, flatOptimizer, readerWorkers };
+      const first = await trainClassifier(model, reader, options);
+      const second = await trainClassifier(model, reader, { ...options, epochs: 1 }); // continues from the synced state
+      const weights = model.getWeights().map((w) => [...w.dataSync()]);
+      const state = (await model.optimizer!.getWeights()).map((w) => ({ name: w.name, values: [...w.tensor.dataSync()] }));
+      const losses = [...first.epochs, ...second.epochs].map((e) => [e.loss, e.val_loss]);
+      model.dispose();
+      return { weights, state, losses };
+    };
+    const plain = await run(false, 0);
+    const flat = await run(true, 1);
+    const unnumbered = (s: { name: string }) => s.name.replace(/\d+/g, ''); // layer numbers differ between the two models
+    expect(flat.state.map(unnumbered)).toEqual(plain.state.map(unnumbered));
+    const maxDiff = (a: number[][], b: number[][]) => Math.max(...a.map((x, i) => Math.max(...x.map((v, j) => Math.abs(v - b[i][j])))));
+    expect(maxDiff(flat.weights, plain.weights)).toBeLessThanOrEqual(1e-6);
+    expect(maxDiff(flat.state.map((s) => s.values), plain.state.map((s) => s.values))).toBeLessThanOrEqual(1e-6);
+    expect(maxDiff(flat.losses as number[][], plain.losses as number[][])).toBeLessThanOrEqual(1e-6);
+  });
+});
