@@ -13,6 +13,7 @@ if ! "$BASE_PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 10
   exit 1
 fi
 
+echo "setup-python.sh: Python environment in $VENV (the first time 2-5 minutes; each step is named below)"
 # shellcheck source=make-venv.sh
 source "$ROOT/scripts/make-venv.sh"
 make_venv "$VENV" "$ROOT/scripts/requirements.txt"

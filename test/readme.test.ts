@@ -36,4 +36,47 @@ describe('README', () => {
       expect(named.filter((o) => !known.has(o)), `${name}: README options unknown to the CLI`).toEqual([]);
     }
   });
+
+  // Issue 19, items 3, 4, 8 and 9: what a new user tripped over.
+  const section = (from: string, to: string) => README.slice(README.indexOf(from), README.indexOf(to, README.indexOf(from) + 1));
+
+  it("counts MRPC's training shards as the log does (shuffle: global (15 shards), not 16)", () => {
+    // MRPC train has 4,076 pairs; run holds out the last ceil(10 %) for validation and shards by 256.
+    const trainingRows = 4076 - Math.ceil(4076 * 0.1);
+    const shards = Math.ceil(trainingRows / 256);
+    expect(shards).toBe(15);
+    expect(README).toContain(`\`shuffle: global (${shards} shards)\``);
+    expect(README).not.toMatch(/shuffle: global \(16 shards\)/);
+  });
+
+  it('says what to expect from the Bi-LSTM against the encoder baseline, and not that it should beat it', () => {
+    const baseline = section('## The encoder baseline', '## Beyond the recipe');
+    expect(baseline).toMatch(/\*\*What to expect\.\*\*/);
+    expect(baseline).toMatch(/0\.68 to\s+0\.69 accuracy/);
+    expect(README).not.toMatch(/should beat/);
+  });
+
+  it('exports int8 only from a --padding masked model in its example, as export --quantized now refuses max-length with MiniLM', () => {
+    const exportLine = README.split('\n').find((l) => l.startsWith('npx simpair export') && l.includes('--quantized'))!;
+    expect(exportLine).toMatch(/masked/);
+  });
+
+  it('deploys to the profile\'s region (no hard-coded us-east-1 in commands), lists aws and awscurl, and uploads a local model', () => {
+    const deploy = section('## Deploy to AWS', '### Costs');
+    const commands = [...deploy.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
+    expect(commands).not.toMatch(/us-east-1/);
+    expect(commands).toMatch(/REGION=\$\(aws configure get region\)/);
+    const prerequisites = section('### Prerequisites', '### Bootstrap');
+    expect(prerequisites).toMatch(/AWS CLI v2/);
+    expect(prerequisites).toMatch(/awscurl/);
+    expect(commands).toMatch(/aws s3 cp --recursive models\/all-MiniLM-L6-v2 s3:\/\/\$BUCKET\/encoders\/all-MiniLM-L6-v2\//);
+    expect(commands).toMatch(/cdk deploy -c modelSource=s3:\/\/\$BUCKET\/encoders\/all-MiniLM-L6-v2\//);
+    expect(deploy).toMatch(/cdk synth --quiet/);
+  });
+
+  it('documents options.dataset of POST /train with every key the schema accepts but requireLabels/skipInvalid', async () => {
+    const { DATASET_OPTION_KEYS } = await import('../src/data/index.ts');
+    const local = section('## The same flow locally', '## Deploy to AWS');
+    for (const key of DATASET_OPTION_KEYS.filter((k) => k !== 'requireLabels' && k !== 'skipInvalid')) expect(local, key).toContain(`\`${key}\``);
+  });
 });

@@ -109,6 +109,10 @@ export function hasNativeAddon(packageDir: string): boolean {
 
 async function tryNode(choice: 'node-gpu' | 'node'): Promise<TfBackendInfo> {
   const pkg = PACKAGES[choice];
+  // libtensorflow logs through absl at load (cpu_feature_guard's "rebuild TensorFlow with the
+  // appropriate compiler flags", oneDNN notes) on every run; it reads this variable when the
+  // addon loads, so it is set here, before the import. A value the user set is kept.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   let packageDir: string | undefined;
   try {
     packageDir = dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));

@@ -1,3 +1,4 @@
+import { checkInt8 } from '../pipeline/check-int8.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CLASSIFIER_ONNX_FILE } from '../classifier/onnx-file.ts';
@@ -71,6 +72,9 @@ export async function exportModel({ modelDir, out, quantized: asked, modelSource
   }
   const tokenizer = await PairTokenizer.fromDir(resolved.dir);
   assertCompatible(metadata, { maxLen: metadata.maxLen, hidden: await readHiddenSize(resolved.dir), tokenizerSha256: tokenizer.sha256 });
+  // The same check as run --quantized, at the model's maxLen and padding: an int8 BERT that run
+  // refuses is not merged silently here either (issue 19).
+  if (quantized) await checkInt8(resolved.dir, tokenizer, { maxLen: metadata.maxLen, padding: metadata.padding === 'masked' ? 'dynamic' : 'max-length', command: 'export' });
   const bertPath = join(resolved.dir, resolved.onnxFile);
   const bert = decodeModel(await readFile(bertPath));
   const pipeline = pipelineModel(bert, spec, {

@@ -11,7 +11,12 @@ import { log } from '../util/log.ts';
  * @example
  * const figure = await checkInt8('models/all-MiniLM-L6-v2', tokenizer, { maxLen: 64, padding: 'dynamic' });
  */
-export async function checkInt8(dir: string, tokenizer: PairTokenizer, options: { maxLen: number; padding: 'max-length' | 'dynamic'; threads?: number }): Promise<string> {
+export async function checkInt8(
+  dir: string,
+  tokenizer: PairTokenizer,
+  options: { maxLen: number; padding: 'max-length' | 'dynamic'; threads?: number; command?: 'run' | 'export' },
+): Promise<string> {
+  const exporting = options.command === 'export';
   const agreement = await checkQuantizedModel(dir, tokenizer, options);
   if (!agreement) {
     const note = `not checked: ${dir} has no onnx/model.onnx to compare the int8 model with`;
@@ -23,7 +28,8 @@ export async function checkInt8(dir: string, tokenizer: PairTokenizer, options: 
     throw new SimpairError(
       `--quantized: the int8 model in ${dir} strays too far from its float32 model on the positions the Bi-LSTM reads: ${figure}. ` +
         (options.padding === 'max-length'
-          ? 'With --padding max-length (the recipe) the LSTMs read BERT\'s outputs at [PAD] positions, which int8 quantization damages most; pass --padding masked, or drop --quantized.'
+          ? 'With --padding max-length (the recipe) the LSTMs read BERT\'s outputs at [PAD] positions, which int8 quantization damages most; ' +
+            (exporting ? 'export without --quantized, or train with simpair run --padding masked and export that model.' : 'pass --padding masked, or drop --quantized.')
           : 'Drop --quantized, or re-export the int8 model (e.g. quantize MatMul weights only, per channel).'),
     );
   }

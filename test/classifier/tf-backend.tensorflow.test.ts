@@ -19,3 +19,20 @@ describeOnBackend('tensorflow', 'initTfBackend with SIMPAIR_TF_BACKEND=node', (b
 });
 
 describeOnBackend('tensorflow', 'Bi-LSTM training', bilstmTrainingSuite);
+
+describeOnBackend('tensorflow', "libtensorflow's load-time log lines", () => {
+  it('simpair sets TF_CPP_MIN_LOG_LEVEL before the addon loads: no cpu_feature_guard "rebuild TensorFlow" lines on every run (issue 19)', async () => {
+    const { runNode } = await import('../helpers/cli.ts');
+    const { ROOT } = await import('../helpers/paths.ts');
+    const env = { ...process.env, SIMPAIR_TF_BACKEND: 'node', SIMPAIR_LOG_LEVEL: 'info' };
+    delete env.TF_CPP_MIN_LOG_LEVEL; // test/setup.ts sets it for the suite; a user's shell does not
+    const script = "const { initTfBackend } = await import('./src/classifier/tf-backend.ts'); console.log(JSON.stringify(await initTfBackend()));";
+    const res = await runNode(['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env });
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ backend: 'tensorflow' });
+    expect(res.stderr).toMatch(/TensorFlow\.js backend: tensorflow/);
+    expect(res.stderr).not.toMatch(/cpu_feature_guard|rebuild TensorFlow/);
+    // Not silenced, and not claimed: absl's "All log messages before absl::InitializeLog()" and
+    // oneDNN's note are written before TensorFlow reads the variable (TF 2.21).
+  });
+});

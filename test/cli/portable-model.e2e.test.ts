@@ -36,6 +36,18 @@ describe('--quantized', () => {
     expect(refused.stderr).toMatch(/strays too far from its float32 model .*min cosine 0\.\d+ .*pass --padding masked, or drop --quantized/);
     expect(existsSync(join(work, 'minilm'))).toBe(false);
   });
+
+  it.skipIf(!existsSync(join(MINILM, 'onnx', 'model_quantized.onnx')))('export --quantized refuses the same int8 BERT for a max-length model, as run does, writing nothing (issue 19)', async () => {
+    const model = join(work, 'minilm-float');
+    const trained = await simpair(['run', '--data', TRAIN, '--model', MINILM, '--out', model, '--max-len', '32', '--epochs', '1']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const out = join(work, 'minilm-export', 'pipeline.onnx');
+    const refused = await simpair(['export', '--model-dir', model, '--quantized', '--out', out]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/strays too far from its float32 model .*min cosine 0\.\d+ .*export without --quantized, or train with simpair run --padding masked/);
+    expect(existsSync(join(work, 'minilm-export'))).toBe(false);
+    expect(existsSync(join(model, 'pipeline.onnx'))).toBe(false);
+  });
 });
 
 describe('metadata.json names the embedding model portably', () => {
