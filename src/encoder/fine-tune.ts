@@ -193,7 +193,7 @@ export async function fineTuneEncoder(bert: TfBert, head: tfl.LayersModel, data:
   if (estimatedSeconds > maxSeconds) {
     labels.dispose();
     throw new SimpairError(
-      `--fine-tune-encoder would take about ${formatDuration(estimatedSeconds)} here (${secondsPerStep.toFixed(2)} s per step of ${batchSize} pairs on the ${backend} backend, ${totalSteps} steps), over the limit of ${formatDuration(maxSeconds)}. ` +
+      `--fine-tune-encoder would take about ${formatDuration(estimatedSeconds)} here (${secondsPerStep.toFixed(2)} s per step of ${batchSize} pairs on the ${backend} backend, ${totalSteps} steps), over the limit of ${Number((maxSeconds / 3600).toPrecision(3))} h. ` +
         'Use a GPU (tfjs-node-gpu), a smaller --max-len, fewer --epochs or a smaller encoder, or raise the limit (--fine-tune-max-hours).',
     );
   }

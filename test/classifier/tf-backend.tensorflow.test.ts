@@ -24,7 +24,7 @@ describeOnBackend('tensorflow', "libtensorflow's load-time log lines", () => {
   it('simpair sets TF_CPP_MIN_LOG_LEVEL before the addon loads: no cpu_feature_guard "rebuild TensorFlow" lines on every run (issue 19)', async () => {
     const { runNode } = await import('../helpers/cli.ts');
     const { ROOT } = await import('../helpers/paths.ts');
-    const env = { ...process.env, SIMPAIR_TF_BACKEND: 'node', SIMPAIR_LOG_LEVEL: 'info' };
+    const env: NodeJS.ProcessEnv = { ...process.env, SIMPAIR_TF_BACKEND: 'node', SIMPAIR_LOG_LEVEL: 'info' };
     delete env.TF_CPP_MIN_LOG_LEVEL; // test/setup.ts sets it for the suite; a user's shell does not
     const script = "const { initTfBackend } = await import('./src/classifier/tf-backend.ts'); console.log(JSON.stringify(await initTfBackend()));";
     const res = await runNode(['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env });
